@@ -1,0 +1,50 @@
+"""Engine timings: one 45-minute scenario, a day of 800 incidents, a day of 100,000.
+
+Run: .venv/bin/python bench/engine.py   (targets: <20 ms, <200 ms, <10 s on 2 cores)
+"""
+
+from __future__ import annotations
+
+import statistics
+import sys
+import time
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+from budget.keeper import simulate  # noqa: E402
+from budget.scenario import day_scenario, load_scenario  # noqa: E402
+from budget.spec import load_spec  # noqa: E402
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def timed(fn, repeat: int) -> float:
+    runs = []
+    for _ in range(repeat):
+        t0 = time.perf_counter()
+        fn()
+        runs.append(time.perf_counter() - t0)
+    return statistics.median(runs)
+
+
+def main() -> None:
+    spec = load_spec(ROOT / "specs" / "budget_network.yaml")
+    sc45 = load_scenario(ROOT / "scenarios" / "fail_local_45m.json", spec)
+    outage = {"down_tier": "local-coder", "start": "11:00", "duration_min": 45}
+    day800 = day_scenario(800, spec, **outage)
+    day100k = day_scenario(100_000, spec, **outage)
+    rows = [
+        ("45-minute scenario, queue 20", lambda: simulate(spec, sc45), 21, 0.020),
+        ("day of 800 incidents, 45m outage", lambda: simulate(spec, day800), 5, 0.200),
+        ("day of 100,000 incidents, 45m outage", lambda: simulate(spec, day100k, include_decisions=False), 1, 10.0),
+    ]
+    print(f"{'case':40} {'median':>10} {'target':>8}  verdict")
+    for name, fn, repeat, target in rows:
+        t = timed(fn, repeat)
+        verdict = "ok" if t < target else "OVER"
+        print(f"{name:40} {t * 1000:8.1f}ms {target * 1000:6.0f}ms  {verdict}")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,237 @@
+"""``budget`` command line: compile, simulate, inspect, note.
+
+Exit codes: 0 ok; 1 a check failed or the input is invalid; 2 a usage error
+(bad flags, a malformed inspect query or a field the result does not have).
+Errors are one line on stderr; nothing is written when a command fails.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from typing import Any
+
+from budget import __version__
+from budget.errors import BudgetError, QueryError
+from budget.fsutil import atomic_write_text
+from budget.keeper import manual_key, simulate
+from budget.loader import MAX_INPUT_BYTES, load_document
+from budget.note import entry_from_result, write_note
+from budget.plan import load_plan, plan_json, proportion_check, proportion_line, summary_line
+from budget.query import evaluate, format_value
+from budget.scenario import (
+    DEFAULT_MANUAL_TIMEOUT_SEC,
+    ROUTING_POLICIES,
+    parse_failure,
+    scenario_from_dict,
+)
+from budget.spec import load_spec, parse_split
+
+EXIT_OK, EXIT_FAIL, EXIT_USAGE = 0, 1, 2
+
+
+class _Parser(argparse.ArgumentParser):
+    def error(self, message: str) -> None:  # type: ignore[override]
+        self.print_usage(sys.stderr)
+        self.exit(EXIT_USAGE, f"budget: usage error: {message}\n")
+
+
+def _cmd_compile(args: argparse.Namespace) -> int:
+    spec = load_spec(args.budget_spec)
+    split = parse_split(args.expect_split, spec.tiers, args.tolerance) if args.expect_split else None
+    checks = proportion_check(spec, split)
+    atomic_write_text(args.out, plan_json(spec))
+    print(f"compiled {args.budget_spec} -> {args.out}")
+    print(summary_line(spec))
+    print(proportion_line(checks))
+    if checks[0].target_pct is not None and not all(c.ok for c in checks):
+        return EXIT_FAIL
+    return EXIT_OK
+
+
+def _scenario_for(args: argparse.Namespace, spec: Any) -> Any:
+    if args.scenario and args.failure:
+        raise BudgetError("give either --scenario or --failure, not both")
+    if args.scenario:
+        doc = load_document(args.scenario)
+        if not isinstance(doc.data, dict):
+            raise BudgetError(f"{args.scenario}: must be a JSON object with down_tier, start, duration_min, queue")
+        fields = dict(doc.data)
+        overrides = {"queue": args.queue, "manual_timeout_sec": args.manual_timeout_sec, "seed": args.seed}
+        for key, value in overrides.items():
+            if value is not None:
+                fields[key] = value
+                if key == "queue":
+                    fields.pop("incidents", None)
+        doc.data = fields
+        from budget.scenario import scenario_from_document
+
+        return scenario_from_document(doc, spec)
+    data: dict[str, Any] = {}
+    if args.failure:
+        data.update(parse_failure(args.failure))
+    if args.queue is None:
+        raise BudgetError('give --scenario FILE, or --queue N (with --failure "11:00,local-coder,down,45m")')
+    data["queue"] = args.queue
+    data["manual_timeout_sec"] = (
+        args.manual_timeout_sec if args.manual_timeout_sec is not None else DEFAULT_MANUAL_TIMEOUT_SEC
+    )
+    if args.seed is not None:
+        data["seed"] = args.seed
+    return scenario_from_dict(data, spec, name="--failure")
+
+
+def _cmd_simulate(args: argparse.Namespace) -> int:
+    spec = load_plan(args.plan)
+    scenario = _scenario_for(args, spec)
+    result = simulate(spec, scenario, routing=args.policy).to_dict()
+    atomic_write_text(args.out, json.dumps(result, indent=2, ensure_ascii=False) + "\n")
+    mk = manual_key(result["manual_timeout_sec"])
+    print(f"simulated {scenario.source} on {args.plan} ({result['policy']}) -> {args.out}")
+    outage = (
+        f"{result['down_tier']} down {result['duration_min']}m from {result['start']}"
+        if result["down_tier"]
+        else "no outage"
+    )
+    print(f"{outage}; queue {result['queue']}; manual timeout {result['manual_timeout_sec']}s")
+    print(
+        f"failover_to_frontier {result['failover_to_frontier']}, degraded_queue {result['degraded_queue']}, "
+        f"{mk} {result[mk]}, reserve_capacity_tasks {result['reserve_capacity_tasks']}"
+    )
+    guard = result["guard"]
+    verdict = (
+        f"breaches the {guard['alert_threshold']:.2f} guard (first at {guard['first_breach']}): red-button review"
+        if guard["breached"]
+        else f"holds the {guard['alert_threshold']:.2f} guard"
+    )
+    print(f"token_health_min {result['token_health_min']:.4f} at {result['token_health_min_at']}: {verdict}")
+    print(
+        f"mttr_p95 {result['mttr_p95']}s, escalation_share {result['escalation_share']:.2f}, "
+        f"silent_p0 {result['silent_p0']:.2f}, SLA breaches "
+        + ", ".join(f"{k} {v}" for k, v in result["sla_breaches"].items())
+    )
+    return EXIT_OK
+
+
+def _load_result(path: str) -> dict[str, Any]:
+    doc = load_document(path, limit=200 * MAX_INPUT_BYTES)
+    if not isinstance(doc.data, dict):
+        raise BudgetError(f"{path}: not a result (a JSON object)")
+    return doc.data
+
+
+def _cmd_inspect(args: argparse.Namespace) -> int:
+    data = _load_result(args.result)
+    outcome = evaluate(args.query, data)
+    width = max(len(c.text) for c in outcome.clauses) if outcome.clauses else 0
+    for c in outcome.clauses:
+        print(f"  {'ok  ' if c.ok else 'FAIL'}  {c.text.ljust(width)}  actual {format_value(c.actual)}")
+    n = len(outcome.clauses)
+    failed = sum(1 for c in outcome.clauses if not c.ok)
+    if outcome.ok:
+        print(f"PASS: the query holds ({n - failed} of {n} clauses true)")
+        return EXIT_OK
+    print(f"FAIL: the query does not hold ({failed} of {n} clauses false)")
+    return EXIT_FAIL
+
+
+def _cmd_note(args: argparse.Namespace) -> int:
+    data = _load_result(args.result)
+    entry = entry_from_result(
+        data,
+        case=args.case,
+        risk=args.risk,
+        effect=args.effect,
+        alert_threshold=args.alert_threshold,
+        decision=args.decision,
+        source=args.result,
+    )
+    write_note(args.out, entry, replace=args.replace)
+    print(f"wrote case {entry.case!r} to {args.out}")
+    print(
+        f"simulated_floor {entry.simulated_floor:.2f}, alert_threshold {entry.alert_threshold:.2f}: "
+        f"warning zone {entry.simulated_floor:.2f} <= token_health_min < {entry.alert_threshold:.2f}"
+    )
+    return EXIT_OK
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = _Parser(prog="budget", description="Tiered model routing under a daily token budget.")
+    parser.add_argument("--version", action="version", version=f"budget {__version__}")
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=_Parser)
+
+    c = sub.add_parser("compile", help="compile a budget spec into a plan JSON")
+    c.add_argument("--budget-spec", required=True, metavar="SPEC", help="budget_network.yaml")
+    c.add_argument("--out", required=True, metavar="PLAN", help="where to write the plan JSON")
+    c.add_argument("--expect-split", metavar="90/10", help="target share per tier, cheapest first")
+    c.add_argument("--tolerance", type=float, default=1.0, metavar="PT", help="allowed deviation, points (1)")
+    c.set_defaults(func=_cmd_compile)
+
+    s = sub.add_parser("simulate", help="run the minute-by-minute budget keeper over an outage scenario")
+    s.add_argument("--plan", required=True, metavar="PLAN", help="plan JSON (or a spec YAML)")
+    s.add_argument("--scenario", metavar="JSON", help="scenario file (down_tier, start, duration_min, queue, ...)")
+    s.add_argument("--failure", metavar='"11:00,local-coder,down,45m"', help="the chapter's production form")
+    s.add_argument("--queue", type=int, metavar="N", help="incidents in the queue (overrides the scenario)")
+    s.add_argument("--manual-timeout-sec", type=float, metavar="SEC", help="degraded -> manual after (120)")
+    s.add_argument("--seed", type=int, metavar="N", help="seed of the incident generator")
+    s.add_argument("--policy", choices=ROUTING_POLICIES, help="routing policy (ranked)")
+    s.add_argument("--out", required=True, metavar="RESULT", help="where to write the result JSON")
+    s.set_defaults(func=_cmd_simulate)
+
+    i = sub.add_parser("inspect", help="check a result with a query such as 'a==5 && b>=0.5'")
+    i.add_argument("--result", required=True, metavar="RESULT")
+    i.add_argument("--query", required=True, metavar="QUERY")
+    i.set_defaults(func=_cmd_inspect)
+
+    n = sub.add_parser("note", help="write a case into capstone/budget-note.md from a result")
+    n.add_argument("--result", required=True, metavar="RESULT")
+    n.add_argument("--case", required=True, metavar="NAME", help="e.g. high_memory_usage")
+    n.add_argument("--risk", help='default: "<tier> unavailable <N>m"')
+    n.add_argument("--effect", help="default: from the result")
+    n.add_argument("--alert-threshold", type=float, help="the guard (the result's, 0.60)")
+    n.add_argument("--decision", help='default: "do not transfer entire queue to expensive tier"')
+    n.add_argument("--out", default="capstone/budget-note.md", metavar="NOTE")
+    n.add_argument("--replace", action="store_true", help="replace the case if the note has it")
+    n.set_defaults(func=_cmd_note)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    if not getattr(args, "command", None):
+        parser.print_help(sys.stderr)
+        return EXIT_USAGE
+    try:
+        return int(args.func(args))
+    except QueryError as exc:
+        print(f"budget: error: {exc}", file=sys.stderr)
+        return EXIT_USAGE
+    except BudgetError as exc:
+        print(f"budget: error: {exc}", file=sys.stderr)
+        return EXIT_FAIL
+    except KeyboardInterrupt:
+        print("budget: interrupted", file=sys.stderr)
+        return 130
+    except RecursionError:
+        print("budget: error: input nested too deeply", file=sys.stderr)
+        return EXIT_FAIL
+    except MemoryError:
+        print("budget: error: input too large to process", file=sys.stderr)
+        return EXIT_FAIL
+    except OSError as exc:
+        name = f"{exc.filename}: " if getattr(exc, "filename", None) else ""
+        print(f"budget: error: {name}{exc.strerror or exc}", file=sys.stderr)
+        return EXIT_FAIL
+
+
+def run() -> None:
+    sys.exit(main())
+
+
+if __name__ == "__main__":
+    run()
+
+
+__all__ = ["main", "build_parser"]

@@ -1,0 +1,375 @@
+"""The budget spec (``budget_network.yaml``): daily budget, phases x tiers, reserve, policy.
+
+Tiers are roles, any number of them, ordered by cost (cheapest first): the
+order of the optional ``tiers:`` list, otherwise the order in which the first
+phase names them. ``control_reserve`` is the insurance layer, not a phase.
+Every constant of the simulation lives in the optional ``policy:`` block;
+:class:`Policy` documents each default (see also ``docs/model.md``).
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+
+from budget.errors import BudgetError
+from budget.loader import Document, dotted, load_document, parse_text
+from budget.units import format_duration, parse_duration
+
+RESERVE = "control_reserve"
+SLA_KEY = "sla_p95"
+SEVERITIES = ("P0", "P1", "P2", "P3")
+DEFAULT_ALERT_THRESHOLD = 0.60
+DEFAULT_SPLIT_TOLERANCE_PCT = 1.0
+
+
+class Policy(BaseModel):
+    """Every constant of the budget keeper, with the default the chapter implies.
+
+    Units are in the names: ``_sec``, ``_min``, ``_share`` (0..1), ``_tokens``.
+    """
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    tokens_per_incident: int = Field(
+        50_000, gt=0, description="Tokens one incident costs through the whole pipeline (chapter: ~50K)."
+    )
+    failover_allowance_share: float = Field(
+        0.25,
+        ge=0,
+        le=1,
+        description="Share of the most expensive tier's daily quota that automatic failover may use.",
+    )
+    failover_severities: tuple[str, ...] = Field(("P0", "P1"), description="Severities eligible for ranked failover.")
+    failover_min_age_sec: float = Field(90, ge=0, description="A task must be older than this to fail over.")
+    alert_threshold: float = Field(
+        DEFAULT_ALERT_THRESHOLD,
+        ge=0,
+        le=1,
+        description="The guard: below this token_health automatic failover is blocked.",
+    )
+    rework_per_min: float = Field(
+        0.012,
+        ge=0,
+        le=1,
+        description="Share of an incident's tokens owed again per minute it waits on a down tier.",
+    )
+    queue_limit: int = Field(25, gt=0, description="Open queue size above which the red button fires.")
+    window_min: int = Field(5, gt=0, le=60, description="Length of a keeper window, minutes.")
+    review_share: float = Field(
+        0.10, ge=0, le=1, description="Frontier review cost of a disputed or P0 task, share of its tokens."
+    )
+    dispute_gap: float = Field(
+        0.6, ge=0, le=1, description="Confidence gap at or above which a task is disputed (frontier review)."
+    )
+    phase_time_share: float = Field(
+        0.5, gt=0, le=1, description="Typical phase time as a share of the phase's sla_p95."
+    )
+    manual_resolve_min: float = Field(
+        10, gt=0, description="Minutes a human needs to close a task in the manual channel."
+    )
+    drain_min: int = Field(60, ge=0, le=1440, description="Minutes simulated after the outage ends.")
+    sla_resolve: dict[str, str] = Field(
+        default_factory=lambda: {"P0": "15m", "P1": "30m", "P2": "2h", "P3": "8h"},
+        description="Time to resolve per severity; past it the task breaches its SLA.",
+    )
+    severity_mix: dict[str, float] = Field(
+        default_factory=lambda: {"P0": 0.10, "P1": 0.25, "P2": 0.35, "P3": 0.30},
+        description="Severity shares of generated incidents.",
+    )
+
+    @field_validator("failover_severities")
+    @classmethod
+    def _known_severities(cls, v: tuple[str, ...]) -> tuple[str, ...]:
+        for s in v:
+            if s not in SEVERITIES:
+                raise ValueError(f"unknown severity {s!r} (use {', '.join(SEVERITIES)})")
+        return v
+
+    @field_validator("sla_resolve")
+    @classmethod
+    def _sla(cls, v: dict[str, str]) -> dict[str, str]:
+        for k, d in v.items():
+            if k not in SEVERITIES:
+                raise ValueError(f"unknown severity {k!r} (use {', '.join(SEVERITIES)})")
+            if parse_duration(d, f"sla_resolve.{k}") <= 0:
+                raise ValueError(f"sla_resolve.{k}: must be positive")
+        missing = [s for s in SEVERITIES if s not in v]
+        if missing:
+            raise ValueError(f"missing severities {', '.join(missing)}")
+        return v
+
+    @field_validator("severity_mix")
+    @classmethod
+    def _mix(cls, v: dict[str, float]) -> dict[str, float]:
+        for k, share in v.items():
+            if k not in SEVERITIES:
+                raise ValueError(f"unknown severity {k!r} (use {', '.join(SEVERITIES)})")
+            if share < 0:
+                raise ValueError(f"severity_mix.{k}: must not be negative")
+        if sum(v.values()) <= 0:
+            raise ValueError("shares must add up to more than 0")
+        return v
+
+    def sla_seconds(self, severity: str) -> float:
+        return parse_duration(self.sla_resolve[severity], f"policy.sla_resolve.{severity}")
+
+
+class Phase(BaseModel):
+    """One row of the spec: a quota per tier and the phase's sla_p95."""
+
+    model_config = ConfigDict(frozen=True)
+
+    quotas: dict[str, int]
+    sla_p95: str | None = None
+
+    @property
+    def sla_seconds(self) -> float | None:
+        return None if self.sla_p95 is None else parse_duration(self.sla_p95)
+
+
+class Split(BaseModel):
+    """A target split of the day between tiers, in percent, with a tolerance in points."""
+
+    model_config = ConfigDict(frozen=True)
+
+    target: dict[str, float]
+    tolerance_pct: float = DEFAULT_SPLIT_TOLERANCE_PCT
+
+
+class BudgetSpec(BaseModel):
+    """A validated budget spec. Build it with :func:`load_spec` or :func:`spec_from_text`."""
+
+    model_config = ConfigDict(frozen=True)
+
+    daily_budget_tokens: int
+    tiers: tuple[str, ...]
+    phases: dict[str, Phase]
+    reserve: dict[str, int]
+    policy: Policy = Field(default_factory=Policy)
+    policy_declared: bool = False
+    split: Split | None = None
+    source: str = "<spec>"
+
+    @property
+    def cheapest(self) -> str:
+        return self.tiers[0]
+
+    @property
+    def most_expensive(self) -> str:
+        return self.tiers[-1]
+
+    def tier_total(self, tier: str) -> int:
+        return sum(p.quotas.get(tier, 0) for p in self.phases.values()) + self.reserve.get(tier, 0)
+
+    def quota_sum(self) -> int:
+        return sum(self.tier_total(t) for t in self.tiers)
+
+
+def _int_quota(doc: Document, loc: tuple[Any, ...], value: object) -> int:
+    if isinstance(value, bool) or not isinstance(value, int):
+        raise doc.error(loc, f"must be a non-negative integer number of tokens, got {value!r}")
+    if value < 0:
+        raise doc.error(loc, f"must be a non-negative integer, got {value}")
+    return value
+
+
+def _sla_text(doc: Document, loc: tuple[Any, ...], value: object) -> str | None:
+    if value is None:
+        return None
+    try:
+        seconds = parse_duration(value, dotted(loc))
+    except BudgetError as exc:
+        raise doc.error(loc, str(exc).split(": ", 1)[1]) from None
+    if seconds <= 0:
+        raise doc.error(loc, f"must be a positive duration, got {value!r}")
+    if isinstance(value, str):
+        return value.strip()
+    return format_duration(seconds)
+
+
+def parse_split(text: str, tiers: tuple[str, ...], tolerance_pct: float = DEFAULT_SPLIT_TOLERANCE_PCT) -> Split:
+    """``90/10`` -> a target per tier in cost order."""
+    parts = [p.strip() for p in str(text).split("/")]
+    try:
+        values = [float(p.rstrip("%")) for p in parts]
+    except ValueError:
+        raise BudgetError(f"split {text!r}: must be percentages like 90/10") from None
+    if len(values) != len(tiers):
+        raise BudgetError(
+            f"split {text!r}: has {len(values)} parts but the spec has {len(tiers)} tiers ({', '.join(tiers)})"
+        )
+    if any(v < 0 for v in values) or abs(sum(values) - 100) > 1e-6:
+        raise BudgetError(f"split {text!r}: parts must be non-negative and add up to 100")
+    return Split(target=dict(zip(tiers, values, strict=True)), tolerance_pct=tolerance_pct)
+
+
+def spec_from_document(doc: Document) -> BudgetSpec:
+    data = doc.data
+    if not isinstance(data, dict):
+        raise doc.error((), f"must be a mapping with daily_budget_tokens and phases, got {type(data).__name__}")
+    allowed = {"daily_budget_tokens", "phases", "tiers", "policy", "split", "totals"}
+    for key in data:
+        if key not in allowed:
+            raise doc.error((key,), f"unknown field (expected one of {', '.join(sorted(allowed))})")
+    if "daily_budget_tokens" not in data:
+        raise doc.error((), "missing field daily_budget_tokens")
+    daily = data["daily_budget_tokens"]
+    if isinstance(daily, bool) or not isinstance(daily, int) or daily <= 0:
+        raise doc.error(("daily_budget_tokens",), f"must be a positive integer, got {daily!r}")
+    phases_raw = data.get("phases")
+    if not isinstance(phases_raw, dict) or not phases_raw:
+        raise doc.error(("phases",), "must be a mapping of phase name to tier quotas")
+
+    declared = data.get("tiers")
+    tiers: list[str] = []
+    if declared is not None:
+        if not isinstance(declared, list) or not all(isinstance(t, str) and t for t in declared):
+            raise doc.error(("tiers",), "must be a list of tier names, cheapest first")
+        if len(set(declared)) != len(declared):
+            raise doc.error(("tiers",), "names a tier twice")
+        tiers = list(declared)
+
+    phases: dict[str, Phase] = {}
+    reserve: dict[str, int] = {}
+    for name, row in phases_raw.items():
+        loc = ("phases", name)
+        if not isinstance(name, str):
+            raise doc.error(loc, "phase names must be text")
+        if not isinstance(row, dict):
+            raise doc.error(loc, "must be a mapping of tier to quota (and sla_p95)")
+        quotas: dict[str, int] = {}
+        for key, value in row.items():
+            kloc = (*loc, key)
+            if key == SLA_KEY:
+                continue
+            if not isinstance(key, str):
+                raise doc.error(kloc, "tier names must be text")
+            if key not in tiers:
+                if declared is not None or phases or reserve:
+                    raise doc.error(kloc, f"unknown tier (tiers in this spec: {', '.join(tiers)})")
+                tiers.append(key)
+            quotas[key] = _int_quota(doc, kloc, value)
+        if name == RESERVE:
+            if row.get(SLA_KEY) is not None:
+                raise doc.error((*loc, SLA_KEY), "control_reserve is not a phase and has no sla_p95")
+            reserve = quotas
+            continue
+        if not quotas:
+            raise doc.error(loc, "names no tier quota")
+        sla = _sla_text(doc, (*loc, SLA_KEY), row.get(SLA_KEY))
+        phases[name] = Phase(quotas=quotas, sla_p95=sla)
+    if not phases:
+        raise doc.error(("phases",), "has no phase besides control_reserve")
+    if not tiers:
+        raise doc.error(("phases",), "names no tier")
+
+    policy = Policy()
+    if "policy" in data and data["policy"] is not None:
+        if not isinstance(data["policy"], dict):
+            raise doc.error(("policy",), "must be a mapping of constant to value")
+        try:
+            policy = Policy.model_validate(data["policy"])
+        except ValidationError as exc:
+            raise _prefixed(doc, exc, "policy") from None
+
+    split = None
+    if data.get("split") is not None:
+        split = _split_from(doc, data["split"], tuple(tiers))
+
+    spec = BudgetSpec(
+        daily_budget_tokens=daily,
+        tiers=tuple(tiers),
+        phases=phases,
+        reserve=reserve,
+        policy=policy,
+        policy_declared="policy" in data and data["policy"] is not None,
+        split=split,
+        source=doc.name,
+    )
+    total = spec.quota_sum()
+    totals = data.get("totals")
+    if totals is not None:
+        expected = tier_totals(spec)
+        if totals != expected:
+            raise doc.error(("totals",), f"does not match the phases: expected {expected}, got {totals}")
+    if total != daily:
+        diff = total - daily
+        raise doc.error(
+            ("daily_budget_tokens",),
+            f"quota sum {total:,} does not equal daily_budget_tokens {daily:,} "
+            f"(difference {diff:+,}): every phases.<name>.<tier> quota, control_reserve included, "
+            "must add up to the daily budget",
+        )
+    return spec
+
+
+def _prefixed(doc: Document, exc: ValidationError, *prefix: str) -> BudgetError:
+    err = exc.errors()[0]
+    loc = (*prefix, *err["loc"])
+    msg = err["msg"].removeprefix("Value error, ")
+    if err["type"] not in ("value_error",) and "input" in err and not isinstance(err["input"], (dict, list)):
+        msg = f"{msg}, got {err['input']!r}"
+    return doc.error(loc, msg)
+
+
+def _split_from(doc: Document, raw: object, tiers: tuple[str, ...]) -> Split:
+    loc: tuple[Any, ...] = ("split",)
+    if isinstance(raw, str):
+        try:
+            return parse_split(raw, tiers)
+        except BudgetError as exc:
+            raise doc.error(loc, str(exc)) from None
+    if not isinstance(raw, dict):
+        raise doc.error(loc, "must be like '90/10' or a mapping of tier to percent (plus tolerance_pct)")
+    tol = raw.get("tolerance_pct", DEFAULT_SPLIT_TOLERANCE_PCT)
+    if isinstance(tol, bool) or not isinstance(tol, (int, float)) or tol < 0:
+        raise doc.error((*loc, "tolerance_pct"), f"must be a non-negative number, got {tol!r}")
+    target: dict[str, float] = {}
+    for k, v in raw.items():
+        if k == "tolerance_pct":
+            continue
+        if k not in tiers:
+            raise doc.error((*loc, k), f"unknown tier (tiers in this spec: {', '.join(tiers)})")
+        if isinstance(v, bool) or not isinstance(v, (int, float)) or v < 0:
+            raise doc.error((*loc, k), f"must be a percentage, got {v!r}")
+        target[k] = float(v)
+    if abs(sum(target.values()) - 100) > 1e-6:
+        raise doc.error(loc, f"percentages add up to {sum(target.values()):g}, not 100")
+    return Split(target=target, tolerance_pct=float(tol))
+
+
+def load_spec(path: str | Path) -> BudgetSpec:
+    """Load and validate a spec file; raises :class:`BudgetError` with file, line and field."""
+    return spec_from_document(load_document(path))
+
+
+def spec_from_text(text: str, name: str = "<spec>") -> BudgetSpec:
+    """Validate spec text (an upload or the editor's content)."""
+    return spec_from_document(parse_text(text, name))
+
+
+def short_tier_name(tier: str, tiers: tuple[str, ...]) -> str:
+    """``local-coder`` -> ``local``: the key the plan's ``totals`` uses (full name on a clash)."""
+    short = tier.split("-", 1)[0]
+    clash = sum(1 for t in tiers if t.split("-", 1)[0] == short) > 1
+    return tier if clash else short
+
+
+def tier_totals(spec: BudgetSpec) -> dict[str, int]:
+    return {short_tier_name(t, spec.tiers): spec.tier_total(t) for t in spec.tiers}
+
+
+def scale_spec(spec: BudgetSpec, factor: float) -> BudgetSpec:
+    """The same spec with every quota scaled by ``factor`` (rounded, sum kept exact)."""
+    if factor <= 0:
+        raise BudgetError(f"scale factor must be positive, got {factor}")
+    phases = {
+        n: Phase(quotas={t: int(q * factor) for t, q in p.quotas.items()}, sla_p95=p.sla_p95)
+        for n, p in spec.phases.items()
+    }
+    reserve = {t: int(q * factor) for t, q in spec.reserve.items()}
+    total = sum(sum(p.quotas.values()) for p in phases.values()) + sum(reserve.values())
+    return spec.model_copy(update={"phases": phases, "reserve": reserve, "daily_budget_tokens": total})

@@ -1,0 +1,113 @@
+"""Bad input: one clear line, exit 1 or 2, no traceback, no partial output."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from tests.conftest import run_cli
+
+SIM = ["simulate", "--plan", "specs/budget_network.yaml", "--out", "out/r.json"]
+
+
+def _scenario(workdir: Path, data: object, name: str = "s.json") -> str:
+    (workdir / name).write_text(data if isinstance(data, str) else json.dumps(data))
+    return name
+
+
+def check(proc, code: int, pattern: str):
+    import re
+
+    assert proc.returncode == code, (proc.stdout, proc.stderr)
+    assert "Traceback" not in proc.stderr
+    lines = proc.stderr.strip().splitlines()
+    assert lines and re.search(pattern, lines[-1]), proc.stderr
+    if code == 1:
+        assert len(lines) == 1, proc.stderr
+
+
+BASE = {"down_tier": "local-coder", "start": "11:00", "duration_min": 45, "queue": 20, "manual_timeout_sec": 120}
+
+
+@pytest.mark.parametrize(
+    "change, pattern",
+    [
+        ({"queue": -3}, r"s\.json:\d+: queue: must be between 0 and"),
+        ({"duration_min": 0}, r"duration_min: must be between 1 and 1440"),
+        ({"duration_min": 14400}, r"duration_min: must be between 1 and 1440 minutes \(one day\), got 14400"),
+        ({"start": "25:99"}, r"start: must be a time of day HH:MM"),
+        ({"down_tier": "local-codr"}, r"down_tier: unknown tier 'local-codr'"),
+        ({"queue": "twenty"}, r"queue: Input should be a valid integer"),
+        ({"policy": "yolo"}, r"unknown routing policy 'yolo'"),
+        ({"surprise": 1}, r"surprise: Extra inputs are not permitted"),
+    ],
+)
+def test_bad_scenarios(workdir: Path, change, pattern):
+    name = _scenario(workdir, {**BASE, **change})
+    proc = run_cli([*SIM, "--scenario", name], workdir)
+    check(proc, 1, pattern)
+    assert not (workdir / "out" / "r.json").exists()
+
+
+def test_scenario_not_json(workdir: Path):
+    name = _scenario(workdir, '{"queue": 20,,}')
+    check(run_cli([*SIM, "--scenario", name], workdir), 1, r"s\.json:1: not valid JSON")
+
+
+def test_missing_files(workdir: Path):
+    check(run_cli([*SIM, "--scenario", "nope.json"], workdir), 1, r"nope\.json: no such file")
+    check(
+        run_cli(["compile", "--budget-spec", "nope.yaml", "--out", "out/p.json"], workdir),
+        1,
+        r"nope\.yaml: no such file",
+    )
+
+
+def test_sum_mismatch_writes_nothing_and_keeps_an_old_plan(workdir: Path):
+    spec = (workdir / "specs" / "budget_network.yaml").read_text().replace("10000000", "5000000")
+    (workdir / "specs" / "bad.yaml").write_text(spec)
+    (workdir / "out").mkdir()
+    (workdir / "out" / "p.json").write_text("previous plan\n")
+    proc = run_cli(["compile", "--budget-spec", "specs/bad.yaml", "--out", "out/p.json"], workdir)
+    check(proc, 1, r"specs/bad\.yaml:4: daily_budget_tokens: quota sum 10,000,000 does not equal")
+    assert (workdir / "out" / "p.json").read_text() == "previous plan\n"
+
+
+def test_alias_bomb_and_wrong_types(workdir: Path):
+    (workdir / "bomb.yaml").write_text("a: &a [1,1,1,1,1,1,1,1,1]\nb: &b [*a,*a,*a,*a,*a,*a,*a,*a,*a]\n" * 1)
+    check(run_cli(["compile", "--budget-spec", "bomb.yaml", "--out", "o.json"], workdir), 1, r"aliases .* not allowed")
+    (workdir / "list.yaml").write_text("- 1\n- 2\n")
+    check(run_cli(["compile", "--budget-spec", "list.yaml", "--out", "o.json"], workdir), 1, r"must be a mapping")
+    assert not (workdir / "o.json").exists()
+
+
+def test_proportion_check_failure_exits_1(workdir: Path):
+    proc = run_cli(
+        ["compile", "--budget-spec", "specs/budget_network.yaml", "--out", "out/p.json", "--expect-split", "80/20"],
+        workdir,
+    )
+    assert proc.returncode == 1
+    assert "vs target 80/20 ±1 pt: FAIL" in proc.stdout
+
+
+def test_usage_errors_exit_2(workdir: Path):
+    check(run_cli(["simulate", "--plan"], workdir), 2, r"usage error")
+    check(run_cli(["frobnicate"], workdir), 2, r"usage error")
+    check(run_cli([*SIM, "--scenario", "scenarios/fail_local_45m.json", "--policy", "yolo"], workdir), 2, "usage error")
+
+
+def test_malformed_query_and_unknown_field_exit_2(workdir: Path):
+    run_cli([*SIM, "--scenario", "scenarios/fail_local_45m.json"], workdir)
+    check(run_cli(["inspect", "--result", "out/r.json", "--query", "token_health_min >= "], workdir), 2, "column 21")
+    check(
+        run_cli(["inspect", "--result", "out/r.json", "--query", "tokn_health_min>1"], workdir),
+        2,
+        "did you mean 'token_health_min'",
+    )
+
+
+def test_failure_form_errors(workdir: Path):
+    check(run_cli([*SIM, "--failure", "11:00,local-coder,up,45m", "--queue", "20"], workdir), 1, "must look like")
+    check(run_cli([*SIM, "--failure", "11:00,local-coder,down,0m", "--queue", "20"], workdir), 1, "whole minutes")
