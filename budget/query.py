@@ -339,7 +339,7 @@ def format_value(v: Any) -> str:
     if v is None:
         return "null"
     if isinstance(v, float):
-        return f"{v:.4g}" if abs(v) < 1e6 else f"{v:,.0f}"
+        return f"{v:.4g}" if abs(v) < 1e4 else f"{v:,.0f}"
     if isinstance(v, int):
-        return f"{v}"
+        return f"{v:,}" if abs(v) >= 10_000 else f"{v}"
     return str(v)

@@ -34,7 +34,7 @@ def test_reference_specs_load_as_they_are(name):
 
 
 def test_compiled_plan_is_the_textbook_example_byte_for_byte():
-    expected = (ROOT / "tests" / "golden" / "budget_plan.example.json").read_text()
+    expected = (ROOT / "specs" / "reference" / "budget_plan.example.json").read_text()
     assert plan_json(load_spec(ROOT / "specs" / "budget_network.yaml")) == expected
 
 
@@ -42,7 +42,7 @@ def test_golden_plan_matches_the_reference_copy():
     ref = REFERENCE / "outputs" / "budget_plan.example.json"
     if not ref.exists():
         pytest.skip("shared/reference not beside the checkout")
-    assert (ROOT / "tests" / "golden" / "budget_plan.example.json").read_bytes() == ref.read_bytes()
+    assert (ROOT / "specs" / "reference" / "budget_plan.example.json").read_bytes() == ref.read_bytes()
 
 
 def test_only_daily_changed_to_5m_fails_with_a_sum_error():

@@ -1,0 +1,151 @@
+"""Altair charts built from results: pure functions, testable without Streamlit."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import altair as alt
+import pandas as pd
+
+from budget.spec import BudgetSpec
+from budget.workbench import quota_rows
+
+FLOOR_LINE = 0.5
+DAY = "2026-01-01 "
+
+
+def _times(rows: list[dict[str, Any]]) -> pd.Series:
+    return pd.to_datetime([DAY + r["time"].split("+")[0] for r in rows])
+
+
+def timeline_frame(result: dict[str, Any], label: str | None = None) -> pd.DataFrame:
+    rows = result.get("timeline", [])
+    df = pd.DataFrame(
+        {
+            "time": _times(rows),
+            "token_health": [r["token_health"] for r in rows],
+            "failover (running)": [r["failover"] for r in rows],
+            "degraded": [r["degraded"] for r in rows],
+            "manual": [r["manual"] for r in rows],
+            "waiting for routing": [r["pending"] for r in rows],
+        }
+    )
+    if label is not None:
+        df["run"] = label
+    return df
+
+
+def _outage_band(result: dict[str, Any]) -> alt.Chart | None:
+    rows = result.get("timeline", [])
+    down = [r["time"] for r in rows if r["down"]]
+    if not down:
+        return None
+    start = pd.to_datetime(DAY + down[0])
+    end = pd.to_datetime(DAY + down[-1]) + pd.Timedelta(minutes=1)
+    band = pd.DataFrame({"start": [start], "end": [end], "what": [f"{result.get('down_tier')} down"]})
+    return (
+        alt.Chart(band)
+        .mark_rect(opacity=0.12, color="#d62728")
+        .encode(x="start:T", x2="end:T", tooltip=[alt.Tooltip("what:N", title="outage")])
+    )
+
+
+def health_chart(result: dict[str, Any], title: str = "token_health per minute") -> alt.LayerChart | alt.FacetChart:
+    """token_health with the guard (alert_threshold) and the 0.5 floor, the outage shaded."""
+    df = timeline_frame(result)
+    guard = float(result.get("alert_threshold", 0.6))
+    line = (
+        alt.Chart(df)
+        .mark_line(point=False, strokeWidth=2)
+        .encode(
+            x=alt.X("time:T", title="time of day (HH:MM)", axis=alt.Axis(format="%H:%M")),
+            y=alt.Y("token_health:Q", title="token_health (0-1)", scale=alt.Scale(domain=[0, 1])),
+            tooltip=[alt.Tooltip("time:T", format="%H:%M"), alt.Tooltip("token_health:Q", format=".2f")],
+        )
+    )
+    names = [f"guard {guard:.2f}", f"floor {FLOOR_LINE:.2f}"]
+    rules = pd.DataFrame({"y": [guard, FLOOR_LINE], "line": names})
+    rule = (
+        alt.Chart(rules)
+        .mark_rule(strokeDash=[6, 4])
+        .encode(
+            y="y:Q",
+            color=alt.Color(
+                "line:N",
+                title=None,
+                scale=alt.Scale(domain=names, range=["#ff7f0e", "#7f7f7f"]),
+                legend=alt.Legend(orient="bottom"),
+            ),
+        )
+    )
+    layers: list[alt.Chart] = [line, rule]
+    band = _outage_band(result)
+    if band is not None:
+        layers.insert(0, band)
+    return alt.layer(*layers).properties(title=title, height=280)
+
+
+def queue_chart(result: dict[str, Any]) -> alt.Chart:
+    """Tasks by state per minute: failover running, degraded, manual, waiting for routing."""
+    df = timeline_frame(result)
+    long = df.melt(
+        id_vars=["time"],
+        value_vars=["failover (running)", "degraded", "manual", "waiting for routing"],
+        var_name="queue",
+        value_name="tasks",
+    )
+    return (
+        alt.Chart(long)
+        .mark_line(interpolate="step-after")
+        .encode(
+            x=alt.X("time:T", title="time of day (HH:MM)", axis=alt.Axis(format="%H:%M")),
+            y=alt.Y("tasks:Q", title="tasks (count)"),
+            color=alt.Color("queue:N", title="queue", legend=alt.Legend(orient="bottom")),
+            tooltip=[alt.Tooltip("time:T", format="%H:%M"), "queue:N", "tasks:Q"],
+        )
+        .properties(title="queues per minute", height=240)
+    )
+
+
+def quota_chart(spec: BudgetSpec) -> alt.Chart:
+    """Stacked bars: quota per phase, one colour per tier (tokens)."""
+    rows = quota_rows(spec)
+    long = [{"phase": r["phase"], "tier": t, "tokens": r[t]} for r in rows for t in spec.tiers]
+    order = [r["phase"] for r in rows]
+    return (
+        alt.Chart(pd.DataFrame(long))
+        .mark_bar()
+        .encode(
+            y=alt.Y("phase:N", sort=order, title=None, axis=alt.Axis(labelOverlap=False, labelLimit=160)),
+            x=alt.X("sum(tokens):Q", title="tokens per day", axis=alt.Axis(format=",d")),
+            color=alt.Color("tier:N", sort=list(spec.tiers), legend=alt.Legend(orient="bottom")),
+            order=alt.Order("tier_order:Q"),
+            tooltip=["phase:N", "tier:N", alt.Tooltip("tokens:Q", format=",d")],
+        )
+        .transform_calculate(tier_order=f"indexof({list(spec.tiers)!r}, datum.tier)")
+        .properties(title="quota per phase and tier", height=alt.Step(34))
+    )
+
+
+def overlay_health_chart(
+    runs: dict[str, dict[str, Any]], guard: float = 0.6, title: str = "token_health, runs overlaid"
+) -> alt.LayerChart | alt.FacetChart:
+    """Several runs' token_health on one chart, x = minutes since the outage start."""
+    frames = []
+    for label, result in runs.items():
+        df = timeline_frame(result, label)
+        df["minute"] = range(len(df))
+        frames.append(df[["minute", "token_health", "run"]])
+    data = pd.concat(frames, ignore_index=True) if frames else pd.DataFrame(columns=["minute", "token_health", "run"])
+    lines = (
+        alt.Chart(data)
+        .mark_line(strokeWidth=2)
+        .encode(
+            x=alt.X("minute:Q", title="minutes since the run starts"),
+            y=alt.Y("token_health:Q", title="token_health (0-1)", scale=alt.Scale(domain=[0, 1])),
+            color=alt.Color("run:N", title="run", legend=alt.Legend(orient="bottom", columns=2, labelLimit=260)),
+            tooltip=["run:N", "minute:Q", alt.Tooltip("token_health:Q", format=".2f")],
+        )
+    )
+    rule = alt.Chart(pd.DataFrame({"y": [guard]})).mark_rule(strokeDash=[6, 4], color="#ff7f0e").encode(y="y:Q")
+    return alt.layer(lines, rule).properties(title=title, height=300)

@@ -1,0 +1,89 @@
+"""Budget note: one case of capstone/budget-note.md, prefilled from the last simulation."""
+
+from __future__ import annotations
+
+import streamlit as st
+
+from budget.errors import BudgetError
+from budget.keeper import simulate
+from budget.note import DEFAULT_DECISION, entry_from_result, merge_note, note_cases, render_section, write_note
+from budget.scenario import load_scenario
+from budget.spec import load_spec
+from budget.workbench import DEFAULT_SCENARIO, DEFAULT_SPEC, note_path, scenarios_dir, specs_dir
+
+st.set_page_config(page_title="Budget note", page_icon=":material/savings:", layout="wide")
+ss = st.session_state
+
+st.title("Budget note")
+path = note_path()
+st.caption(f"Writes one section per case into `{path.relative_to(path.parents[1])}`; other cases stay as they are.")
+
+result = ss.get("last_result")
+if result is None:
+    spec = load_spec(specs_dir() / DEFAULT_SPEC)
+    result = simulate(spec, load_scenario(scenarios_dir() / DEFAULT_SCENARIO, spec)).to_dict()
+    st.info("No simulation in this session yet: prefilled from the textbook's 45-minute outage on the 10M plan.")
+else:
+    st.info(f"Prefilled from the last simulation: {ss.get('last_result_label', 'Simulator')}.")
+
+base = entry_from_result(result, "high_memory_usage") if result["token_health_min"] < 1 else None
+floor = float(result["token_health_min"])
+c = st.columns([2, 3])
+case = c[0].text_input("case", value=ss.get("note_case", "high_memory_usage"), key="w_note_case")
+ss["note_case"] = case
+risk = c[1].text_input("risk", value=base.risk if base else "", key="w_note_risk")
+effect = st.text_input("effect", value=base.effect if base else "", key="w_note_effect")
+c2 = st.columns(3)
+c2[0].metric("simulated_floor (from the run)", f"{floor:.2f}")
+threshold = c2[1].number_input(
+    "alert_threshold",
+    min_value=0.0,
+    max_value=1.0,
+    value=float(result.get("alert_threshold", 0.6)),
+    step=0.01,
+    key="w_note_threshold",
+)
+if threshold > floor:
+    c2[2].warning(
+        f"Warning zone: {floor:.2f} <= token_health_min < {threshold:.2f}. The system still works "
+        "there but needs an operator's attention."
+    )
+decision = st.text_input("decision", value=DEFAULT_DECISION, key="w_note_decision")
+
+entry = None
+try:
+    entry = entry_from_result(result, case, risk=risk, effect=effect, alert_threshold=threshold, decision=decision)
+except BudgetError as exc:
+    st.error(str(exc), icon=":material/error:")
+
+if entry is not None:
+    st.subheader("Preview")
+    st.markdown(render_section(entry))
+    exists = entry.case in note_cases(path)
+    replace = False
+    if exists:
+        replace = st.checkbox(f"The note already has a case {entry.case!r}: replace it", key="w_note_replace")
+    if st.button(
+        "Write to capstone/budget-note.md", key="w_note_write", type="primary", disabled=exists and not replace
+    ):
+        try:
+            write_note(path, entry, replace=replace)
+            st.success(f"wrote case {entry.case!r} to capstone/budget-note.md")
+        except BudgetError as exc:
+            st.error(str(exc), icon=":material/error:")
+    try:
+        existing = path.read_text(encoding="utf-8") if path.exists() else None
+        preview = merge_note(existing, entry, replace=True)
+        st.download_button(
+            "Download the note with this case",
+            preview,
+            file_name="budget-note.md",
+            mime="text/markdown",
+            key="w_note_download",
+        )
+    except (BudgetError, OSError) as exc:
+        st.error(str(exc), icon=":material/error:")
+
+if path.exists():
+    with st.expander("The note as it is on disk"):
+        st.markdown(path.read_text(encoding="utf-8"))
