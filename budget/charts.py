@@ -15,7 +15,15 @@ DAY = "2026-01-01 "
 
 
 def _times(rows: list[dict[str, Any]]) -> pd.Series:
-    return pd.to_datetime([DAY + r["time"].split("+")[0] for r in rows])
+    """Clock times as datetimes; ``00:30+1d`` (past midnight of a replayed day) lands on the next day."""
+    out = []
+    for r in rows:
+        clock, _, days = r["time"].partition("+")
+        t = pd.Timestamp(DAY + clock)
+        if days:
+            t += pd.Timedelta(days=int(days.rstrip("d")))
+        out.append(t)
+    return pd.Series(out)
 
 
 def timeline_frame(result: dict[str, Any], label: str | None = None) -> pd.DataFrame:
@@ -149,3 +157,41 @@ def overlay_health_chart(
     )
     rule = alt.Chart(pd.DataFrame({"y": [guard]})).mark_rule(strokeDash=[6, 4], color="#ff7f0e").encode(y="y:Q")
     return alt.layer(lines, rule).properties(title=title, height=300)
+
+
+def drill_health_chart(drill: dict[str, Any]) -> alt.LayerChart | alt.FacetChart:
+    """token_health over the replayed day, one line per outage length, with the guard."""
+    frames = []
+    for label, rows in drill.get("timelines", {}).items():
+        frames.append(
+            pd.DataFrame({"time": _times(rows), "token_health": [r["token_health"] for r in rows], "run": label})
+        )
+    data = pd.concat(frames, ignore_index=True)
+    lines = (
+        alt.Chart(data)
+        .mark_line(strokeWidth=1.8)
+        .encode(
+            x=alt.X("time:T", title="time of day (HH:MM)", axis=alt.Axis(format="%H:%M")),
+            y=alt.Y("token_health:Q", title="token_health (0-1)", scale=alt.Scale(domain=[0, 1])),
+            color=alt.Color("run:N", title="run", legend=alt.Legend(orient="bottom")),
+            tooltip=["run:N", alt.Tooltip("time:T", format="%H:%M"), alt.Tooltip("token_health:Q", format=".2f")],
+        )
+    )
+    guard = float(drill.get("fail_under", 0.6))
+    rule = alt.Chart(pd.DataFrame({"y": [guard]})).mark_rule(strokeDash=[6, 4], color="#ff7f0e").encode(y="y:Q")
+    return alt.layer(lines, rule).properties(title=f"token_health per outage (guard {guard:.2f} dashed)", height=300)
+
+
+def flow_chart(per_hour: list[int]) -> alt.Chart:
+    """Alerts per hour of the replayed day."""
+    df = pd.DataFrame({"hour": [f"{h:02d}:00" for h in range(24)], "alerts": per_hour})
+    return (
+        alt.Chart(df)
+        .mark_bar()
+        .encode(
+            x=alt.X("hour:O", title="hour of the day (UTC)"),
+            y=alt.Y("alerts:Q", title="alerts per hour"),
+            tooltip=["hour:O", "alerts:Q"],
+        )
+        .properties(title="alert flow over the day", height=220)
+    )

@@ -1,4 +1,4 @@
-"""``budget`` command line: compile, simulate, inspect, note.
+"""``budget`` command line: compile, simulate, inspect, note, drill.
 
 Exit codes: 0 ok; 1 a check failed or the input is invalid; 2 a usage error
 (bad flags, a malformed inspect query or a field the result does not have).
@@ -13,6 +13,9 @@ import sys
 from typing import Any
 
 from budget import __version__
+from budget.alerts import FORMATS as ALERT_FORMATS
+from budget.alerts import load_alerts
+from budget.drill import apply_history, drill_csv, run_drill
 from budget.errors import BudgetError, QueryError
 from budget.fsutil import atomic_write_text
 from budget.keeper import manual_key, simulate
@@ -156,6 +159,58 @@ def _cmd_note(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
+def _outages(text: str) -> list[int]:
+    try:
+        values = [int(x) for x in text.split(",") if x.strip()]
+    except ValueError:
+        raise BudgetError(f"--outages {text!r}: must be minutes like 15,30,45") from None
+    if not values:
+        raise BudgetError("--outages: give at least one outage length in minutes")
+    return values
+
+
+def _cmd_drill(args: argparse.Namespace) -> int:
+    if bool(args.budget_spec) == bool(args.plan):
+        raise BudgetError("give one of --budget-spec or --plan")
+    source = args.budget_spec or args.plan
+    spec = load_plan(source)
+    incidents, report = load_alerts(args.alerts, args.format, args.severity_map)
+    result = run_drill(
+        spec,
+        incidents,
+        outages=_outages(args.outages),
+        start=args.start,
+        down_tier=args.down_tier,
+        fail_under=args.fail_under,
+        report=report,
+        spec_name=str(source),
+    )
+    if args.history:
+        apply_history(result, args.history)
+    atomic_write_text(args.out, result.to_json())
+    if args.csv:
+        atomic_write_text(args.csv, drill_csv(result))
+    print(report.summary())
+    print(f"drill of {source}: {result.down_tier} down from {result.start}; guard {result.fail_under:.2f}")
+    print(result.table())
+    below = result.below_guard
+    print(
+        "verdict: "
+        + (
+            f"token_health_min below {result.fail_under:.2f} at {', '.join(f'{m}m' for m in below)}"
+            if below
+            else f"every outage holds the {result.fail_under:.2f} guard"
+        )
+    )
+    if result.review:
+        if result.review["required"]:
+            print("review the proportions: " + "; ".join(result.review["reasons"]))
+        else:
+            print(f"history: run {result.review['run']}, no review rule triggered")
+    print(f"wrote {args.out}" + (f" and {args.csv}" if args.csv else ""))
+    return EXIT_FAIL if below or result.review.get("required") else EXIT_OK
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = _Parser(prog="budget", description="Tiered model routing under a daily token budget.")
     parser.add_argument("--version", action="version", version=f"budget {__version__}")
@@ -183,6 +238,21 @@ def build_parser() -> argparse.ArgumentParser:
     i.add_argument("--result", required=True, metavar="RESULT")
     i.add_argument("--query", required=True, metavar="QUERY")
     i.set_defaults(func=_cmd_inspect)
+
+    d = sub.add_parser("drill", help="replay a day of alerts with the cheap tier off for 15/30/45 minutes")
+    d.add_argument("--budget-spec", metavar="SPEC", help="budget_network.yaml")
+    d.add_argument("--plan", metavar="PLAN", help="a compiled plan JSON instead of a spec")
+    d.add_argument("--alerts", required=True, metavar="FILE", help="CSV, JSONL, Alertmanager, Grafana or PagerDuty")
+    d.add_argument("--format", choices=ALERT_FORMATS, help="the alert format (detected when left out)")
+    d.add_argument("--severity-map", metavar="YAML", help="override the severity mapping")
+    d.add_argument("--outages", default="15,30,45", metavar="15,30,45", help="outage lengths, minutes")
+    d.add_argument("--start", default="11:00", metavar="HH:MM", help="when the outage starts (11:00)")
+    d.add_argument("--down-tier", metavar="TIER", help="the tier switched off (the cheapest)")
+    d.add_argument("--fail-under", type=float, metavar="X", help="guard for the exit code (spec's alert_threshold)")
+    d.add_argument("--history", metavar="JSONL", help="append this run and apply the review rules")
+    d.add_argument("--out", required=True, metavar="JSON", help="where to write the drill result")
+    d.add_argument("--csv", metavar="CSV", help="also write the table as CSV")
+    d.set_defaults(func=_cmd_drill)
 
     n = sub.add_parser("note", help="write a case into capstone/budget-note.md from a result")
     n.add_argument("--result", required=True, metavar="RESULT")

@@ -67,6 +67,7 @@ class _Task:
     route: str = "normal"  # normal, failover, degraded, manual
     failover: bool = False
     was_degraded: bool = False
+    seen_eligible: bool = False
     degraded_since: int | None = None
     manual_since: int | None = None
     manual_closed: bool = False
@@ -79,10 +80,11 @@ class _Task:
     rework_owed: float = 0.0
     resolved_at: int | None = None
     postmortem_done: bool = False
-    events: list[tuple[int, str, str]] = field(default_factory=list)
+    events: list[tuple[int, str, str]] | None = field(default_factory=list)
 
     def log(self, now: int, action: str, reason: str) -> None:
-        self.events.append((now, action, reason))
+        if self.events is not None:  # None when the caller asked for no decisions log
+            self.events.append((now, action, reason))
 
 
 @dataclass
@@ -124,8 +126,6 @@ class _Keeper:
         self.resolve_phases = [i for i, n in enumerate(names) if n != POSTMORTEM]
         self.order = self.resolve_phases + ([self.pm_index] if self.pm_index is not None else [])
         self.phase_names = names
-        total_phase_tokens = sum(sum(ph.quotas.values()) for ph in spec.phases.values()) or 1
-        self.share = [sum(spec.phases[n].quotas.values()) / total_phase_tokens for n in names]
         self.dur = []
         for n in names:
             sla = spec.phases[n].sla_seconds
@@ -139,6 +139,13 @@ class _Keeper:
             q = spec.phases[n].quotas
             best = max(workers, key=lambda t: (q.get(t, 0), -workers.index(t)))
             self.work_tier.append(best if q.get(best, 0) > 0 else workers[0])
+        # an incident's W tokens spread over the phases as the plan spreads its work tiers' quotas
+        work_quota = [float(spec.phases[n].quotas.get(self.work_tier[i], 0)) for i, n in enumerate(names)]
+        total_work = sum(work_quota)
+        if total_work > 0:
+            self.share = [q / total_work for q in work_quota]
+        else:
+            self.share = [1.0 / len(names)] * len(names)
         self.remaining = {
             (i, t): float(spec.phases[n].quotas.get(t, 0)) for i, n in enumerate(names) for t in self.tiers
         }
@@ -150,6 +157,11 @@ class _Keeper:
         self.allowance = {t: policy.failover_allowance_share * self.quota_total[t] for t in self.tiers}
         self.unplanned = {t: 0.0 for t in self.tiers}  # tokens committed to failover work
         self.fo_spent = {t: 0.0 for t in self.tiers}  # of which already spent
+        self.demand = {t: 0.0 for t in self.tiers}  # planned (normal-routing) tokens of the run
+        self.spare = dict(self.quota_total)
+        self.eligible = {t: 0.0 for t in self.tiers}  # work of tasks eligible for failover this outage
+        # what absorbs rework: a full queue's worth of work, or the control reserve if larger
+        self.absorb = max(self.reserve_total, policy.queue_limit * self.W)
         self.down: set[str] = set()
         self.tasks: list[_Task] = []
         self.active: list[_Task] = []
@@ -171,6 +183,10 @@ class _Keeper:
         self.health = 1.0
         self.h_parts = (1.0, 1.0)
         self.oq = 0  # open queue, counted once a tick and kept up to date on admission
+        self.snap_open = 0  # open queue after this tick's work (see _scan)
+        self.snap_owed = 0.0  # rework owed after this tick
+        self.snap_states: dict[str, int] = {}
+        self.snap_phase: dict[str, int] = {}
         self.sla = {sev: policy.sla_seconds(sev) for sev in SEVERITIES}
 
     # --- budget -------------------------------------------------------------------------
@@ -231,6 +247,30 @@ class _Keeper:
         p = self.order[idx]
         left = self.W * self.share[p] * (1 - task.elapsed / self.dur[p])
         return left + sum(self.W * self.share[q] for q in self.order[idx + 1 :])
+
+    def forecast(self, incidents: Sequence[Incident]) -> None:
+        """Planned demand per tier for the run's incidents, and the spare capacity it leaves."""
+        per_task = {t: 0.0 for t in self.tiers}
+        for p in self.order:
+            per_task[self.work_tier[p]] += self.W * self.share[p]
+        reviews = sum(1 for i in incidents if i.severity == "P0" or i.confidence_gap >= self.p.dispute_gap)
+        n = len(incidents)
+        for t in self.tiers:
+            self.demand[t] = per_task[t] * n
+        self.demand[self.top] += reviews * self.W * self.p.review_share
+        for t in self.tiers:
+            self.spare[t] = max(0.0, self.quota_total[t] - self.demand[t])
+
+    def failover_targets(self, tier: str, severity: str) -> list[str]:
+        """Tiers above ``tier`` that are up and take this severity, cheapest first."""
+        out = []
+        for t in self.tiers[self.tiers.index(tier) + 1 :]:
+            if t in self.down or self.quota_total[t] <= 0:
+                continue
+            allowed = self.p.failover_severities if t == self.top else self.p.mid_failover_severities
+            if severity in allowed:
+                out.append(t)
+        return out
 
     def failover_target(self, tier: str) -> str | None:
         i = self.tiers.index(tier)
@@ -299,14 +339,17 @@ class _Keeper:
                 self.to_degraded(task, now, f"waited for {tier} through the outage")
                 self.start(task, now, tier, "tier available again")
                 continue
-            target = self.failover_target(tier)
             if routing == "hold_all":
                 self.to_degraded(task, now, f"hold_all: every task waits for {tier}")
             elif routing == "all_to_frontier":
                 self.try_failover(
-                    task, now, target, "all_to_frontier: every task goes to the expensive tier", cap=False
+                    task,
+                    now,
+                    self.failover_target(tier),
+                    "all_to_frontier: every task goes to the expensive tier",
+                    cap=False,
                 )
-            elif task.inc.severity not in p.failover_severities:
+            elif not self.failover_targets(tier, task.inc.severity):
                 self.to_degraded(task, now, f"{task.inc.severity} is not eligible for failover: waits for {tier}")
             elif now - task.inc.arrival_sec <= p.failover_min_age_sec:
                 continue  # inside the ranking window; decided once older than failover_min_age_sec
@@ -317,7 +360,6 @@ class _Keeper:
         candidates.sort(key=lambda t: (-t.inc.blast_radius, t.inc.arrival_sec, t.inc.id))
         for rank, task in enumerate(candidates, 1):
             tier = self.needed_tier(task)
-            target = self.failover_target(tier)
             age = now - task.inc.arrival_sec
             why = f"rank {rank}: {task.inc.severity}, blast radius {_num(task.inc.blast_radius)}, age {age}s"
             if self.health < p.alert_threshold:
@@ -327,29 +369,35 @@ class _Keeper:
                     "guard",
                     f"{why}; guard: token_health {self.health:.2f} < {p.alert_threshold:.2f} blocks automatic failover",
                 )
-            else:
-                self.try_failover(task, now, target, why, cap=True)
+                continue
+            targets = self.failover_targets(tier, task.inc.severity)
+            for n, target in enumerate(targets, 1):
+                if self.try_failover(task, now, target, why, cap=True, last=n == len(targets)):
+                    break
 
-    def try_failover(self, task: _Task, now: int, target: str | None, why: str, cap: bool) -> None:
+    def try_failover(self, task: _Task, now: int, target: str | None, why: str, cap: bool, last: bool = True) -> bool:
+        """Fail the task over to ``target`` if it fits; else (when ``last``) send it to the degraded queue."""
         tier = self.needed_tier(task)
         if target is None:
             self.to_degraded(task, now, f"{why}; no tier above {tier} is up")
-            return
+            return False
         work = self.remaining_work(task)
         used = self.unplanned[target]
         if cap and used + work > self.allowance[target] + 1e-6:
-            self.to_degraded(
-                task,
-                now,
-                f"{why}; failover allowance used ({used:,.0f} of {self.allowance[target]:,.0f} tokens): "
-                f"waits for {tier}",
-            )
-            return
+            if last:
+                self.to_degraded(
+                    task,
+                    now,
+                    f"{why}; failover allowance used ({used:,.0f} of {self.allowance[target]:,.0f} tokens "
+                    f"on {target}): waits for {tier}",
+                )
+            return False
         left = sum(self.remaining[(q, target)] for q in range(len(self.phase_names))) + self.reserve_left[target]
         left -= self.unplanned[target] - self.fo_spent[target]  # committed to failovers still running
         if work > left + 1e-6:
-            self.to_degraded(task, now, f"{why}; {target} has {left:,.0f} tokens left, the task needs {work:,.0f}")
-            return
+            if last:
+                self.to_degraded(task, now, f"{why}; {target} has {left:,.0f} tokens left, the task needs {work:,.0f}")
+            return False
         self.unplanned[target] += work
         task.failover = True
         task.escalated = True
@@ -359,6 +407,7 @@ class _Keeper:
             self.frontier_for_low = True  # a red-button condition holds whenever a tier is down
         task.log(now, "failover", f"{why} -> {target} ({work:,.0f} tokens)")
         self.start(task, now, target, "failover")
+        return True
 
     # --- work ---------------------------------------------------------------------------
     def run_minute(self, task: _Task, now: int) -> None:
@@ -400,11 +449,11 @@ class _Keeper:
         top = self.top
         sev = task.inc.severity
         if top in self.down:
-            if not task.reviewed and task.events[-1][1] != "review-skipped":
+            if not task.reviewed and task.events and task.events[-1][1] != "review-skipped":
                 task.log(now, "review-skipped", f"{top} is down")
             return
         if self.red_active and sev not in self.p.failover_severities:
-            if not any(e[1] == "review-skipped" for e in task.events):
+            if not any(e[1] == "review-skipped" for e in task.events or ()):
                 task.log(now, "review-skipped", f"red button: {top} reserved for P0/P1")
             return
         tokens = self.W * self.p.review_share * self.share[phase] * frac
@@ -422,26 +471,41 @@ class _Keeper:
             if t.state in ("pending", "degraded") or (t.state == "manual" and not t.manual_closed)
         )
 
-    def owed_tokens(self) -> float:
-        in_active = sum(t.rework_owed for t in self.active if not t.manual_closed)
-        return in_active + sum(t.rework_owed for t in self.owed if t.manual_closed)
+    def note_eligible(self) -> None:
+        """Add the work of newly waiting tasks to the outage's eligible demand, per failover tier."""
+        if not self.down or self.sc.routing == "hold_all":
+            return
+        for task in self.active:
+            if task.state != "pending" or task.seen_eligible:
+                continue
+            task.seen_eligible = True
+            tier = self.needed_tier(task)
+            targets = (
+                [self.failover_target(tier)]
+                if self.sc.routing == "all_to_frontier"
+                else self.failover_targets(tier, task.inc.severity)
+            )
+            work = self.remaining_work(task)
+            for t in targets:
+                if t is not None:
+                    self.eligible[t] += work
 
     def compute_health(self) -> float:
         """token_health = h_frontier x h_backlog (docs/model.md)."""
         h_f = 1.0
-        outage = bool(self.down) and self.sc.routing != "hold_all"
         for t in self.tiers[1:]:
             q = self.quota_total[t]
-            if q <= 0:
+            if q <= 0 or t in self.down:
                 continue
-            a = self.allowance[t]
-            exposure = max(self.unplanned[t], a if outage and t not in self.down else 0.0)
+            committed = self.unplanned[t]
+            # during an outage the keeper earmarks what the eligible tasks need, up to the allowance
+            earmark = min(self.allowance[t], self.eligible[t]) if self.down else 0.0
+            exposure = max(committed, earmark)
             first = 1.0 - exposure / (q + self.reserve_total)
-            beyond = max(0.0, exposure - a)
-            second = 1.0 - beyond / (q - a) if q - a > 0 else (1.0 if beyond <= 0 else 0.0)
+            beyond = max(0.0, exposure - self.spare[t])  # failover that displaces the tier's planned work
+            second = 1.0 - beyond / max(self.demand[t], 1.0)
             h_f = min(h_f, max(0.0, first) * max(0.0, second))
-        owed = self.owed_tokens()
-        h_b = 1.0 - min(1.0, owed / (self.p.queue_limit * self.W))
+        h_b = self.absorb / (self.absorb + self.snap_owed)
         self.h_parts = (h_f, h_b)
         return min(1.0, max(0.0, h_f * h_b))
 
@@ -451,7 +515,7 @@ class _Keeper:
         w = self.window_health
         if len(w) >= 3 and w[-1] < w[-2] - 1e-9 and w[-2] < w[-3] - 1e-9:
             conds.append("token_health risk grew in two consecutive windows")
-        oq = self.open_queue()
+        oq = self.snap_open
         if oq > p.queue_limit:
             conds.append(f"queue {oq} above limit {p.queue_limit}")
         for t in self.active:
@@ -531,7 +595,8 @@ def simulate(
         last_arrival = incidents[-1].arrival_sec // 60 if incidents else first
         last = max(out_end or first, last_arrival + 1) + p.drain_min
     total_ticks = max(1, last - first)
-    k.tasks = [_Task(inc=i) for i in incidents]
+    k.tasks = [_Task(inc=i) if include_decisions else _Task(inc=i, events=None) for i in incidents]
+    k.forecast(incidents)
     nxt = 0
     for tick in range(total_ticks):
         minute = first + tick
@@ -540,6 +605,7 @@ def simulate(
         if out_start is not None and scenario.down_tier is not None:
             if minute == out_start:
                 k.down.add(scenario.down_tier)
+                k.eligible = {t: 0.0 for t in k.tiers}
                 for t in k.active:
                     if t.state == "running" and k.needed_tier(t) == scenario.down_tier:
                         t.state = "pending"
@@ -584,6 +650,7 @@ def simulate(
                         f"(timeout {_num(scenario.manual_timeout_sec)}s)",
                     )
         # 4. routing
+        k.note_eligible()
         k.route_pending(now)
         # 5. work
         for t in k.active:
@@ -600,19 +667,8 @@ def simulate(
                         k.owed.append(t)
                     else:
                         _audit(k, t, now)
-        # 7. rework accrues while work waits on a down tier
-        if k.down:
-            waiting = [
-                t
-                for t in k.active
-                if t.state == "degraded" or (t.state == "manual" and not t.audited and not t.manual_closed)
-            ]
-            waiting += [t for t in k.owed if t.state != "done" and t.manual_closed]
-            for t in waiting:
-                t.wait_min += 1
-                t.rework_owed += p.rework_per_min * k.W
-            if waiting:
-                k.degraded_minutes += 1
+        # 7. rework accrues while work waits on a down tier; one pass also counts the queues
+        _scan(k)
         k.active = [t for t in k.active if t.state != "done" and not (t.state == "manual" and t.manual_closed)]
         # 8. health, red button, timeline
         k.health = k.compute_health()
@@ -623,8 +679,7 @@ def simulate(
             k.guard_breaches.append(_clock(now))
         k.guard_below = k.health < p.alert_threshold
         k.red_button(now, tick + 1)
-        oq = k.open_queue() + sum(1 for t in k.owed if not t.manual_closed)
-        k.max_open = max(k.max_open, oq)
+        k.max_open = max(k.max_open, k.snap_open)
         if include_timeline:
             k.timeline.append(_row(k, minute))
         if progress is not None and (tick % 60 == 0 or tick == total_ticks - 1):
@@ -649,18 +704,50 @@ def _audit(k: _Keeper, t: _Task, now: int) -> None:
     t.state = "done"
 
 
-def _row(k: _Keeper, minute: int) -> dict[str, Any]:
+def _scan(k: _Keeper) -> None:
+    """One pass over the open tasks: accrue rework while a tier is down, count queues and owed tokens."""
+    p = k.p
+    down = bool(k.down)
+    rate = p.rework_per_min * k.W
+    weight = p.risk_weight
     states = {"pending": 0, "degraded": 0, "manual": 0, "running": 0, "failover": 0}
-    by_phase = {n: 0 for n in k.phase_names}
+    by_phase = dict.fromkeys(k.phase_names, 0)
+    owed = 0.0
+    any_waiting = False
+    n_order = len(k.order)
     for t in k.active:
-        if t.state == "manual" and t.manual_closed:
+        st = t.state
+        if st == "manual" and t.manual_closed:
             continue
-        if t.state == "running" and t.failover:
+        if down and (st == "degraded" or (st == "manual" and not t.audited)):
+            t.wait_min += 1
+            t.rework_owed += rate * weight[t.inc.severity]
+            any_waiting = True
+        owed += t.rework_owed
+        if st == "running" and t.failover:
             states["failover"] += 1
-        elif t.state in states:
-            states[t.state] += 1
-        if t.state in ("pending", "degraded") and t.phase < len(k.order):
+        elif st in states:
+            states[st] += 1
+        if (st == "pending" or st == "degraded") and t.phase < n_order:
             by_phase[k.phase_names[k.order[t.phase]]] += 1
+    for t in k.owed:
+        if t.manual_closed and t.state != "done":
+            if down:
+                t.wait_min += 1
+                t.rework_owed += rate * weight[t.inc.severity]
+                any_waiting = True
+            owed += t.rework_owed
+    if any_waiting:
+        k.degraded_minutes += 1
+    k.snap_states = states
+    k.snap_phase = by_phase
+    k.snap_owed = owed
+    k.snap_open = states["pending"] + states["degraded"] + states["manual"]
+
+
+def _row(k: _Keeper, minute: int) -> dict[str, Any]:
+    states = k.snap_states
+    by_phase = k.snap_phase
     spent = {t: round(sum(k.spent[(i, t)] for i in range(len(k.phase_names)))) for t in k.tiers}
     return {
         "time": format_clock(minute),
@@ -673,7 +760,7 @@ def _row(k: _Keeper, minute: int) -> dict[str, Any]:
         "queue_by_phase": by_phase,
         "spent": spent,
         "reserve_used": round(sum(k.reserve_used.values())),
-        "rework_owed": round(k.owed_tokens()),
+        "rework_owed": round(k.snap_owed),
     }
 
 
@@ -790,7 +877,7 @@ def _result(k: _Keeper, sc: Scenario, first: int, last: int, include_decisions: 
             "resolved_at": _clock(t.resolved_at) if t.resolved_at is not None else None,
             "time_to_resolve_sec": (t.resolved_at - t.inc.arrival_sec) if t.resolved_at is not None else None,
             "waited_min": t.wait_min,
-            "events": [{"time": _clock(e[0]), "action": e[1], "reason": e[2]} for e in t.events],
+            "events": [{"time": _clock(e[0]), "action": e[1], "reason": e[2]} for e in (t.events or [])],
         }
         for t in tasks
     ]

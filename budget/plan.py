@@ -78,25 +78,25 @@ class ShareCheck:
 
 
 def proportion_check(spec: BudgetSpec, split: Split | None = None) -> list[ShareCheck]:
-    """Each tier's share of the day against the target split (the spec's, or the one given)."""
+    """Each tier's (or tier group's) share of the day against the target split.
+
+    The target is the one given, else the spec's own; without either, every
+    tier's share is reported with no verdict.
+    """
     target = split or spec.split
-    if target is not None:
-        unknown = [t for t in target.target if t not in spec.tiers]
+    if target is None:
+        return [
+            ShareCheck(t, spec.tier_total(t), 100.0 * spec.tier_total(t) / spec.daily_budget_tokens, None, None)
+            for t in spec.tiers
+        ]
+    checks = []
+    for key, pct in target.target.items():
+        members = key.split("+")
+        unknown = [m for m in members if m not in spec.tiers]
         if unknown:
             raise BudgetError(f"split names unknown tier {unknown[0]!r} (tiers: {', '.join(spec.tiers)})")
-    checks = []
-    for tier in spec.tiers:
-        tokens = spec.tier_total(tier)
-        share = 100.0 * tokens / spec.daily_budget_tokens
-        checks.append(
-            ShareCheck(
-                tier=tier,
-                tokens=tokens,
-                share_pct=share,
-                target_pct=None if target is None else target.target.get(tier, 0.0),
-                tolerance_pct=None if target is None else target.tolerance_pct,
-            )
-        )
+        tokens = sum(spec.tier_total(m) for m in members)
+        checks.append(ShareCheck(key, tokens, 100.0 * tokens / spec.daily_budget_tokens, pct, target.tolerance_pct))
     return checks
 
 
@@ -111,7 +111,7 @@ def summary_line(spec: BudgetSpec) -> str:
 
 
 def proportion_line(checks: list[ShareCheck]) -> str:
-    shares = "/".join(f"{c.share_pct:g}" for c in checks)
+    shares = "/".join(f"{round(c.share_pct, 2):g}" for c in checks)
     names = "/".join(c.tier for c in checks)
     if checks[0].target_pct is None:
         return f"split {shares} ({names}); no target declared (use --expect-split)"

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import math
 import random
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any, Literal
 
@@ -30,8 +31,24 @@ MAX_QUEUE = 1_000_000
 _GOLDEN = (math.sqrt(5) - 1) / 2
 
 
-class Incident(BaseModel):
-    """One incident: severity P0-P3, blast radius (services touched), arrival, confidence gap."""
+@dataclass(frozen=True, slots=True)
+class Incident:
+    """One incident: severity P0-P3, blast radius (services touched), arrival, confidence gap.
+
+    A plain frozen dataclass: a day of 100,000 alerts is built without per-record
+    validation cost. Input is validated by :class:`IncidentIn` (files) or the importers.
+    """
+
+    id: str
+    severity: str
+    arrival_sec: int
+    blast_radius: float = 1
+    confidence_gap: float = 0.0
+    service: str | None = None
+
+
+class IncidentIn(BaseModel):
+    """An incident as a scenario file gives it; validated, then turned into an :class:`Incident`."""
 
     model_config = ConfigDict(extra="forbid", frozen=True)
 
@@ -42,11 +59,14 @@ class Incident(BaseModel):
     confidence_gap: float = Field(0.0, ge=0, le=1)
     service: str | None = None
 
+    def to_incident(self) -> Incident:
+        return Incident(self.id, self.severity, self.arrival_sec, self.blast_radius, self.confidence_gap, self.service)
+
 
 class Scenario(BaseModel):
     """A validated scenario. ``incidents`` is always filled (generated when only ``queue`` was given)."""
 
-    model_config = ConfigDict(frozen=True)
+    model_config = ConfigDict(frozen=True, arbitrary_types_allowed=True)
 
     down_tier: str | None = None
     start: str = DEFAULT_START
@@ -147,7 +167,7 @@ def generate_incidents(n: int, start_sec: int, seed: int, policy: Policy, gap_se
         out.append(
             Incident(
                 id=f"inc-{i + 1:03d}",
-                severity=_weyl_severity(u, policy.severity_mix),  # type: ignore[arg-type]
+                severity=_weyl_severity(u, policy.severity_mix),
                 blast_radius=rng.randint(1, 5),
                 arrival_sec=start_sec + i * gap_sec,
                 confidence_gap=round(rng.random() * 0.99, 2),
@@ -160,7 +180,7 @@ def day_incidents(n: int, seed: int, policy: Policy) -> tuple[Incident, ...]:
     """N incidents spread evenly over a day (00:00-24:00), same severity mix as the queue generator."""
     base = generate_incidents(n, 0, seed, policy)
     step = 86400 / max(1, n)
-    return tuple(inc.model_copy(update={"arrival_sec": int(i * step)}) for i, inc in enumerate(base))
+    return tuple(replace(inc, arrival_sec=int(i * step)) for i, inc in enumerate(base))
 
 
 def day_scenario(n: int, spec: BudgetSpec | None = None, seed: int = 0, **outage: Any) -> Scenario:
@@ -222,7 +242,7 @@ def scenario_from_document(doc: Document, spec: BudgetSpec | None = None) -> Sce
             fields.setdefault("id", f"inc-{i + 1:03d}")
             fields["id"] = str(fields["id"])
             try:
-                inc = Incident.model_validate({**fields, "arrival_sec": arrival})
+                inc = IncidentIn.model_validate({**fields, "arrival_sec": arrival}).to_incident()
             except ValidationError as exc:
                 err = exc.errors()[0]
                 msg = err["msg"].removeprefix("Value error, ")

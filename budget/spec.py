@@ -43,7 +43,15 @@ class Policy(BaseModel):
         description="Share of the most expensive tier's daily quota that automatic failover may use.",
     )
     failover_severities: tuple[str, ...] = Field(("P0", "P1"), description="Severities eligible for ranked failover.")
+    mid_failover_severities: tuple[str, ...] = Field(
+        ("P0", "P1", "P2"),
+        description="Severities a middle tier (neither cheapest nor most expensive) takes on failover.",
+    )
     failover_min_age_sec: float = Field(90, ge=0, description="A task must be older than this to fail over.")
+    risk_weight: dict[str, float] = Field(
+        default_factory=lambda: {"P0": 1.0, "P1": 1.0, "P2": 1.0, "P3": 1.0},
+        description="Weight of a waiting task's rework in token_health, per severity.",
+    )
     alert_threshold: float = Field(
         DEFAULT_ALERT_THRESHOLD,
         ge=0,
@@ -51,7 +59,7 @@ class Policy(BaseModel):
         description="The guard: below this token_health automatic failover is blocked.",
     )
     rework_per_min: float = Field(
-        0.012,
+        0.02,
         ge=0,
         le=1,
         description="Share of an incident's tokens owed again per minute it waits on a down tier.",
@@ -80,7 +88,17 @@ class Policy(BaseModel):
         description="Severity shares of generated incidents.",
     )
 
-    @field_validator("failover_severities")
+    @field_validator("risk_weight")
+    @classmethod
+    def _weights(cls, v: dict[str, float]) -> dict[str, float]:
+        for k, w in v.items():
+            if k not in SEVERITIES:
+                raise ValueError(f"unknown severity {k!r} (use {', '.join(SEVERITIES)})")
+            if w < 0:
+                raise ValueError(f"risk_weight.{k}: must not be negative")
+        return {s: float(v.get(s, 1.0)) for s in SEVERITIES}
+
+    @field_validator("failover_severities", "mid_failover_severities")
     @classmethod
     def _known_severities(cls, v: tuple[str, ...]) -> tuple[str, ...]:
         for s in v:
@@ -191,19 +209,28 @@ def _sla_text(doc: Document, loc: tuple[Any, ...], value: object) -> str | None:
 
 
 def parse_split(text: str, tiers: tuple[str, ...], tolerance_pct: float = DEFAULT_SPLIT_TOLERANCE_PCT) -> Split:
-    """``90/10`` -> a target per tier in cost order."""
+    """``90/10`` -> a target per tier in cost order.
+
+    With more tiers than parts, two parts split the cheap tiers (as one group) from
+    the most expensive one: ``80/20`` over local/mid/frontier is
+    ``local-coder+mid-coder`` 80, ``frontier-reviewer`` 20.
+    """
     parts = [p.strip() for p in str(text).split("/")]
     try:
         values = [float(p.rstrip("%")) for p in parts]
     except ValueError:
         raise BudgetError(f"split {text!r}: must be percentages like 90/10") from None
-    if len(values) != len(tiers):
+    if len(values) == len(tiers):
+        keys = list(tiers)
+    elif len(values) == 2 and len(tiers) > 2:
+        keys = ["+".join(tiers[:-1]), tiers[-1]]
+    else:
         raise BudgetError(
             f"split {text!r}: has {len(values)} parts but the spec has {len(tiers)} tiers ({', '.join(tiers)})"
         )
     if any(v < 0 for v in values) or abs(sum(values) - 100) > 1e-6:
         raise BudgetError(f"split {text!r}: parts must be non-negative and add up to 100")
-    return Split(target=dict(zip(tiers, values, strict=True)), tolerance_pct=tolerance_pct)
+    return Split(target=dict(zip(keys, values, strict=True)), tolerance_pct=tolerance_pct)
 
 
 def spec_from_document(doc: Document) -> BudgetSpec:
@@ -331,7 +358,7 @@ def _split_from(doc: Document, raw: object, tiers: tuple[str, ...]) -> Split:
     for k, v in raw.items():
         if k == "tolerance_pct":
             continue
-        if k not in tiers:
+        if any(part not in tiers for part in str(k).split("+")):
             raise doc.error((*loc, k), f"unknown tier (tiers in this spec: {', '.join(tiers)})")
         if isinstance(v, bool) or not isinstance(v, (int, float)) or v < 0:
             raise doc.error((*loc, k), f"must be a percentage, got {v!r}")

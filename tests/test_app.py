@@ -11,7 +11,13 @@ from streamlit.testing.v1 import AppTest
 from tests.conftest import ROOT
 
 APP = str(ROOT / "app.py")
-PAGES = ["pages/1_Spec_editor.py", "pages/2_Simulator.py", "pages/3_Compare.py", "pages/4_Budget_note.py"]
+PAGES = [
+    "pages/1_Spec_editor.py",
+    "pages/2_Simulator.py",
+    "pages/3_Compare.py",
+    "pages/4_Budget_note.py",
+    "pages/5_Drill.py",
+]
 
 
 @pytest.fixture(autouse=True)
@@ -160,3 +166,20 @@ def test_budget_note_writes_asks_before_replacing_and_refuses_a_low_threshold(sc
     at.number_input(key="w_note_threshold").set_value(0.5).run()
     assert any("must be above simulated_floor" in e.value for e in at.error)
     assert not at.exception
+
+
+def test_drill_page_runs_the_payment_case():
+    at = open_page("pages/5_Drill.py")
+    at.button(key="w_drill_run").click().run()
+    assert not at.exception
+    assert any("falls below the 0.60 guard at 15 min" in e.value for e in at.error)
+    table = at.dataframe[0].value
+    assert list(table["outage_min"]) == [0, 15, 30, 45]
+
+
+def test_drill_page_broken_upload_shows_the_error():
+    at = open_page("pages/5_Drill.py")
+    at.get("file_uploader")[0].upload("junk.json", b'{"what": 1}', "application/json").run()
+    assert not at.exception
+    assert any("cannot tell the alert format" in e.value for e in at.error)
+    assert at.button(key="w_drill_run").disabled

@@ -154,6 +154,13 @@ def test_main_flow_in_a_real_browser(app_url):
         page.get_by_role("button", name="Write to capstone/budget-note.md").click()
         expect(page.get_by_text("wrote case 'high_memory_usage'")).to_be_visible()
         _shot(page, "5_budget_note.png")
+
+        page.get_by_role("link", name="Drill").click()
+        expect(page.get_by_role("heading", name="Budget drill")).to_be_visible()
+        page.get_by_role("button", name="Run drill").click()
+        expect(page.get_by_text("falls below the 0.60 guard at 15 min")).to_be_visible()
+        page.wait_for_timeout(1500)
+        _shot(page, "6_drill.png")
         browser.close()
 
     note = (work / "capstone" / "budget-note.md").read_text()

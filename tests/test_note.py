@@ -26,7 +26,7 @@ def test_entry_prefilled_from_the_result():
 
 
 def test_threshold_at_or_below_the_floor_is_refused():
-    with pytest.raises(BudgetError, match="alert_threshold 0.50 must be above simulated_floor 0.58"):
+    with pytest.raises(BudgetError, match="alert_threshold 0.50 must be above simulated_floor 0.56"):
         entry_from_result(RESULT, "x", alert_threshold=0.5)
 
 

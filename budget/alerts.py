@@ -1,0 +1,422 @@
+"""Alert streams in: CSV, JSONL, Prometheus Alertmanager, Grafana and PagerDuty, normalised to incidents.
+
+Every importer yields :class:`budget.scenario.Incident` (severity P0-P3, blast
+radius, arrival in seconds after 00:00 UTC of the stream's first day, confidence
+gap, service). Records that cannot be read are counted and reported with their
+line (or item) number; they never stop the import silently.
+
+Severity mapping (``DEFAULT_SEVERITY_MAP``, overridable with a YAML file
+``{severity: {word: P0..P3}, pagerduty_priority: {P1: P0, ...}}``):
+
+- generic words: critical/crit/emergency/fatal/disaster/sev0/p0 -> P0;
+  high/error/major/sev1/p1 -> P1; warning/warn/medium/average/sev2/p2 -> P2;
+  low/info/minor/none/sev3/sev4/p3/p4/p5 -> P3;
+- PagerDuty priorities (P1 is PagerDuty's highest): P1 -> P0, P2 -> P1,
+  P3 -> P2, P4/P5 -> P3; without a priority, urgency high -> P1, low -> P3;
+  ``major: true`` (analytics) -> P0.
+
+Blast radius: the record's ``blast_radius`` (or label) when present, otherwise
+by severity (P0 4, P1 3, P2 2, P3 1). Confidence gap: the record's
+``confidence_gap`` when present, otherwise 0.
+"""
+
+from __future__ import annotations
+
+import csv
+import hashlib
+import io
+import json
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+from budget.errors import BudgetError
+from budget.loader import load_document
+from budget.scenario import Incident
+
+FORMATS = ("csv", "jsonl", "alertmanager", "grafana", "pagerduty", "pagerduty-analytics")
+MAX_ALERT_FILE_BYTES = 200 * 1024 * 1024
+DEFAULT_SEVERITY_MAP: dict[str, str] = {
+    **dict.fromkeys(["p0", "sev0", "sev-0", "critical", "crit", "emergency", "fatal", "disaster"], "P0"),
+    **dict.fromkeys(["p1", "sev1", "sev-1", "high", "error", "major"], "P1"),
+    **dict.fromkeys(["p2", "sev2", "sev-2", "warning", "warn", "medium", "average"], "P2"),
+    **dict.fromkeys(["p3", "p4", "p5", "sev3", "sev4", "sev-3", "low", "info", "informational", "minor", "none"], "P3"),
+}
+DEFAULT_PD_PRIORITY: dict[str, str] = {"p1": "P0", "p2": "P1", "p3": "P2", "p4": "P3", "p5": "P3"}
+DEFAULT_BLAST = {"P0": 4, "P1": 3, "P2": 2, "P3": 1}
+
+
+@dataclass
+class ImportReport:
+    """What an import read: the format, how many records, what it skipped and why."""
+
+    source: str
+    format: str
+    records: int = 0
+    duplicates: int = 0
+    skipped: list[tuple[int, str]] = field(default_factory=list)
+    outside_day: int = 0
+    day: str = ""
+
+    @property
+    def imported(self) -> int:
+        return self.records - len(self.skipped) - self.duplicates - self.outside_day
+
+    def summary(self) -> str:
+        parts = [f"{self.source}: {self.format}, {self.records:,} records, {self.imported:,} incidents"]
+        if self.duplicates:
+            parts.append(f"{self.duplicates:,} re-sent duplicates dropped")
+        if self.outside_day:
+            parts.append(f"{self.outside_day:,} after the first day left out")
+        if self.skipped:
+            first = "; ".join(f"line {n}: {why}" for n, why in self.skipped[:3])
+            more = f" (+{len(self.skipped) - 3} more)" if len(self.skipped) > 3 else ""
+            parts.append(f"{len(self.skipped):,} skipped ({first}{more})")
+        return "; ".join(parts)
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "source": self.source,
+            "format": self.format,
+            "day": self.day,
+            "records": self.records,
+            "incidents": self.imported,
+            "duplicates": self.duplicates,
+            "outside_day": self.outside_day,
+            "skipped": [{"line": n, "reason": why} for n, why in self.skipped],
+        }
+
+
+@dataclass(frozen=True)
+class SeverityMap:
+    words: dict[str, str]
+    pagerduty: dict[str, str]
+
+    def word(self, value: Any) -> str | None:
+        if value is None:
+            return None
+        return self.words.get(str(value).strip().lower())
+
+
+def load_severity_map(path: str | Path | None) -> SeverityMap:
+    words = dict(DEFAULT_SEVERITY_MAP)
+    pd = dict(DEFAULT_PD_PRIORITY)
+    if path is None:
+        return SeverityMap(words, pd)
+    doc = load_document(path)
+    if not isinstance(doc.data, dict):
+        raise doc.error((), "must be a mapping with severity: and/or pagerduty_priority:")
+    for section, target in (("severity", words), ("pagerduty_priority", pd)):
+        block = doc.data.get(section, {})
+        if not isinstance(block, dict):
+            raise doc.error((section,), "must map a word to P0, P1, P2 or P3")
+        for k, v in block.items():
+            if v not in ("P0", "P1", "P2", "P3"):
+                raise doc.error((section, k), f"must be P0, P1, P2 or P3, got {v!r}")
+            target[str(k).strip().lower()] = v
+    unknown = set(doc.data) - {"severity", "pagerduty_priority"}
+    if unknown:
+        raise doc.error((sorted(unknown)[0],), "unknown section (use severity, pagerduty_priority)")
+    return SeverityMap(words, pd)
+
+
+class _Skip(Exception):
+    pass
+
+
+def _ts(value: Any, field_name: str) -> datetime:
+    if value is None or value == "":
+        raise _Skip(f"missing {field_name}")
+    if isinstance(value, bool):
+        raise _Skip(f"{field_name}: not a time: {value!r}")
+    if isinstance(value, (int, float)):
+        return datetime.fromtimestamp(float(value), tz=UTC)
+    try:
+        text = str(value).strip()
+        dt = datetime.fromisoformat(text)
+    except ValueError:
+        raise _Skip(f"{field_name}: not an ISO 8601 time: {str(value)[:40]!r}") from None
+    if dt.tzinfo is None:
+        dt = dt.replace(tzinfo=UTC)
+    return dt.astimezone(UTC)
+
+
+def _num(value: Any, default: float, name: str, lo: float, hi: float) -> float:
+    if value is None or value == "":
+        return default
+    try:
+        x = float(value)
+    except (TypeError, ValueError):
+        raise _Skip(f"{name}: not a number: {value!r}") from None
+    if not lo <= x <= hi:
+        raise _Skip(f"{name}: {x:g} is outside {lo:g}-{hi:g}")
+    return x
+
+
+@dataclass
+class _Raw:
+    line: int
+    at: datetime
+    severity: str
+    service: str | None
+    blast: float | None = None
+    gap: float | None = None
+    ident: str | None = None
+
+
+def _generic(rec: dict[str, Any], line: int, sev: SeverityMap) -> _Raw:
+    at = _ts(rec.get("timestamp"), "timestamp")
+    raw_sev = rec.get("severity")
+    severity = sev.word(raw_sev)
+    if severity is None:
+        raise _Skip(f"unknown severity {raw_sev!r}" if raw_sev not in (None, "") else "missing severity")
+    blast = _num(rec.get("blast_radius"), DEFAULT_BLAST[severity], "blast_radius", 0, 1000)
+    gap = _num(rec.get("confidence_gap"), 0.0, "confidence_gap", 0, 1)
+    ident = rec.get("id")
+    return _Raw(line, at, severity, rec.get("service") or None, blast, gap, str(ident) if ident else None)
+
+
+def _am_alert(alert: dict[str, Any], line: int, sev: SeverityMap) -> tuple[_Raw, tuple[str, str]]:
+    if not isinstance(alert, dict):
+        raise _Skip("alert is not an object")
+    labels = alert.get("labels") or {}
+    if not isinstance(labels, dict):
+        raise _Skip("labels is not an object")
+    at = _ts(alert.get("startsAt"), "startsAt")
+    raw_sev = labels.get("severity")
+    severity = sev.word(raw_sev)
+    if severity is None:
+        raise _Skip(f"unknown severity {raw_sev!r}" if raw_sev else "missing labels.severity")
+    service = labels.get("service") or labels.get("job") or labels.get("alertname")
+    fingerprint = (
+        alert.get("fingerprint")
+        or hashlib.sha1(json.dumps(labels, sort_keys=True).encode(), usedforsecurity=False).hexdigest()[:16]
+    )
+    blast = _num(labels.get("blast_radius"), DEFAULT_BLAST[severity], "blast_radius", 0, 1000)
+    gap = _num(labels.get("confidence_gap"), 0.0, "confidence_gap", 0, 1)
+    return _Raw(line, at, severity, service, blast, gap, str(fingerprint)), (str(fingerprint), str(alert["startsAt"]))
+
+
+def _pd_severity(rec: dict[str, Any], sev: SeverityMap, analytics: bool) -> str:
+    if analytics and rec.get("major") is True:
+        return "P0"
+    prio = rec.get("priority_name") if analytics else (rec.get("priority") or {}).get("summary")
+    if prio:
+        mapped = sev.pagerduty.get(str(prio).strip().lower()) or sev.word(prio)
+        if mapped is None:
+            raise _Skip(f"unknown priority {prio!r}")
+        return mapped
+    urgency = str(rec.get("urgency") or "").lower()
+    if urgency == "high":
+        return "P1"
+    if urgency == "low":
+        return "P3"
+    raise _Skip("no priority and no urgency")
+
+
+def _pd(rec: dict[str, Any], line: int, sev: SeverityMap, analytics: bool) -> _Raw:
+    if not isinstance(rec, dict):
+        raise _Skip("incident is not an object")
+    at = _ts(rec.get("created_at"), "created_at")
+    severity = _pd_severity(rec, sev, analytics)
+    if analytics:
+        service = rec.get("service_name")
+    else:
+        service = (rec.get("service") or {}).get("summary") if isinstance(rec.get("service"), dict) else None
+    ident = rec.get("id") or rec.get("incident_number")
+    return _Raw(line, at, severity, service, DEFAULT_BLAST[severity], 0.0, str(ident) if ident else None)
+
+
+def _json_lines(text: str) -> Iterator[tuple[int, Any]]:
+    for n, line in enumerate(text.splitlines(), 1):
+        if not line.strip():
+            continue
+        try:
+            yield n, json.loads(line)
+        except json.JSONDecodeError as exc:
+            yield n, _Skip(f"not valid JSON ({exc.msg})")
+
+
+def detect_format(text: str, name: str) -> str:
+    """Guess the format from the file's name and first record."""
+    if name.lower().endswith(".csv"):
+        return "csv"
+    head = text.lstrip()[:1]
+    try:
+        whole: Any = json.loads(text) if head in "[{" else None
+    except json.JSONDecodeError:
+        whole = None
+    sample: Any = whole
+    if whole is None:
+        for _, obj in _json_lines(text):
+            if not isinstance(obj, _Skip):
+                sample = obj
+                break
+    if isinstance(sample, list):
+        sample = next((x for x in sample if isinstance(x, dict)), {})
+    if not isinstance(sample, dict):
+        if head not in "[{" and "," in text.splitlines()[0]:
+            return "csv"
+        raise BudgetError(f"{name}: cannot tell the alert format; give --format ({', '.join(FORMATS)})")
+    if "alerts" in sample:
+        return (
+            "grafana"
+            if "orgId" in sample or any("values" in a for a in sample["alerts"][:1] if isinstance(a, dict))
+            else "alertmanager"
+        )
+    if "incidents" in sample:
+        return "pagerduty"
+    if "data" in sample and isinstance(sample["data"], list):
+        return "pagerduty-analytics"
+    if "priority_name" in sample or "seconds_to_resolve" in sample or "service_name" in sample:
+        return "pagerduty-analytics"
+    if "created_at" in sample and ("urgency" in sample or "priority" in sample):
+        return "pagerduty"
+    if "timestamp" in sample or "severity" in sample or name.lower().endswith((".jsonl", ".ndjson")):
+        return "jsonl"
+    raise BudgetError(f"{name}: cannot tell the alert format; give --format ({', '.join(FORMATS)})")
+
+
+def _records(text: str, fmt: str, name: str, sev: SeverityMap, report: ImportReport) -> Iterator[_Raw]:
+    if fmt == "csv":
+        reader = csv.DictReader(io.StringIO(text))
+        if not reader.fieldnames or "timestamp" not in [f.strip() for f in reader.fieldnames]:
+            raise BudgetError(f"{name}:1: CSV needs a header with timestamp, severity, service")
+        for row in reader:
+            report.records += 1
+            line = reader.line_num
+            try:
+                if None in row:
+                    raise _Skip("more fields than the header")
+                yield _generic({k.strip(): (v.strip() if isinstance(v, str) else v) for k, v in row.items()}, line, sev)
+            except _Skip as exc:
+                report.skipped.append((line, str(exc)))
+        return
+    stripped = text.lstrip()
+    whole: Any = None
+    if stripped[:1] in "[{":
+        try:
+            whole = json.loads(text)
+        except json.JSONDecodeError:
+            whole = None
+    items: list[tuple[int, Any]]
+    if whole is None:
+        items = list(_json_lines(text))
+    elif isinstance(whole, list):
+        items = [(i + 1, x) for i, x in enumerate(whole)]
+    else:
+        items = [(1, whole)]
+    seen: set[tuple[str, str]] = set()
+    for line, obj in items:
+        if isinstance(obj, _Skip):
+            report.records += 1
+            report.skipped.append((line, str(obj)))
+            continue
+        if fmt in ("alertmanager", "grafana"):
+            if not isinstance(obj, dict) or not isinstance(obj.get("alerts"), list):
+                report.records += 1
+                report.skipped.append((line, "not an Alertmanager payload (no alerts list)"))
+                continue
+            for alert in obj["alerts"]:
+                report.records += 1
+                try:
+                    raw, key = _am_alert(alert, line, sev)
+                except _Skip as exc:
+                    report.skipped.append((line, str(exc)))
+                    continue
+                if key in seen:
+                    report.duplicates += 1
+                    continue
+                seen.add(key)
+                yield raw
+        elif fmt in ("pagerduty", "pagerduty-analytics"):
+            analytics = fmt == "pagerduty-analytics"
+            if isinstance(obj, dict) and isinstance(obj.get("incidents" if not analytics else "data"), list):
+                inner = obj["incidents" if not analytics else "data"]
+                for i, rec in enumerate(inner):
+                    report.records += 1
+                    try:
+                        yield _pd(rec, line if len(items) > 1 else i + 1, sev, analytics)
+                    except _Skip as exc:
+                        report.skipped.append((line if len(items) > 1 else i + 1, str(exc)))
+            else:
+                report.records += 1
+                try:
+                    yield _pd(obj, line, sev, analytics)
+                except _Skip as exc:
+                    report.skipped.append((line, str(exc)))
+        else:  # jsonl / generic objects
+            report.records += 1
+            try:
+                if not isinstance(obj, dict):
+                    raise _Skip("not an object")
+                yield _generic(obj, line, sev)
+            except _Skip as exc:
+                report.skipped.append((line, str(exc)))
+
+
+def import_alerts(
+    text: str,
+    name: str = "<alerts>",
+    fmt: str | None = None,
+    severity_map: SeverityMap | None = None,
+) -> tuple[tuple[Incident, ...], ImportReport]:
+    """Normalise an alert stream; incidents are sorted by arrival and given stable ids."""
+    if not text.strip():
+        raise BudgetError(f"{name}: file is empty")
+    if fmt is not None and fmt not in FORMATS:
+        raise BudgetError(f"--format {fmt!r}: use one of {', '.join(FORMATS)}")
+    fmt = fmt or detect_format(text, name)
+    sev = severity_map or load_severity_map(None)
+    report = ImportReport(source=name, format=fmt)
+    raws = list(_records(text, fmt, name, sev, report))
+    if not raws:
+        raise BudgetError(f"{name}: no incident could be read ({report.summary()})")
+    day0 = min(r.at for r in raws).replace(hour=0, minute=0, second=0, microsecond=0)
+    report.day = day0.date().isoformat()
+    incidents: list[Incident] = []
+    used: set[str] = set()
+    for r in sorted(raws, key=lambda r: (r.at, r.line)):
+        sec = int((r.at - day0).total_seconds())
+        if sec >= 86400:
+            report.outside_day += 1
+            continue
+        ident = r.ident if r.ident and r.ident not in used else f"a{r.line}-{len(incidents) + 1}"
+        used.add(ident)
+        incidents.append(
+            Incident(  # every field was checked above
+                id=ident,
+                severity=r.severity,
+                blast_radius=r.blast if r.blast is not None else DEFAULT_BLAST[r.severity],
+                arrival_sec=sec,
+                confidence_gap=r.gap or 0.0,
+                service=r.service,
+            )
+        )
+    return tuple(incidents), report
+
+
+def load_alerts(
+    path: str | Path, fmt: str | None = None, severity_map: str | Path | None = None
+) -> tuple[tuple[Incident, ...], ImportReport]:
+    p = Path(path)
+    if not p.exists():
+        raise BudgetError(f"{path}: no such file")
+    size = p.stat().st_size
+    if size > MAX_ALERT_FILE_BYTES:
+        raise BudgetError(f"{path}: file is {size:,} bytes, over the {MAX_ALERT_FILE_BYTES:,}-byte limit")
+    try:
+        text = p.read_text(encoding="utf-8")
+    except UnicodeDecodeError as exc:
+        raise BudgetError(f"{path}: not UTF-8 text (byte {exc.start})") from None
+    return import_alerts(text, str(path), fmt, load_severity_map(severity_map))
+
+
+def flow_per_hour(incidents: tuple[Incident, ...] | list[Incident]) -> list[int]:
+    """Alerts per hour of the day (24 numbers), for the flow chart."""
+    hours = [0] * 24
+    for inc in incidents:
+        hours[min(23, inc.arrival_sec // 3600)] += 1
+    return hours

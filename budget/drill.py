@@ -1,0 +1,233 @@
+"""The daily budget drill: yesterday's alert stream replayed with the cheap tier switched off.
+
+The whole day is replayed once with no outage (the baseline) and once per
+outage length (15, 30, 45 minutes by default) starting at ``start``. Each run
+reports the four figures the chapter compares (MTTR, escalation share, manual
+queue volume, minimum token_health), the red button, and a verdict against the
+guard. With a history file, the chapter's review rules apply:
+
+- token_health_min below the guard on two consecutive drill runs, or
+- the flow (alerts a day) changed by more than 25 % since the previous run
+
+ask for a review of the proportions. The CLI exits 1 when an outage falls below
+the guard or a review is asked for, 0 otherwise.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from budget.alerts import ImportReport, flow_per_hour
+from budget.errors import BudgetError
+from budget.fsutil import atomic_write_text
+from budget.keeper import simulate
+from budget.scenario import Incident, Scenario
+from budget.spec import BudgetSpec
+from budget.units import parse_clock
+
+DEFAULT_OUTAGES = (15, 30, 45)
+FLOW_CHANGE_LIMIT = 0.25
+# the drill's figures (also what the gateway reads per outage)
+DRILL_METRICS = (
+    "mttr_p95",
+    "escalation_share",
+    "escalation_ratio",
+    "manual_queue",
+    "token_health_min",
+    "failover_to_frontier",
+    "degraded_queue",
+    "silent_p0",
+    "unresolved_manual_ratio",
+    "postmortem_gap",
+    "token_health_trend_5m",
+    "queue_pressure",
+    "degraded_mode_duration",
+    "red_button_review",
+    "manual_channel_open",
+    "frontier_reserved_for_p0_p1",
+)
+
+
+@dataclass
+class DrillResult:
+    spec_name: str
+    down_tier: str
+    start: str
+    fail_under: float
+    flow: int
+    report: dict[str, Any]
+    runs: list[dict[str, Any]]
+    timelines: dict[str, list[dict[str, Any]]]
+    flow_per_hour: list[int]
+    review: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def below_guard(self) -> list[int]:
+        return [r["outage_min"] for r in self.runs if r["outage_min"] and r["token_health_min"] < self.fail_under]
+
+    @property
+    def worst(self) -> float:
+        outages = [r["token_health_min"] for r in self.runs if r["outage_min"]]
+        return min(outages) if outages else 1.0
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "spec": self.spec_name,
+            "alerts": self.report,
+            "flow": self.flow,
+            "down_tier": self.down_tier,
+            "start": self.start,
+            "fail_under": self.fail_under,
+            "runs": self.runs,
+            "outages": {str(r["outage_min"]): r for r in self.runs},
+            "token_health_min": self.worst,
+            "below_guard": self.below_guard,
+            "review": self.review,
+            "flow_per_hour": self.flow_per_hour,
+            "timelines": self.timelines,
+        }
+
+    def to_json(self) -> str:
+        return json.dumps(self.to_dict(), indent=2, ensure_ascii=False) + "\n"
+
+    def table(self) -> str:
+        head = (
+            f"{'outage':>7} {'mttr_p95':>9} {'escalation':>10} {'manual':>7} {'health_min':>10} "
+            f"{'red button':>10}  verdict"
+        )
+        lines = [head]
+        for r in self.runs:
+            label = "none" if not r["outage_min"] else f"{r['outage_min']}m"
+            red = "raised" if r["red_button"] else "-"
+            lines.append(
+                f"{label:>7} {r['mttr_p95']:>8}s {r['escalation_share']:>10.2f} {r['manual_queue']:>7} "
+                f"{r['token_health_min']:>10.2f} {red:>10}  {r['verdict']}"
+            )
+        return "\n".join(lines)
+
+
+def run_drill(
+    spec: BudgetSpec,
+    incidents: Sequence[Incident],
+    outages: Sequence[int] = DEFAULT_OUTAGES,
+    start: str = "11:00",
+    down_tier: str | None = None,
+    fail_under: float | None = None,
+    report: ImportReport | None = None,
+    spec_name: str = "spec",
+    progress: Callable[[float], None] | None = None,
+) -> DrillResult:
+    """Replay the day once without an outage and once per outage length."""
+    parse_clock(start, "--start")
+    tier = down_tier or spec.cheapest
+    if tier not in spec.tiers:
+        raise BudgetError(f"--down-tier: unknown tier {tier!r} (the plan's tiers: {', '.join(spec.tiers)})")
+    for o in outages:
+        if not 1 <= int(o) <= 1440:
+            raise BudgetError(f"--outages: {o} must be between 1 and 1440 minutes")
+    if not incidents:
+        raise BudgetError("the alert stream has no incidents")
+    guard = spec.policy.alert_threshold if fail_under is None else fail_under
+    incs = tuple(sorted(incidents, key=lambda i: (i.arrival_sec, i.id)))
+    runs: list[dict[str, Any]] = []
+    timelines: dict[str, list[dict[str, Any]]] = {}
+    plan = [0, *[int(o) for o in outages]]
+    for n, minutes in enumerate(plan, 1):
+        scenario = Scenario(
+            down_tier=tier if minutes else None,
+            start=start,
+            duration_min=minutes or None,
+            queue=len(incs),
+            incidents=incs,
+            horizon="day",
+            source=spec_name,
+        )
+        r = simulate(spec, scenario, include_decisions=False).to_dict()
+        row = {"outage_min": minutes, **{k: r[k] for k in DRILL_METRICS}}
+        row["red_button"] = r["red_button"]["activated"]
+        row["sla_breaches"] = r["sla_breaches"]
+        row["verdict"] = "holds the guard" if r["token_health_min"] >= guard else f"below the {guard:.2f} guard"
+        runs.append(row)
+        label = "no outage" if not minutes else f"{minutes} min outage"
+        timelines[label] = [{"time": x["time"], "token_health": x["token_health"]} for x in r["timeline"]]
+        if progress is not None:
+            progress(n / len(plan))
+    return DrillResult(
+        spec_name=spec_name,
+        down_tier=tier,
+        start=start,
+        fail_under=guard,
+        flow=len(incs),
+        report=report.to_dict() if report else {"incidents": len(incs)},
+        runs=runs,
+        timelines=timelines,
+        flow_per_hour=flow_per_hour(list(incs)),
+    )
+
+
+CSV_COLUMNS = (
+    "outage_min",
+    "mttr_p95",
+    "escalation_share",
+    "manual_queue",
+    "token_health_min",
+    "red_button",
+    "verdict",
+)
+
+
+def drill_csv(result: DrillResult) -> str:
+    """The drill table as CSV (one row per run, the baseline first)."""
+    out = io.StringIO()
+    w = csv.writer(out, lineterminator="\n")
+    w.writerow(CSV_COLUMNS)
+    for r in result.runs:
+        w.writerow([r[c] for c in CSV_COLUMNS])
+    return out.getvalue()
+
+
+def apply_history(result: DrillResult, history: str | Path) -> dict[str, Any]:
+    """Compare with the previous run in ``history`` (JSONL), append this run, return the review."""
+    path = Path(history)
+    previous: dict[str, Any] | None = None
+    lines: list[str] = []
+    if path.exists():
+        lines = [ln for ln in path.read_text(encoding="utf-8").splitlines() if ln.strip()]
+        for n, ln in enumerate(lines, 1):
+            try:
+                entry = json.loads(ln)
+            except json.JSONDecodeError:
+                raise BudgetError(f"{path}:{n}: not valid JSON; fix or move the history file") from None
+            if isinstance(entry, dict) and entry.get("spec") == result.spec_name:
+                previous = entry  # the rules compare runs of the same budget
+    reasons: list[str] = []
+    worst = result.worst
+    if previous is not None:
+        prev_worst = float(previous.get("token_health_min", 1.0))
+        if worst < result.fail_under and prev_worst < result.fail_under:
+            reasons.append(
+                f"token_health_min below {result.fail_under:.2f} on two consecutive runs "
+                f"({prev_worst:.2f}, then {worst:.2f})"
+            )
+        prev_flow = int(previous.get("flow", 0))
+        if prev_flow > 0:
+            change = (result.flow - prev_flow) / prev_flow
+            if abs(change) > FLOW_CHANGE_LIMIT:
+                reasons.append(f"flow changed by {change:+.0%} ({prev_flow} -> {result.flow} alerts a day)")
+    entry = {
+        "run": len(lines) + 1,
+        "day": result.report.get("day", ""),
+        "spec": result.spec_name,
+        "flow": result.flow,
+        "token_health_min": worst,
+        "outages": {str(r["outage_min"]): r["token_health_min"] for r in result.runs if r["outage_min"]},
+    }
+    atomic_write_text(path, "\n".join([*lines, json.dumps(entry)]) + "\n")
+    result.review = {"required": bool(reasons), "reasons": reasons, "run": entry["run"]}
+    return result.review

@@ -1,0 +1,162 @@
+"""Drill: replay a day of alerts through a spec with the cheap tier off for 15/30/45 minutes."""
+
+from __future__ import annotations
+
+import json
+
+import pandas as pd
+import streamlit as st
+
+from budget.alerts import FORMATS, import_alerts
+from budget.charts import drill_health_chart, flow_chart
+from budget.drill import drill_csv, run_drill
+from budget.errors import BudgetError
+from budget.spec import spec_from_text
+from budget.workbench import MAX_UPLOAD_BYTES, read_spec_text, scenarios_dir, shipped_specs
+
+st.set_page_config(page_title="Drill", page_icon=":material/savings:", layout="wide")
+ss = st.session_state
+DEFAULT_ALERTS = "alerts_day_800.jsonl"
+
+
+@st.cache_data(show_spinner=False, max_entries=16)
+def read_alerts(text: str, name: str, fmt: str | None) -> tuple[tuple, dict]:
+    incidents, report = import_alerts(text, name, fmt)
+    return incidents, report.to_dict() | {"summary": report.summary()}
+
+
+def alert_files() -> list[str]:
+    root = scenarios_dir()
+    files = sorted(p.relative_to(root).as_posix() for p in [*root.glob("*.jsonl"), *root.glob("samples/*")])
+    return sorted(files, key=lambda n: (n != DEFAULT_ALERTS, n))
+
+
+ss.setdefault("drill_spec", "payment_gateway_85_15.yaml")
+ss.setdefault("drill_alerts", DEFAULT_ALERTS)
+
+st.title("Budget drill")
+st.caption(
+    "Yesterday's alert stream replayed through a budget with the cheap tier switched off, once per "
+    "outage length, plus a baseline without an outage."
+)
+
+specs = shipped_specs()
+c = st.columns([2, 2, 1])
+spec_name = c[0].selectbox(
+    "Spec", specs, index=specs.index(ss["drill_spec"]) if ss["drill_spec"] in specs else 0, key="w_drill_spec"
+)
+ss["drill_spec"] = spec_name
+files = alert_files()
+alerts_name = c[1].selectbox(
+    "Alert stream",
+    files,
+    index=files.index(ss["drill_alerts"]) if ss["drill_alerts"] in files else 0,
+    key="w_drill_alerts",
+)
+ss["drill_alerts"] = alerts_name
+fmt_choice = c[2].selectbox("Format", ["detect", *FORMATS], key="w_drill_format")
+upload = st.file_uploader(
+    "…or upload an alert stream (CSV, JSONL, Alertmanager, Grafana, PagerDuty; 5 MB)", key="w_drill_upload"
+)
+o = st.columns([2, 1, 1])
+outages = o[0].multiselect(
+    "Outages (minutes)", [5, 10, 15, 30, 45, 60, 90], default=[15, 30, 45], key="w_drill_outages"
+)
+start = o[1].text_input("Outage start (HH:MM)", value="11:00", key="w_drill_start")
+fail_under = o[2].number_input("Guard", min_value=0.0, max_value=1.0, value=0.60, step=0.01, key="w_drill_guard")
+
+errors: list[str] = []
+text, source = None, alerts_name
+if upload is not None:
+    if upload.size > MAX_UPLOAD_BYTES:
+        errors.append(f"{upload.name}: {upload.size:,} bytes, over the {MAX_UPLOAD_BYTES:,}-byte limit")
+    else:
+        try:
+            text, source = upload.getvalue().decode("utf-8"), upload.name
+        except UnicodeDecodeError:
+            errors.append(f"{upload.name}: not UTF-8 text")
+else:
+    text = (scenarios_dir() / alerts_name).read_text(encoding="utf-8")
+
+incidents, report = (), {}
+if text is not None:
+    try:
+        incidents, report = read_alerts(text, source, None if fmt_choice == "detect" else fmt_choice)
+        st.caption(report["summary"])
+        if report["skipped"]:
+            with st.expander(f"{len(report['skipped'])} records skipped"):
+                st.dataframe(pd.DataFrame(report["skipped"]), hide_index=True)
+    except BudgetError as exc:
+        errors.append(str(exc))
+try:
+    spec = spec_from_text(read_spec_text(spec_name), f"specs/{spec_name}")
+except BudgetError as exc:
+    spec = None
+    errors.append(str(exc))
+if not outages:
+    errors.append("choose at least one outage length")
+for e in errors:
+    st.error(e, icon=":material/error:")
+
+signature = (spec_name, source, text and len(text), fmt_choice, tuple(outages), start, fail_under)
+if st.button("Run drill", key="w_drill_run", type="primary", disabled=bool(errors) or spec is None):
+    bar = st.progress(0.0, text="replaying the day…")
+    try:
+        result = run_drill(
+            spec,
+            incidents,
+            outages=sorted(outages),
+            start=start,
+            fail_under=fail_under,
+            spec_name=spec_name,
+            progress=lambda f: bar.progress(f, text=f"replaying… {f:.0%}"),
+        )
+        ss["drill_result"] = {
+            "signature": signature,
+            "data": result.to_dict(),
+            "csv": drill_csv(result),
+            "table": result.runs,
+        }
+    except BudgetError as exc:
+        st.error(str(exc), icon=":material/error:")
+    bar.empty()
+
+held = ss.get("drill_result")
+if held and held["signature"] != signature:
+    st.info("The inputs changed since the last drill: run it again.")
+    held = None
+if held:
+    data = held["data"]
+    below = data["below_guard"]
+    if below:
+        st.error(
+            f"token_health_min falls below the {data['fail_under']:.2f} guard at "
+            + ", ".join(f"{m} min" for m in below),
+            icon=":material/cancel:",
+        )
+    else:
+        st.success(f"every outage holds the {data['fail_under']:.2f} guard", icon=":material/check_circle:")
+    table = pd.DataFrame(held["table"])[
+        ["outage_min", "mttr_p95", "escalation_share", "manual_queue", "token_health_min", "red_button", "verdict"]
+    ]
+    st.dataframe(
+        table,
+        hide_index=True,
+        width="stretch",
+        column_config={
+            "token_health_min": st.column_config.NumberColumn(format="%.2f"),
+            "escalation_share": st.column_config.NumberColumn(format="%.2f"),
+            "mttr_p95": st.column_config.NumberColumn("mttr_p95 (s)"),
+        },
+    )
+    st.altair_chart(drill_health_chart(data), width="stretch", height=300)
+    st.altair_chart(flow_chart(data["flow_per_hour"]), width="stretch", height=220)
+    d = st.columns(2)
+    d[0].download_button("Download table (CSV)", held["csv"], file_name="drill.csv", mime="text/csv", key="w_drill_csv")
+    d[1].download_button(
+        "Download result (JSON)",
+        json.dumps(data, indent=2) + "\n",
+        file_name="drill.json",
+        mime="application/json",
+        key="w_drill_json",
+    )
