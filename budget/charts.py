@@ -195,3 +195,28 @@ def flow_chart(per_hour: list[int]) -> alt.Chart:
         )
         .properties(title="alert flow over the day", height=220)
     )
+
+
+def calibration_heatmap(rows: list[dict[str, Any]], outage: int) -> alt.LayerChart | alt.FacetChart:
+    """token_health_min at one outage over frontier share x control reserve (worst over the other knobs)."""
+    key = f"token_health_min_{outage}m"
+    df = pd.DataFrame(rows)
+    df = df.groupby(["frontier_share", "control_reserve"], as_index=False)[key].min()
+    df["frontier share"] = (df["frontier_share"] * 100).round(1).astype(str) + "%"
+    df["reserve"] = (df["control_reserve"] / 1e6).round(2).astype(str) + "M"
+    order_x = [f"{round(v * 100, 1)}%" for v in sorted(df["frontier_share"].unique())]
+    order_y = [f"{round(v / 1e6, 2)}M" for v in sorted(df["control_reserve"].unique())]
+    base = alt.Chart(df).encode(
+        x=alt.X("frontier share:O", sort=order_x, title="frontier share of the day"),
+        y=alt.Y("reserve:O", sort=order_y[::-1], title="control_reserve (tokens)"),
+    )
+    rect = base.mark_rect().encode(
+        color=alt.Color(
+            f"{key}:Q",
+            title=f"token_health_min at {outage} min",
+            scale=alt.Scale(domain=[0, 1], scheme="redyellowgreen"),
+        ),
+        tooltip=["frontier share:O", "reserve:O", alt.Tooltip(f"{key}:Q", format=".2f")],
+    )
+    text = base.mark_text(fontSize=11).encode(text=alt.Text(f"{key}:Q", format=".2f"))
+    return alt.layer(rect, text).properties(title=f"token_health_min at a {outage}-minute outage", height=260)

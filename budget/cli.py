@@ -1,4 +1,4 @@
-"""``budget`` command line: compile, simulate, inspect, note, drill.
+"""``budget`` command line: compile, simulate, inspect, note, drill, validate, calibrate, propose.
 
 Exit codes: 0 ok; 1 a check failed or the input is invalid; 2 a usage error
 (bad flags, a malformed inspect query or a field the result does not have).
@@ -15,9 +15,11 @@ from typing import Any
 from budget import __version__
 from budget.alerts import FORMATS as ALERT_FORMATS
 from budget.alerts import load_alerts
+from budget.calibrate import calibrate, grid, price_of, propose, spec_yaml
 from budget.drill import apply_history, drill_csv, run_drill
-from budget.errors import BudgetError, QueryError
+from budget.errors import BudgetError, QueryError, UsageError
 from budget.fsutil import atomic_write_text
+from budget.gate import load_checks, report_lines, validate
 from budget.keeper import manual_key, simulate
 from budget.loader import MAX_INPUT_BYTES, load_document
 from budget.note import entry_from_result, write_note
@@ -211,6 +213,127 @@ def _cmd_drill(args: argparse.Namespace) -> int:
     return EXIT_FAIL if below or result.review.get("required") else EXIT_OK
 
 
+def _cmd_validate(args: argparse.Namespace) -> int:
+    checks = load_checks(args.validation)
+    data = _load_result(args.metrics)
+    reports = validate(checks, data)
+    for line in report_lines(reports):
+        print(line)
+    failed = [(r.target, cid) for r in reports for cid in r.failed]
+    if failed:
+        print("FAIL: " + ", ".join(f"{cid} ({target})" for target, cid in failed))
+        return EXIT_FAIL
+    n = sum(len(r.outcomes) for r in reports)
+    print(f"PASS: {n} check evaluations, none failed")
+    return EXIT_OK
+
+
+def _values(text: str, name: str, cast: Any = float) -> list[Any]:
+    """``0.05:0.25:0.05`` (start:stop:step, stop included) or ``a,b,c``."""
+    try:
+        if ":" in text:
+            a, b, step = (float(x) for x in text.split(":"))
+            if step <= 0:
+                raise UsageError(f"{name} {text!r}: the step must be positive")
+            n = int(round((b - a) / step)) + 1 if b >= a else 0
+            values = [cast(round(a + i * step, 10)) for i in range(max(0, n))]
+        else:
+            values = [cast(float(x)) for x in text.split(",") if x.strip()]
+    except ValueError:
+        raise UsageError(f"{name} {text!r}: must be start:stop:step or a comma list of numbers") from None
+    if not values:
+        raise UsageError(f"{name} {text!r}: the range is empty")
+    return values
+
+
+def _targets(text: str) -> dict[int, float]:
+    out = {}
+    for part in text.split(","):
+        try:
+            minutes, floor = part.split(":")
+            out[int(minutes)] = float(floor)
+        except ValueError:
+            raise UsageError(f"--targets {text!r}: must be like 15:0.70,30:0.50") from None
+    return out
+
+
+def _cmd_calibrate(args: argparse.Namespace) -> int:
+    base = load_plan(args.budget_spec)
+    incidents, report = load_alerts(args.alerts, args.format)
+    variants = grid(
+        _values(args.frontier_shares, "--frontier-shares"),
+        _values(args.reserves, "--reserves", lambda x: int(x)),
+        _values(args.timeouts, "--timeouts"),
+        _values(args.thresholds, "--thresholds"),
+    )
+    checks = load_checks(args.validation) if args.validation else None
+    last = [-1]
+
+    def progress(f: float) -> None:
+        pct = int(f * 100) // 10 * 10
+        if pct != last[0]:
+            last[0] = pct
+            print(f"  sweep {pct:3d}%", file=sys.stderr, flush=True)
+
+    result = calibrate(
+        base,
+        incidents,
+        variants,
+        outages=_outages(args.outages),
+        start=args.start,
+        targets=_targets(args.targets),
+        checks=checks,
+        workers=args.workers,
+        progress=None if args.quiet else progress,
+        base_name=args.budget_spec,
+    )
+    atomic_write_text(args.csv, result.csv())
+    print(report.summary())
+    targets = ", ".join(f"{m}m >= {t:.2f}" for m, t in sorted(result.targets.items()))
+    passing = sum(1 for r in result.rows if r.meets)
+    print(
+        f"swept {len(result.rows)} variants of {args.budget_spec}: {passing} meet {targets}"
+        + (" and the gateway" if checks else "")
+        + f"; table in {args.csv}"
+    )
+    best = result.recommended
+    if best is None or result.recommended_spec is None:
+        print("no variant meets the targets: widen the sweep (larger reserves or frontier shares)")
+        return EXIT_FAIL
+    v = best.variant
+    floors = ", ".join(f"{m}m {f:.2f}" for m, f in sorted(best.floors.items()))
+    header = (
+        f"Recommended by budget calibrate from {args.budget_spec} over {args.alerts}:\n"
+        f"frontier share {v.frontier_share:.1%}, control_reserve {v.reserve:,}, manual timeout "
+        f"{v.manual_timeout_sec:g}s, guard {v.alert_threshold:.2f}\n"
+        f"token_health_min {floors}; {best.daily_budget_tokens:,} tokens a day, {best.cost:.2f} a day"
+    )
+    atomic_write_text(args.out, spec_yaml(result.recommended_spec, header))
+    print(
+        f"recommended: frontier {v.frontier_share:.1%}, control_reserve {v.reserve:,}, manual timeout "
+        f"{v.manual_timeout_sec:g}s, guard {v.alert_threshold:.2f}"
+    )
+    print(f"  token_health_min {floors}")
+    print(
+        f"  {best.daily_budget_tokens:,} tokens a day, {best.cost:.2f} a day at the policy's prices "
+        f"(base plan: {price_of(base):.2f})"
+    )
+    print(f"wrote {args.out}")
+    return EXIT_OK
+
+
+def _cmd_propose(args: argparse.Namespace) -> int:
+    p = propose(args.incidents_per_day, args.incident_tokens, args.disputed_share, args.outages_per_month)
+    atomic_write_text(args.out, p.text)
+    for r in p.reasons:
+        print(r)
+    print(
+        f"split {round(100 * (1 - p.frontier_share))}/{round(100 * p.frontier_share)}, control_reserve "
+        f"{p.reserve_share:.0%} of {p.daily_budget_tokens:,}; wrote {args.out}"
+    )
+    return EXIT_OK
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = _Parser(prog="budget", description="Tiered model routing under a daily token budget.")
     parser.add_argument("--version", action="version", version=f"budget {__version__}")
@@ -254,6 +377,39 @@ def build_parser() -> argparse.ArgumentParser:
     d.add_argument("--csv", metavar="CSV", help="also write the table as CSV")
     d.set_defaults(func=_cmd_drill)
 
+    v = sub.add_parser("validate", help="the anti-Goodhart gateway: evaluate checks on a result's metrics")
+    v.add_argument(
+        "--validation", required=True, metavar="YAML", help="checks file (specs/validation/budget_gate.yaml)"
+    )
+    v.add_argument("--metrics", required=True, metavar="JSON", help="a simulate or drill result, or plain metrics")
+    v.set_defaults(func=_cmd_validate)
+
+    c2 = sub.add_parser("calibrate", help="sweep split, reserve, timeout and guard against outage drills")
+    c2.add_argument("--budget-spec", required=True, metavar="SPEC")
+    c2.add_argument("--alerts", required=True, metavar="FILE")
+    c2.add_argument("--format", choices=ALERT_FORMATS)
+    c2.add_argument("--frontier-shares", default="0.05:0.25:0.025", metavar="A:B:STEP")
+    c2.add_argument("--reserves", default="700000,1000000,1500000,2000000,3000000", metavar="LIST")
+    c2.add_argument("--timeouts", default="60,120", metavar="SECONDS")
+    c2.add_argument("--thresholds", default="0.60,0.65", metavar="LIST")
+    c2.add_argument("--outages", default="15,30,45", metavar="15,30,45")
+    c2.add_argument("--start", default="11:00", metavar="HH:MM")
+    c2.add_argument("--targets", default="15:0.70,30:0.50", metavar="15:0.70,30:0.50")
+    c2.add_argument("--validation", default=None, metavar="YAML", help="gateway checks every variant must pass")
+    c2.add_argument("--workers", type=int, default=None, help="processes (all cores)")
+    c2.add_argument("--quiet", action="store_true", help="no progress on stderr")
+    c2.add_argument("--out", required=True, metavar="YAML", help="the recommended spec")
+    c2.add_argument("--csv", required=True, metavar="CSV", help="the whole sweep")
+    c2.set_defaults(func=_cmd_calibrate)
+
+    pr = sub.add_parser("propose", help="a starting plan from the chapter's Low / Default / High table")
+    pr.add_argument("--incidents-per-day", type=int, required=True)
+    pr.add_argument("--incident-tokens", type=int, default=50_000, help="cost of an incident (50000)")
+    pr.add_argument("--disputed-share", type=float, default=0.10, help="share of disputed reviews (0.10)")
+    pr.add_argument("--outages-per-month", type=float, default=3, help="local-coder outages a month (3)")
+    pr.add_argument("--out", required=True, metavar="YAML")
+    pr.set_defaults(func=_cmd_propose)
+
     n = sub.add_parser("note", help="write a case into capstone/budget-note.md from a result")
     n.add_argument("--result", required=True, metavar="RESULT")
     n.add_argument("--case", required=True, metavar="NAME", help="e.g. high_memory_usage")
@@ -275,7 +431,7 @@ def main(argv: list[str] | None = None) -> int:
         return EXIT_USAGE
     try:
         return int(args.func(args))
-    except QueryError as exc:
+    except (QueryError, UsageError) as exc:
         print(f"budget: error: {exc}", file=sys.stderr)
         return EXIT_USAGE
     except BudgetError as exc:

@@ -122,6 +122,9 @@ def run_drill(
     report: ImportReport | None = None,
     spec_name: str = "spec",
     progress: Callable[[float], None] | None = None,
+    manual_timeout_sec: float = 120,
+    baseline: bool = True,
+    keep_timelines: bool = True,
 ) -> DrillResult:
     """Replay the day once without an outage and once per outage length."""
     parse_clock(start, "--start")
@@ -137,25 +140,27 @@ def run_drill(
     incs = tuple(sorted(incidents, key=lambda i: (i.arrival_sec, i.id)))
     runs: list[dict[str, Any]] = []
     timelines: dict[str, list[dict[str, Any]]] = {}
-    plan = [0, *[int(o) for o in outages]]
+    plan = ([0] if baseline else []) + [int(o) for o in outages]
     for n, minutes in enumerate(plan, 1):
         scenario = Scenario(
             down_tier=tier if minutes else None,
             start=start,
             duration_min=minutes or None,
             queue=len(incs),
+            manual_timeout_sec=manual_timeout_sec,
             incidents=incs,
             horizon="day",
             source=spec_name,
         )
-        r = simulate(spec, scenario, include_decisions=False).to_dict()
+        r = simulate(spec, scenario, include_decisions=False, include_timeline=keep_timelines).to_dict()
         row = {"outage_min": minutes, **{k: r[k] for k in DRILL_METRICS}}
         row["red_button"] = r["red_button"]["activated"]
         row["sla_breaches"] = r["sla_breaches"]
         row["verdict"] = "holds the guard" if r["token_health_min"] >= guard else f"below the {guard:.2f} guard"
         runs.append(row)
         label = "no outage" if not minutes else f"{minutes} min outage"
-        timelines[label] = [{"time": x["time"], "token_health": x["token_health"]} for x in r["timeline"]]
+        if keep_timelines:
+            timelines[label] = [{"time": x["time"], "token_health": x["token_health"]} for x in r["timeline"]]
         if progress is not None:
             progress(n / len(plan))
     return DrillResult(

@@ -17,3 +17,7 @@ class QueryError(BudgetError):
     The CLI maps this to exit code 2 (a usage error of the query), while other
     BudgetErrors exit 1.
     """
+
+
+class UsageError(BudgetError):
+    """A command's arguments cannot describe a run (an empty sweep range, say): exit code 2."""

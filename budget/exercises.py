@@ -10,6 +10,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from budget.gate import load_checks, validate
 from budget.keeper import simulate
 from budget.note import entry_from_result, render_section
 from budget.plan import proportion_check
@@ -89,6 +90,23 @@ EXERCISES: tuple[Exercise, ...] = (
 )
 
 
+EXERCISES = (
+    *EXERCISES,
+    Exercise(
+        "gateway",
+        "Verify the anti-Goodhart gateway",
+        "advanced",
+        (
+            "budget validate --validation specs/validation/budget_gate.yaml --metrics out/fail_result.json",
+            "budget simulate --plan out/budget_plan.json --scenario scenarios/fail_local_45m.json "
+            "--policy close_silently --out out/goodhart.json",
+            "budget validate --validation specs/validation/budget_gate.yaml --metrics out/goodhart.json",
+        ),
+        "ranked_passes==true && goodhart_blocked==true && goodhart.silent_p0 > 0.02",
+    ),
+)
+
+
 @dataclass(frozen=True)
 class ExerciseRun:
     exercise: Exercise
@@ -129,6 +147,18 @@ def run_exercise(key: str, specs: Path, scenarios: Path) -> ExerciseRun:
         data = {
             **simulate(spec5, load_scenario(scenarios / "fail_local_45m.json", spec5)).to_dict(),
             **_compiled(specs / "budget_network_5m.yaml"),
+        }
+    elif key == "gateway":
+        checks = load_checks(specs / "validation" / "budget_gate.yaml")
+        sc = load_scenario(scenarios / "fail_local_45m.json", spec10)
+        ranked = simulate(spec10, sc).to_dict()
+        goodhart = simulate(spec10, sc, routing="close_silently").to_dict()
+        ranked_failed = [cid for rep in validate(checks, ranked) for cid in rep.failed]
+        goodhart_failed = [cid for rep in validate(checks, goodhart) for cid in rep.failed]
+        data = {
+            "ranked_passes": not ranked_failed,
+            "goodhart_blocked": "anti_goodhart_budget" in goodhart_failed,
+            "goodhart": {k: goodhart[k] for k in ("mttr_p95", "escalation_ratio", "silent_p0")},
         }
     else:  # pragma: no cover - keys come from EXERCISES
         raise KeyError(key)

@@ -339,7 +339,12 @@ class _Keeper:
                 self.to_degraded(task, now, f"waited for {tier} through the outage")
                 self.start(task, now, tier, "tier available again")
                 continue
-            if routing == "hold_all":
+            if routing == "close_silently":
+                task.state = "done"
+                task.route = "closed"
+                task.resolved_at = now
+                task.log(now, "resolved", f"close_silently: closed without escalation while {tier} is down")
+            elif routing == "hold_all":
                 self.to_degraded(task, now, f"hold_all: every task waits for {tier}")
             elif routing == "all_to_frontier":
                 self.try_failover(
@@ -403,7 +408,11 @@ class _Keeper:
         task.escalated = True
         task.route = "failover"
         self.counts["failover"] += 1
-        if (self.red_active or self.down) and task.inc.severity not in self.p.failover_severities:
+        if (
+            target == self.top
+            and (self.red_active or self.down)
+            and task.inc.severity not in self.p.failover_severities
+        ):
             self.frontier_for_low = True  # a red-button condition holds whenever a tier is down
         task.log(now, "failover", f"{why} -> {target} ({work:,.0f} tokens)")
         self.start(task, now, target, "failover")
@@ -430,7 +439,7 @@ class _Keeper:
                 return
             if task.failover:
                 self.fo_spent[tier] += tokens
-            if task.review_needed and not task.failover:
+            if task.review_needed and not task.failover and self.sc.routing != "close_silently":
                 self.review(task, p, frac, now)
             task.elapsed += take
             budget -= take
@@ -473,7 +482,7 @@ class _Keeper:
 
     def note_eligible(self) -> None:
         """Add the work of newly waiting tasks to the outage's eligible demand, per failover tier."""
-        if not self.down or self.sc.routing == "hold_all":
+        if not self.down or self.sc.routing in ("hold_all", "close_silently"):
             return
         for task in self.active:
             if task.state != "pending" or task.seen_eligible:

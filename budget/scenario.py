@@ -22,7 +22,7 @@ from budget.loader import Document, load_document, parse_text
 from budget.spec import SEVERITIES, BudgetSpec, Policy
 from budget.units import format_clock, parse_clock, parse_duration
 
-ROUTING_POLICIES = ("ranked", "all_to_frontier", "hold_all")
+ROUTING_POLICIES = ("ranked", "all_to_frontier", "hold_all", "close_silently")
 DEFAULT_ROUTING = "ranked"
 DEFAULT_START = "11:00"
 DEFAULT_MANUAL_TIMEOUT_SEC = 120

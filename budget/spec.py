@@ -83,6 +83,11 @@ class Policy(BaseModel):
         default_factory=lambda: {"P0": "15m", "P1": "30m", "P2": "2h", "P3": "8h"},
         description="Time to resolve per severity; past it the task breaches its SLA.",
     )
+    token_price_per_million: dict[str, float] = Field(
+        default_factory=dict,
+        description="Price of a million tokens per tier; a tier not named costs 0.10 if it is the cheapest, "
+        "3.00 if it is the most expensive, 0.60 otherwise.",
+    )
     severity_mix: dict[str, float] = Field(
         default_factory=lambda: {"P0": 0.10, "P1": 0.25, "P2": 0.35, "P3": 0.30},
         description="Severity shares of generated incidents.",

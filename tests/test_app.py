@@ -17,6 +17,8 @@ PAGES = [
     "pages/3_Compare.py",
     "pages/4_Budget_note.py",
     "pages/5_Drill.py",
+    "pages/6_Calibrate.py",
+    "pages/7_Gateway.py",
 ]
 
 
@@ -54,7 +56,7 @@ def test_home_runs_every_exercise_green():
     at = open_page()
     at.button(key="home_run_all").click().run()
     assert not at.exception
-    assert "5 of 5 exercises pass" in at.get("progress")[0].proto.text
+    assert "6 of 6 exercises pass" in at.get("progress")[0].proto.text
     assert not at.error
     assert sum(1 for s in at.success if "actual" in s.value) >= 15
 
@@ -183,3 +185,26 @@ def test_drill_page_broken_upload_shows_the_error():
     assert not at.exception
     assert any("cannot tell the alert format" in e.value for e in at.error)
     assert at.button(key="w_drill_run").disabled
+
+
+def test_calibrate_page_sweeps_and_hands_the_plan_to_the_simulator():
+    at = open_page("pages/6_Calibrate.py")
+    at.multiselect(key="w_cal_reserves").set_value([2_000_000]).run()
+    at.slider(key="w_cal_shares").set_value((15, 20)).run()
+    at.button(key="w_cal_run").click().run()
+    assert not at.exception
+    assert any("Recommended: frontier" in s.value for s in at.success), [e.value for e in at.error]
+    at.button(key="w_cal_use").click().run()
+    assert not at.exception
+    assert at.session_state["sim_plan"] == "edited in the Spec editor"
+
+
+def test_gateway_page_blocks_the_goodhart_variant():
+    at = open_page("pages/7_Gateway.py")
+    at.radio(key="w_gate_source").set_value("45-minute outage, policy close_silently").run()
+    assert any("FAIL: anti_goodhart_budget" in e.value for e in at.error)
+    at.radio(key="w_gate_source").set_value("45-minute outage, policy ranked").run()
+    assert any("PASS" in s.value for s in at.success)
+    at.text_area(key="w_gate_text").set_value("checks: []\n").run()
+    assert any("is empty" in e.value for e in at.error)
+    assert not at.exception

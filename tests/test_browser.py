@@ -120,7 +120,7 @@ def test_main_flow_in_a_real_browser(app_url):
         page.goto(url)
         expect(page.get_by_role("heading", name="Token budget workbench")).to_be_visible()
         page.get_by_role("button", name="Run all exercises").click()
-        expect(page.get_by_text("5 of 5 exercises pass")).to_be_visible()
+        expect(page.get_by_text("6 of 6 exercises pass")).to_be_visible()
         _shot(page, "1_home.png")
 
         page.get_by_role("link", name="Spec editor").click()
@@ -161,6 +161,19 @@ def test_main_flow_in_a_real_browser(app_url):
         expect(page.get_by_text("falls below the 0.60 guard at 15 min")).to_be_visible()
         page.wait_for_timeout(1500)
         _shot(page, "6_drill.png")
+
+        page.get_by_role("link", name="Calibrate").click()
+        expect(page.get_by_role("heading", name="Calibrate")).to_be_visible()
+        page.get_by_role("button", name="Run the sweep").click()
+        expect(page.get_by_text("Recommended: frontier")).to_be_visible(timeout=120_000)
+        page.wait_for_timeout(1500)
+        _shot(page, "7_calibrate.png")
+
+        page.get_by_role("link", name="Gateway").click()
+        expect(page.get_by_role("heading", name="Anti-Goodhart gateway")).to_be_visible()
+        page.get_by_text("45-minute outage, policy close_silently").click()
+        expect(page.get_by_text("FAIL: anti_goodhart_budget")).to_be_visible()
+        _shot(page, "8_gateway.png")
         browser.close()
 
     note = (work / "capstone" / "budget-note.md").read_text()

@@ -1,0 +1,349 @@
+"""Calibration: sweep a plan's split, reserve, manual timeout and guard against outage drills.
+
+Every variant keeps the base spec's daily budget and phase proportions; it moves
+the most expensive tier's share of the day to ``frontier_share`` and the
+cheapest tier's control reserve to ``reserve``, and the cheap tiers' phase quotas
+take the rest in their base proportions. Each variant replays the alert day once
+per outage (``budget.drill``), is checked against the targets (default
+token_health_min >= 0.70 at 15 minutes and >= 0.50 at 30) and the gateway, and
+is priced with the policy's ``token_price_per_million``. The recommendation is
+the cheapest variant that meets everything (ties: the larger minimum
+token_health, then the sweep order).
+
+:func:`propose` is the chapter's Low / Default / High table: from a team's
+incidents a day, cost of an incident, share of disputed reviews and outages a
+month, a starting plan.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import os
+from collections.abc import Callable, Sequence
+from concurrent.futures import ProcessPoolExecutor, as_completed
+from dataclasses import dataclass, field
+from itertools import product
+from typing import Any
+
+import yaml
+
+from budget.drill import run_drill
+from budget.errors import BudgetError, UsageError
+from budget.gate import Check, validate
+from budget.scenario import Incident
+from budget.spec import RESERVE, SLA_KEY, BudgetSpec, Phase
+
+DEFAULT_TARGETS = {15: 0.70, 30: 0.50}
+DEFAULT_PRICES = {"cheapest": 0.10, "middle": 0.60, "most_expensive": 3.00}
+
+
+@dataclass(frozen=True)
+class Variant:
+    frontier_share: float
+    reserve: int
+    manual_timeout_sec: float
+    alert_threshold: float
+
+
+@dataclass
+class SweepRow:
+    index: int
+    variant: Variant
+    daily_budget_tokens: int
+    cost: float
+    floors: dict[int, float]
+    gateway_failed: list[str]
+    meets: bool
+    why: str
+
+    def to_dict(self) -> dict[str, Any]:
+        out: dict[str, Any] = {
+            "index": self.index,
+            "frontier_share": self.variant.frontier_share,
+            "control_reserve": self.variant.reserve,
+            "manual_timeout_sec": self.variant.manual_timeout_sec,
+            "alert_threshold": self.variant.alert_threshold,
+            "daily_budget_tokens": self.daily_budget_tokens,
+            "cost_per_day": round(self.cost, 2),
+        }
+        for minutes, f in sorted(self.floors.items()):
+            out[f"token_health_min_{minutes}m"] = f
+        out["gateway"] = "pass" if not self.gateway_failed else "fail: " + " ".join(self.gateway_failed)
+        out["meets_targets"] = self.meets
+        out["why"] = self.why
+        return out
+
+
+@dataclass
+class Calibration:
+    base: str
+    rows: list[SweepRow]
+    targets: dict[int, float]
+    recommended: SweepRow | None
+    recommended_spec: BudgetSpec | None
+    notes: list[str] = field(default_factory=list)
+
+    def csv(self) -> str:
+        out = io.StringIO()
+        rows = [r.to_dict() for r in self.rows]
+        if not rows:
+            return ""
+        w = csv.DictWriter(out, fieldnames=list(rows[0]), lineterminator="\n")
+        w.writeheader()
+        w.writerows(rows)
+        return out.getvalue()
+
+
+def price_of(spec: BudgetSpec) -> float:
+    """The plan's price a day: every tier's tokens at its price per million."""
+    prices = spec.policy.token_price_per_million
+    total = 0.0
+    for i, tier in enumerate(spec.tiers):
+        if tier in prices:
+            p = prices[tier]
+        elif i == 0:
+            p = DEFAULT_PRICES["cheapest"]
+        elif i == len(spec.tiers) - 1:
+            p = DEFAULT_PRICES["most_expensive"]
+        else:
+            p = DEFAULT_PRICES["middle"]
+        total += spec.tier_total(tier) / 1e6 * p
+    return total
+
+
+def _spread(total: int, weights: list[float]) -> list[int]:
+    """Whole numbers in proportion to ``weights`` that add up to ``total`` exactly."""
+    s = sum(weights)
+    if s <= 0:
+        weights = [1.0] * len(weights)
+        s = float(len(weights))
+    raw = [total * w / s for w in weights]
+    out = [int(x // 1000 * 1000) for x in raw]  # round quotas down to thousands
+    rest = total - sum(out)
+    order = sorted(range(len(raw)), key=lambda i: (-(raw[i] - out[i]), i))
+    out[order[0]] += rest
+    return out
+
+
+def variant_spec(base: BudgetSpec, v: Variant) -> BudgetSpec:
+    """The base spec with the variant's frontier share, reserve and guard (same daily budget)."""
+    if not 0 < v.frontier_share < 1:
+        raise BudgetError(f"frontier share {v.frontier_share}: must be between 0 and 1")
+    daily = base.daily_budget_tokens
+    top, cheap = base.most_expensive, base.cheapest
+    names = list(base.phases)
+    frontier_total = int(round(daily * v.frontier_share))
+    if v.reserve < 0 or v.reserve + frontier_total >= daily:
+        raise BudgetError(f"reserve {v.reserve:,}: leaves nothing for the cheap tiers' phases")
+    top_w = [float(base.phases[n].quotas.get(top, 0)) for n in names]
+    if sum(top_w) == 0:
+        top_w = [float(sum(base.phases[n].quotas.values())) for n in names]
+    top_q = _spread(frontier_total, top_w)
+    others = [t for t in base.tiers if t != top]
+    keys = [(n, t) for n in names for t in others]
+    other_q = _spread(daily - frontier_total - v.reserve, [float(base.phases[n].quotas.get(t, 0)) for n, t in keys])
+    quotas: dict[str, dict[str, int]] = {n: {} for n in names}
+    for (n, t), q in zip(keys, other_q, strict=True):
+        quotas[n][t] = q
+    for n, q in zip(names, top_q, strict=True):
+        quotas[n][top] = q
+    phases = {n: Phase(quotas={t: quotas[n][t] for t in base.tiers}, sla_p95=base.phases[n].sla_p95) for n in names}
+    reserve = {t: 0 for t in base.tiers}
+    reserve[cheap] = v.reserve
+    policy = base.policy.model_copy(update={"alert_threshold": v.alert_threshold})
+    return base.model_copy(
+        update={"phases": phases, "reserve": reserve, "policy": policy, "policy_declared": True, "split": None}
+    )
+
+
+def spec_yaml(spec: BudgetSpec, header: str = "") -> str:
+    """A spec as YAML that ``load_spec`` reads back to the same plan."""
+    phases: dict[str, Any] = {}
+    for name, ph in spec.phases.items():
+        row: dict[str, Any] = {t: ph.quotas.get(t, 0) for t in spec.tiers}
+        if ph.sla_p95:
+            row[SLA_KEY] = ph.sla_p95
+        phases[name] = row
+    phases[RESERVE] = {t: spec.reserve.get(t, 0) for t in spec.tiers}
+    doc: dict[str, Any] = {"daily_budget_tokens": spec.daily_budget_tokens}
+    if len(spec.tiers) > 2:
+        doc["tiers"] = list(spec.tiers)
+    doc["phases"] = phases
+    policy = spec.policy.model_dump(mode="json", exclude_defaults=True)
+    if policy:
+        doc["policy"] = policy
+    body = yaml.safe_dump(doc, sort_keys=False, allow_unicode=True)
+    head = "".join(f"# {line}\n" if line else "#\n" for line in header.splitlines())
+    return head + body
+
+
+def _evaluate(
+    args: tuple[
+        int, BudgetSpec, Variant, tuple[Incident, ...], tuple[int, ...], str, dict[int, float], list[Check] | None
+    ],
+) -> SweepRow:
+    index, base, v, incidents, outages, start, targets, checks = args
+    spec = variant_spec(base, v)
+    drill = run_drill(
+        spec,
+        incidents,
+        outages=outages,
+        start=start,
+        manual_timeout_sec=v.manual_timeout_sec,
+        baseline=False,
+        keep_timelines=False,
+    )
+    floors = {r["outage_min"]: r["token_health_min"] for r in drill.runs}
+    gate_failed: list[str] = []
+    if checks:
+        data = drill.to_dict()
+        gate_failed = sorted(
+            {f"{cid}@{rep.target.split()[-1]}" for rep in validate(checks, data) for cid in rep.failed}
+        )
+    misses = [f"{m}m {floors.get(m, 0):.2f}<{t:.2f}" for m, t in sorted(targets.items()) if floors.get(m, 0) < t]
+    why = "; ".join(misses + (["gateway " + " ".join(gate_failed)] if gate_failed else [])) or "meets every target"
+    return SweepRow(
+        index, v, spec.daily_budget_tokens, price_of(spec), floors, gate_failed, why == "meets every target", why
+    )
+
+
+def grid(
+    frontier_shares: Sequence[float],
+    reserves: Sequence[int],
+    timeouts: Sequence[float],
+    thresholds: Sequence[float],
+) -> list[Variant]:
+    for name, values in (
+        ("frontier shares", frontier_shares),
+        ("reserves", reserves),
+        ("manual timeouts", timeouts),
+        ("guard thresholds", thresholds),
+    ):
+        if not values:
+            raise UsageError(f"the sweep's {name} are empty; give at least one value")
+    return [
+        Variant(f, int(r), float(t), float(g))
+        for f, r, t, g in product(frontier_shares, reserves, timeouts, thresholds)
+    ]
+
+
+def calibrate(
+    base: BudgetSpec,
+    incidents: Sequence[Incident],
+    variants: Sequence[Variant],
+    outages: Sequence[int] = (15, 30, 45),
+    start: str = "11:00",
+    targets: dict[int, float] | None = None,
+    checks: list[Check] | None = None,
+    workers: int | None = None,
+    progress: Callable[[float], None] | None = None,
+    base_name: str = "spec",
+) -> Calibration:
+    """Run every variant's drill (in a process pool) and pick the cheapest that meets the targets."""
+    targets = dict(DEFAULT_TARGETS if targets is None else targets)
+    missing = [m for m in targets if m not in outages]
+    if missing:
+        raise BudgetError(f"targets name outages {missing} that the sweep does not run (--outages)")
+    if not variants:
+        raise BudgetError("the sweep has no variants")
+    incs = tuple(incidents)
+    jobs = [(i, base, v, incs, tuple(outages), start, targets, checks) for i, v in enumerate(variants)]
+    for j in jobs:  # build every variant once up front so a bad one fails before the pool starts
+        variant_spec(base, j[2])
+    n_workers = max(1, min(workers or os.cpu_count() or 1, len(jobs)))
+    rows: list[SweepRow] = []
+    if n_workers == 1:
+        for k, job in enumerate(jobs, 1):
+            rows.append(_evaluate(job))
+            if progress:
+                progress(k / len(jobs))
+    else:
+        with ProcessPoolExecutor(max_workers=n_workers) as pool:
+            futures = [pool.submit(_evaluate, job) for job in jobs]
+            for k, fut in enumerate(as_completed(futures), 1):
+                rows.append(fut.result())
+                if progress:
+                    progress(k / len(jobs))
+    rows.sort(key=lambda r: r.index)
+    passing = [r for r in rows if r.meets]
+    best = min(passing, key=lambda r: (round(r.cost, 6), -min(r.floors.values()), r.index)) if passing else None
+    return Calibration(
+        base=base_name,
+        rows=rows,
+        targets=targets,
+        recommended=best,
+        recommended_spec=variant_spec(base, best.variant) if best else None,
+    )
+
+
+# --- the chapter's Low / Default / High table ------------------------------------------------
+
+TEXTBOOK_PHASES = {  # the textbook plan's proportions (tokens per 10M day)
+    "triage": (3_000_000, 120_000, "30s"),
+    "classification": (2_000_000, 140_000, "45s"),
+    "diagnosis": (1_500_000, 180_000, "90s"),
+    "plan": (800_000, 120_000, "120s"),
+    "remediation": (700_000, 200_000, "180s"),
+    "postmortem": (300_000, 240_000, "10m"),
+}
+
+
+@dataclass(frozen=True)
+class Proposal:
+    daily_budget_tokens: int
+    frontier_share: float
+    reserve_share: float
+    reasons: tuple[str, ...]
+    text: str
+
+
+def propose(incidents_per_day: int, incident_tokens: int, disputed_share: float, outages_per_month: float) -> Proposal:
+    """A starting plan from the chapter's calibration table (docs/model.md)."""
+    if incidents_per_day <= 0 or incident_tokens <= 0:
+        raise BudgetError("incidents per day and tokens per incident must be positive")
+    if not 0 <= disputed_share <= 1 or outages_per_month < 0:
+        raise BudgetError("disputed share must be 0-1 and outages per month not negative")
+    reasons = []
+    daily = incidents_per_day * incident_tokens
+    reasons.append(f"budget: {incidents_per_day} incidents x {incident_tokens:,} tokens = {daily:,} a day")
+    if disputed_share <= 0.05:
+        frontier = 0.06
+        reasons.append("disputed reviews <= 5%: frontier 5-7% (6%)")
+    elif disputed_share < 0.15:
+        frontier = 0.10
+        reasons.append("disputed reviews ~10%: frontier 10%")
+    else:
+        frontier = min(0.20, max(0.15, disputed_share))
+        reasons.append(f"disputed reviews 15-25%: frontier 15-20% ({frontier:.0%})")
+    if incidents_per_day >= 500 and frontier < 0.20:
+        frontier = 0.20
+        reasons.append(">= 500 incidents a day: 80/20")
+    if outages_per_month <= 1:
+        reserve = 0.05
+        reasons.append("local-coder outages <= 1 a month: reserve 5%")
+    elif outages_per_month < 4:
+        reserve = 0.07
+        reasons.append("2-4 outages a month: reserve 7%")
+    else:
+        reserve = 0.15
+        reasons.append("weekly outages: reserve 15%, and add a second provider")
+    frontier_total = int(round(daily * frontier))
+    reserve_total = int(round(daily * reserve))
+    local_total = daily - frontier_total - reserve_total
+    names = list(TEXTBOOK_PHASES)
+    local_q = _spread(local_total, [float(TEXTBOOK_PHASES[n][0]) for n in names])
+    top_q = _spread(frontier_total, [float(TEXTBOOK_PHASES[n][1]) for n in names])
+    phases: dict[str, Any] = {
+        n: {"local-coder": lq, "frontier-reviewer": fq, SLA_KEY: TEXTBOOK_PHASES[n][2]}
+        for n, lq, fq in zip(names, local_q, top_q, strict=True)
+    }
+    phases[RESERVE] = {"local-coder": reserve_total, "frontier-reviewer": 0}
+    doc = {
+        "daily_budget_tokens": daily,
+        "split": f"{round(100 * (1 - frontier))}/{round(100 * frontier)}",
+        "phases": phases,
+        "policy": {"tokens_per_incident": incident_tokens},
+    }
+    head = "# Starting plan from the chapter's Low / Default / High table:\n" + "".join(f"# - {r}\n" for r in reasons)
+    return Proposal(daily, frontier, reserve, tuple(reasons), head + yaml.safe_dump(doc, sort_keys=False))

@@ -1,0 +1,138 @@
+"""Calibrate: sweep the split, reserve, manual timeout and guard against outage drills."""
+
+from __future__ import annotations
+
+import pandas as pd
+import streamlit as st
+
+from budget.alerts import load_alerts
+from budget.calibrate import calibrate, grid, price_of, propose, spec_yaml
+from budget.charts import calibration_heatmap
+from budget.errors import BudgetError
+from budget.gate import load_checks
+from budget.spec import spec_from_text
+from budget.workbench import read_spec_text, scenarios_dir, shipped_specs, specs_dir
+
+st.set_page_config(page_title="Calibrate", page_icon=":material/savings:", layout="wide")
+ss = st.session_state
+ss.setdefault("cal_spec", "payment_gateway_80_20_mid.yaml")
+
+st.title("Calibrate")
+st.caption("Find the cheapest plan that holds under outage drills and passes the gateway.")
+
+specs = shipped_specs()
+c = st.columns([2, 2])
+spec_name = c[0].selectbox(
+    "Base spec", specs, index=specs.index(ss["cal_spec"]) if ss["cal_spec"] in specs else 0, key="w_cal_spec"
+)
+ss["cal_spec"] = spec_name
+streams = sorted(p.name for p in scenarios_dir().glob("*.jsonl"))
+alerts_name = c[1].selectbox("Alert stream", streams, key="w_cal_alerts")
+
+s = st.columns(4)
+share_range = s[0].slider("Frontier share of the day (%)", 1, 40, (5, 25), key="w_cal_shares")
+share_step = s[0].select_slider("step (%)", [1.0, 2.5, 5.0], value=5.0, key="w_cal_step")
+reserves = s[1].multiselect(
+    "control_reserve (tokens)",
+    [350_000, 700_000, 1_000_000, 1_500_000, 2_000_000, 3_000_000, 4_000_000],
+    default=[700_000, 2_000_000, 3_000_000],
+    key="w_cal_reserves",
+)
+timeouts = s[2].multiselect("manual timeout (s)", [30, 60, 120, 300], default=[120], key="w_cal_timeouts")
+guards = s[3].multiselect("guard (alert_threshold)", [0.55, 0.60, 0.65, 0.70], default=[0.60], key="w_cal_guards")
+t = st.columns(3)
+t15 = t[0].number_input("target at 15 min", 0.0, 1.0, 0.70, 0.05, key="w_cal_t15")
+t30 = t[1].number_input("target at 30 min", 0.0, 1.0, 0.50, 0.05, key="w_cal_t30")
+use_gate = t[2].checkbox("the gateway must pass too", value=True, key="w_cal_gate")
+
+shares = []
+x = float(share_range[0])
+while x <= share_range[1] + 1e-9:
+    shares.append(round(x / 100, 4))
+    x += share_step
+errors = []
+try:
+    base = spec_from_text(read_spec_text(spec_name), f"specs/{spec_name}")
+    variants = grid(shares, reserves, timeouts, guards)
+    st.caption(f"{len(variants)} variants x 3 outages (15, 30, 45 min) on all cores.")
+except BudgetError as exc:
+    errors.append(str(exc))
+for e in errors:
+    st.error(e, icon=":material/error:")
+
+signature = (spec_name, alerts_name, tuple(shares), tuple(reserves), tuple(timeouts), tuple(guards), t15, t30, use_gate)
+if st.button("Run the sweep", key="w_cal_run", type="primary", disabled=bool(errors)):
+    bar = st.progress(0.0, text="sweeping…")
+    try:
+        incidents, _ = load_alerts(scenarios_dir() / alerts_name)
+        checks = load_checks(specs_dir() / "validation" / "budget_gate.yaml") if use_gate else None
+        cal = calibrate(
+            base,
+            incidents,
+            variants,
+            targets={15: t15, 30: t30},
+            checks=checks,
+            progress=lambda f: bar.progress(f, text=f"sweeping… {f:.0%}"),
+            base_name=spec_name,
+        )
+        best = cal.recommended
+        ss["cal_result"] = {
+            "signature": signature,
+            "rows": [r.to_dict() for r in cal.rows],
+            "csv": cal.csv(),
+            "best": best.to_dict() if best else None,
+            "yaml": spec_yaml(cal.recommended_spec, f"Recommended by the Calibrate page from {spec_name}")
+            if cal.recommended_spec
+            else None,
+            "base_cost": price_of(base),
+        }
+    except BudgetError as exc:
+        st.error(str(exc), icon=":material/error:")
+    bar.empty()
+
+held = ss.get("cal_result")
+if held and held["signature"] != signature:
+    st.info("The sweep's settings changed: run it again.")
+    held = None
+if held:
+    best = held["best"]
+    if best is None:
+        st.error("No variant meets the targets: widen the sweep.", icon=":material/cancel:")
+    else:
+        st.success(
+            f"Recommended: frontier {best['frontier_share']:.1%}, control_reserve {best['control_reserve']:,}, "
+            f"manual timeout {best['manual_timeout_sec']:g}s, guard {best['alert_threshold']:.2f} — "
+            f"{best['daily_budget_tokens']:,} tokens a day, {best['cost_per_day']:.2f} a day "
+            f"(base plan {held['base_cost']:.2f})",
+            icon=":material/check_circle:",
+        )
+        m = st.columns(3)
+        for i, minutes in enumerate((15, 30, 45)):
+            m[i].metric(f"token_health_min at {minutes} min", f"{best[f'token_health_min_{minutes}m']:.2f}")
+        b = st.columns(2)
+        b[0].download_button(
+            "Download the recommended spec", held["yaml"], file_name="recommended.yaml", key="w_cal_download"
+        )
+        if b[1].button("Use in the simulator", key="w_cal_use"):
+            ss["spec_text"] = held["yaml"]
+            ss["spec_name"] = "recommended.yaml"
+            ss["sim_plan"] = "edited in the Spec editor"
+            st.switch_page("pages/2_Simulator.py")
+    h = st.columns(2)
+    h[0].altair_chart(calibration_heatmap(held["rows"], 15), width="stretch", height=260)
+    h[1].altair_chart(calibration_heatmap(held["rows"], 30), width="stretch", height=260)
+    st.dataframe(pd.DataFrame(held["rows"]), hide_index=True, width="stretch", height=280)
+    st.download_button("Download the sweep (CSV)", held["csv"], file_name="sweep.csv", mime="text/csv", key="w_cal_csv")
+
+st.subheader("A starting plan from the chapter's Low / Default / High table")
+p = st.columns(4)
+n = p[0].number_input("incidents a day", 1, 100_000, 200, key="w_prop_n")
+cost = p[1].number_input("tokens per incident", 1_000, 500_000, 50_000, step=5_000, key="w_prop_cost")
+disputed = p[2].number_input("share of disputed reviews", 0.0, 1.0, 0.10, 0.01, key="w_prop_disputed")
+outages = p[3].number_input("local-coder outages a month", 0.0, 60.0, 3.0, 1.0, key="w_prop_outages")
+try:
+    prop = propose(int(n), int(cost), float(disputed), float(outages))
+    st.code(prop.text, language="yaml")
+    st.download_button("Download the starting plan", prop.text, file_name="starting_plan.yaml", key="w_prop_download")
+except BudgetError as exc:
+    st.error(str(exc), icon=":material/error:")

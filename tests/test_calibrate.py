@@ -1,0 +1,115 @@
+"""Calibration sweeps and the chapter's Low / Default / High table."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from budget.alerts import load_alerts
+from budget.calibrate import Variant, calibrate, grid, price_of, propose, spec_yaml, variant_spec
+from budget.errors import BudgetError, UsageError
+from budget.gate import load_checks
+from budget.spec import load_spec, spec_from_text
+from tests.conftest import ROOT, run_cli
+
+DAY, _ = load_alerts(ROOT / "scenarios" / "alerts_day_800.jsonl")
+MID = load_spec(ROOT / "specs" / "payment_gateway_80_20_mid.yaml")
+CHECKS = load_checks(ROOT / "specs" / "validation" / "budget_gate.yaml")
+
+
+def test_variant_keeps_the_day_and_moves_the_split():
+    spec = variant_spec(MID, Variant(0.10, 3_000_000, 120, 0.65))
+    assert spec.quota_sum() == spec.daily_budget_tokens == 50_000_000
+    assert spec.tier_total("frontier-reviewer") == 5_000_000
+    assert spec.reserve["local-coder"] == 3_000_000
+    assert spec.policy.alert_threshold == 0.65
+    assert spec.policy.tokens_per_incident == MID.policy.tokens_per_incident
+    again = spec_from_text(spec_yaml(spec, "header"))
+    assert again.phases == spec.phases and again.reserve == spec.reserve and again.policy == spec.policy
+
+
+def test_calibration_finds_a_plan_at_least_as_good_as_the_chapters_and_prices_it():
+    chapter = Variant(0.20, 2_000_000, 120, 0.60)
+    variants = [chapter, *grid([0.10, 0.15], [2_000_000, 3_000_000], [120], [0.60])]
+    cal = calibrate(MID, DAY, variants, outages=(15, 30, 45), checks=CHECKS, workers=2)
+    by_variant = {r.variant: r for r in cal.rows}
+    assert by_variant[chapter].meets  # the chapter's 80/20 + 2M + mid-coder meets the targets
+    best = cal.recommended
+    assert best is not None and best.meets
+    assert best.floors[15] >= 0.70 and best.floors[30] >= 0.50 and not best.gateway_failed
+    assert best.cost <= by_variant[chapter].cost
+    assert best.cost == pytest.approx(price_of(cal.recommended_spec))
+    assert cal.csv().splitlines()[0].startswith("index,frontier_share,control_reserve,manual_timeout_sec")
+
+
+def test_sweep_is_deterministic_across_worker_counts():
+    variants = grid([0.10, 0.20], [700_000], [120], [0.60])
+    one = calibrate(MID, DAY[:300], variants, outages=(15, 30), workers=1)
+    two = calibrate(MID, DAY[:300], variants, outages=(15, 30), workers=2)
+    assert one.csv() == two.csv()
+
+
+def test_empty_ranges_and_bad_targets():
+    with pytest.raises(UsageError, match="frontier shares are empty"):
+        grid([], [1], [1], [0.6])
+    with pytest.raises(BudgetError, match="targets name outages"):
+        calibrate(MID, DAY, grid([0.1], [1_000_000], [120], [0.6]), outages=(45,))
+
+
+def test_propose_follows_the_calibration_table():
+    low = propose(40, 50_000, 0.04, 1)
+    assert (low.daily_budget_tokens, low.frontier_share, low.reserve_share) == (2_000_000, 0.06, 0.05)
+    default = propose(200, 50_000, 0.10, 3)
+    assert (default.daily_budget_tokens, default.frontier_share, default.reserve_share) == (10_000_000, 0.10, 0.07)
+    high = propose(800, 50_000, 0.20, 6)
+    assert (high.frontier_share, high.reserve_share) == (0.20, 0.15)
+    spec = spec_from_text(high.text)
+    assert spec.quota_sum() == 40_000_000
+
+
+def test_calibrate_cli(workdir: Path):
+    proc = run_cli(
+        [
+            "calibrate",
+            "--budget-spec",
+            "specs/payment_gateway_80_20_mid.yaml",
+            "--alerts",
+            "scenarios/alerts_day_800.jsonl",
+            "--frontier-shares",
+            "0.15:0.20:0.05",
+            "--reserves",
+            "2000000",
+            "--timeouts",
+            "120",
+            "--thresholds",
+            "0.60",
+            "--quiet",
+            "--out",
+            "out/rec.yaml",
+            "--csv",
+            "out/sweep.csv",
+        ],
+        workdir,
+    )
+    assert proc.returncode == 0, proc.stderr
+    assert "recommended: frontier 15.0%, control_reserve 2,000,000" in proc.stdout
+    assert load_spec(workdir / "out" / "rec.yaml").tier_total("frontier-reviewer") == 7_500_000
+    empty = run_cli(
+        [
+            "calibrate",
+            "--budget-spec",
+            "specs/payment_gateway_80_20_mid.yaml",
+            "--alerts",
+            "scenarios/alerts_day_800.jsonl",
+            "--reserves",
+            "",
+            "--out",
+            "x.yaml",
+            "--csv",
+            "x.csv",
+        ],
+        workdir,
+    )
+    assert empty.returncode == 2 and "budget: error: --reserves '': the range is empty" in empty.stderr
+    assert not (workdir / "x.csv").exists()
