@@ -36,6 +36,8 @@ test: $(STAMP) browser lint
 
 bench: $(STAMP)
 	$(BIN)/python bench/engine.py
+	$(BIN)/python bench/drill.py
+	$(BIN)/python bench/calibrate.py
 
 clean:
 	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache out

@@ -24,9 +24,8 @@ def main() -> None:
     base = load_spec(ROOT / "specs" / "payment_gateway_80_20_mid.yaml")
     incidents, _ = load_alerts(ROOT / "scenarios" / "alerts_day_800.jsonl")
     checks = load_checks(ROOT / "specs" / "validation" / "budget_gate.yaml")
-    shares = [0.05 + 0.025 * i for i in range(9)]  # 5% .. 25%
-    variants = grid(shares, [700_000, 1_000_000, 2_000_000, 3_000_000, 4_000_000], [60, 120], [0.60, 0.65])[:200]
-    variants += grid([0.30], [2_000_000], [60, 120], [0.60, 0.65])[: 200 - len(variants)]
+    shares = [round(0.05 + 0.025 * i, 4) for i in range(10)]  # 5% .. 27.5%
+    variants = grid(shares, [700_000, 1_000_000, 2_000_000, 3_000_000, 4_000_000], [60, 120], [0.60, 0.65])
     cores = os.cpu_count() or 1
     for workers in sorted({1, cores}):
         t0 = time.perf_counter()

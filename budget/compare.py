@@ -28,6 +28,7 @@ class Variant:
     down_tier: str = "local-coder"
     predicted_floor: float | None = None
     check: str | None = None  # an inspect query the run must satisfy
+    recovery: str = "instant"
 
     def scenario_fields(self) -> dict[str, Any]:
         return {
@@ -37,6 +38,7 @@ class Variant:
             "queue": self.queue,
             "manual_timeout_sec": self.manual_timeout_sec,
             "policy": self.policy,
+            "recovery": self.recovery,
         }
 
 
@@ -59,6 +61,12 @@ POLICY_VARIANTS: tuple[Variant, ...] = (
     Variant("ranked", policy="ranked"),
     Variant("all_to_frontier", policy="all_to_frontier"),
     Variant("hold_all", policy="hold_all"),
+)
+
+
+RETURN_VARIANTS: tuple[Variant, ...] = (
+    Variant("immediate full return", duration_min=30, queue=40, manual_timeout_sec=3600, recovery="immediate"),
+    Variant("staged return", duration_min=30, queue=40, manual_timeout_sec=3600, recovery="staged"),
 )
 
 
@@ -95,6 +103,8 @@ def run_variants(
             "mttr_p95_s": r["mttr_p95"],
             "P0/P1 SLA breaches": critical_breaches,
             "guard": f"breached ({guard['alert_threshold']:.2f})" if guard["breached"] else "holds",
+            "relapses": len(r["recovery"]["relapses"]),
+            "second_dip": r["recovery"]["second_dip"],
             "floor >= 0.5": r["token_health_min"] >= 0.5,
         }
         if v.check:

@@ -67,6 +67,8 @@ class _Task:
     route: str = "normal"  # normal, failover, degraded, manual
     failover: bool = False
     was_degraded: bool = False
+    was_manual: bool = False
+    quota_stalled: bool = False
     seen_eligible: bool = False
     degraded_since: int | None = None
     manual_since: int | None = None
@@ -182,6 +184,15 @@ class _Keeper:
         self.timeline: list[dict[str, Any]] = []
         self.health = 1.0
         self.h_parts = (1.0, 1.0)
+        self.outages: list[tuple[int, int, str]] = []  # (down from, up at, tier) in minutes
+        self.recovered_at: dict[str, int] = {}
+        self.first_recovery: int | None = None
+        self.stage = 0  # staged return: 0 none, 1 (30%), 2 (60%), 3 full
+        self.stage_since = 0
+        self.stage_events: list[dict[str, Any]] = []
+        self.relapses: list[dict[str, Any]] = []
+        self.starts: dict[str, int] = {}  # tasks started this minute, per tier
+        self.silent_hist: list[int] = []
         self.oq = 0  # open queue, counted once a tick and kept up to date on admission
         self.snap_open = 0  # open queue after this tick's work (see _scan)
         self.snap_owed = 0.0  # rework owed after this tick
@@ -279,6 +290,110 @@ class _Keeper:
                 return t
         return None
 
+    # --- recovery -----------------------------------------------------------------------
+    def capacity(self, tier: str, minute: int) -> tuple[int | None, int]:
+        """(tasks the tier may start this minute or None for no limit, phases allowed: index bound)."""
+        mode = self.sc.recovery
+        n_phases = len(self.order)
+        if mode == "staged" and tier in self.recovered_at and self.stage in (1, 2):
+            share = self.p.stage_shares[self.stage - 1]
+            allowed = min(2, n_phases) if self.stage == 1 else n_phases
+            return max(1, int(share * self.p.warmup_capacity)), allowed
+        return None, n_phases
+
+    def can_start(self, task: _Task, tier: str, minute: int) -> bool:
+        cap, allowed = self.capacity(tier, minute)
+        if task.phase >= allowed:
+            return False
+        return cap is None or self.starts.get(tier, 0) < cap
+
+    def go_down(self, tier: str, now: int) -> None:
+        self.down.add(tier)
+        self.eligible = {t: 0.0 for t in self.tiers}
+        for t in self.active:
+            if t.state == "running" and self.needed_tier(t) == tier:
+                t.state = "pending"
+                t.log(now, "interrupted", f"{tier} went down")
+
+    def recover(self, tier: str, now: int, minute: int) -> None:
+        self.down.discard(tier)
+        self.recovered_at[tier] = minute
+        if self.first_recovery is None:
+            self.first_recovery = minute
+        for t in self.active:
+            if t.state == "pending" and self.needed_tier(t) == tier:
+                self.to_degraded(t, now, f"waited for {tier} through the outage")
+        if self.sc.recovery == "staged" and tier == self.spec.cheapest:
+            self.set_stage(1, now, f"{tier} back: {self.p.stage_shares[0]:.0%} of its capacity, first phases only")
+
+    def set_stage(self, stage: int, now: int, reason: str) -> None:
+        self.stage = stage
+        self.stage_since = len(self.window_health)
+        self.stage_events.append({"time": _clock(now), "stage": stage, "reason": reason})
+
+    def resume(self, now: int, minute: int) -> None:
+        """Waiting work goes back to a tier that is up, within the tier's capacity, most urgent first."""
+        waiting = [
+            t
+            for t in self.active
+            if t.state == "degraded" and not t.quota_stalled and self.needed_tier(t) not in self.down
+        ]
+        waiting.sort(key=lambda t: (SEVERITIES.index(t.inc.severity), -t.inc.blast_radius, t.inc.arrival_sec))
+        for t in waiting:
+            tier = self.needed_tier(t)
+            if not self.can_start(t, tier, minute):
+                continue
+            self.pay_rework(t, tier)
+            self.starts[tier] = self.starts.get(tier, 0) + 1
+            self.start(t, now, tier, f"resumes on {tier}" + (f" (stage {self.stage})" if self.stage in (1, 2) else ""))
+        cheap = self.spec.cheapest
+        if self.owed and cheap not in self.down:
+            for t in self.owed:
+                if t.manual_closed and not t.audited:
+                    cap, allowed = self.capacity(cheap, minute)
+                    if allowed < len(self.order) or (cap is not None and self.starts.get(cheap, 0) >= cap):
+                        break
+                    self.starts[cheap] = self.starts.get(cheap, 0) + 1
+                    _audit(self, t, now)
+            self.owed = [t for t in self.owed if not t.audited]
+
+    def after_minute(self, now: int, minute: int) -> None:
+        """Relapse of a flooded fragile tier (immediate return) and staged-return transitions."""
+        if self.sc.recovery == "immediate" and not self.relapses:
+            for tier, started in self.starts.items():
+                since = self.recovered_at.get(tier)
+                if since is not None and minute - since < self.p.warmup_min and started > self.p.warmup_capacity:
+                    self.outages.append((minute + 1, minute + 1 + self.p.relapse_min, tier))
+                    self.relapses.append(
+                        {
+                            "time": _clock(now),
+                            "tier": tier,
+                            "reason": f"{started} tasks in one minute on a tier back for {minute - since} min "
+                            f"(it takes {self.p.warmup_capacity}): down again for {self.p.relapse_min} min",
+                        }
+                    )
+                    break
+        if self.sc.recovery == "staged" and self.stage in (1, 2) and len(self.window_health) > self.stage_since:
+            w = self.window_health
+            since = len(w) - self.stage_since
+            if self.stage == 1 and since >= 3:
+                stable = w[-1] >= w[-2] - 0.005 and w[-2] >= w[-3] - 0.005
+                silent_flat = len(self.silent_hist) < 3 or self.silent_hist[-1] <= self.silent_hist[-3]
+                if stable and silent_flat and self.snap_open <= self.p.queue_limit:
+                    self.set_stage(
+                        2,
+                        now,
+                        f"three stable token_health windows, no growth of silent P0, queue {self.snap_open}: "
+                        f"{self.p.stage_shares[1]:.0%} of capacity, every phase",
+                    )
+            elif (
+                self.stage == 2
+                and since >= 1
+                and not self.owed
+                and not any(t.state == "degraded" and not t.quota_stalled for t in self.active)
+            ):
+                self.set_stage(3, now, "PostToolUse audit done and the backlog drained: full return")
+
     # --- routing ------------------------------------------------------------------------
     def needed_tier(self, task: _Task) -> str:
         if task.failover and task.tier is not None:
@@ -307,7 +422,9 @@ class _Keeper:
         task.manual_since = now
         task.manual_reason = kind
         task.audited = False
-        self.counts[f"manual_{kind}"] += 1
+        if not task.was_manual:
+            task.was_manual = True
+            self.counts[f"manual_{kind}"] += 1
         task.log(now, "manual", reason)
 
     def admit(self, task: _Task, now: int) -> None:
@@ -323,7 +440,10 @@ class _Keeper:
             self.oq += 1
             task.state = "pending"
             task.log(now, "queued", f"{tier} is down: waiting for the keeper's routing decision")
+        elif not self.can_start(task, tier, now // 60):
+            self.to_degraded(task, now, f"staged return, stage {self.stage}: {tier} is at its capacity")
         else:
+            self.starts[tier] = self.starts.get(tier, 0) + 1
             self.start(task, now, tier, "normal routing")
 
     def route_pending(self, now: int) -> None:
@@ -337,8 +457,7 @@ class _Keeper:
             tier = self.needed_tier(task)
             if tier not in self.down:
                 self.to_degraded(task, now, f"waited for {tier} through the outage")
-                self.start(task, now, tier, "tier available again")
-                continue
+                continue  # resume() starts it within the tier's capacity
             if routing == "close_silently":
                 task.state = "done"
                 task.route = "closed"
@@ -434,6 +553,7 @@ class _Keeper:
             frac = take / self.dur[p]
             tokens = self.W * self.share[p] * frac
             if not self.charge(p, tier, tokens, borrow=task.failover):
+                task.quota_stalled = True
                 task.log(now, "stalled", f"{tier} quota for {self.phase_names[p]} and its reserve are used up")
                 self.to_degraded(task, now, f"{tier} quota exhausted at {self.phase_names[p]}")
                 return
@@ -605,34 +725,21 @@ def simulate(
         last = max(out_end or first, last_arrival + 1) + p.drain_min
     total_ticks = max(1, last - first)
     k.tasks = [_Task(inc=i) if include_decisions else _Task(inc=i, events=None) for i in incidents]
+    if out_start is not None and out_end is not None and scenario.down_tier is not None:
+        k.outages.append((out_start, out_end, scenario.down_tier))
     k.forecast(incidents)
     nxt = 0
     for tick in range(total_ticks):
         minute = first + tick
         now = minute * 60
-        # 1. tier status
-        if out_start is not None and scenario.down_tier is not None:
-            if minute == out_start:
-                k.down.add(scenario.down_tier)
-                k.eligible = {t: 0.0 for t in k.tiers}
-                for t in k.active:
-                    if t.state == "running" and k.needed_tier(t) == scenario.down_tier:
-                        t.state = "pending"
-                        t.log(now, "interrupted", f"{scenario.down_tier} went down")
-            if minute == out_end:
-                k.down.discard(scenario.down_tier)
-                for t in k.active:
-                    if t.state in ("degraded", "pending"):
-                        tier = k.needed_tier(t)
-                        if tier not in k.down:
-                            if t.state == "pending":  # waited out the outage inside the ranking window
-                                k.to_degraded(t, now, f"waited for {tier} through the outage")
-                            k.pay_rework(t, tier)
-                            k.start(t, now, tier, f"{scenario.down_tier} recovered: resumes")
-                for t in k.owed:
-                    if t.manual_closed and not t.audited:
-                        _audit(k, t, now)
-                k.owed = [t for t in k.owed if not t.audited]
+        # 1. tier status: outages (the scenario's, and relapses) start and end; waiting work resumes
+        k.starts = {}
+        for down_from, up_at, tier in list(k.outages):
+            if minute == down_from:
+                k.go_down(tier, now)
+            if minute == up_at:
+                k.recover(tier, now, minute)
+        k.resume(now, minute)
         # 2. arrivals
         k.oq = k.open_queue() if k.red_active else 0
         while nxt < len(k.tasks) and k.tasks[nxt].inc.arrival_sec <= now:
@@ -672,8 +779,8 @@ def simulate(
                     t.manual_closed = True
                     t.resolved_at = t.manual_since + int(p.manual_resolve_min * 60)
                     t.log(t.resolved_at, "resolved", "closed by hand in the manual channel (proof protocol kept)")
-                    if scenario.down_tier in k.down:
-                        k.owed.append(t)
+                    if scenario.down_tier in k.down or scenario.recovery != "instant":
+                        k.owed.append(t)  # audited when the tier can take it (resume)
                     else:
                         _audit(k, t, now)
         # 7. rework accrues while work waits on a down tier; one pass also counts the queues
@@ -688,12 +795,33 @@ def simulate(
             k.guard_breaches.append(_clock(now))
         k.guard_below = k.health < p.alert_threshold
         k.red_button(now, tick + 1)
+        if scenario.recovery == "staged" and (tick + 1) % p.window_min == 0:
+            k.silent_hist.append(
+                sum(
+                    1
+                    for t in k.tasks
+                    if t.inc.severity == "P0" and t.resolved_at is not None and not t.escalated and t.route != "manual"
+                )
+            )
+        k.after_minute(now, minute)
         k.max_open = max(k.max_open, k.snap_open)
         if include_timeline:
             k.timeline.append(_row(k, minute))
         if progress is not None and (tick % 60 == 0 or tick == total_ticks - 1):
             progress((tick + 1) / total_ticks)
     return SimResult(_result(k, scenario, first, last, include_decisions))
+
+
+def _second_dip(k: _Keeper, first: int) -> float:
+    """Deepest fall of token_health from its running peak after the first recovery (0: no second dip)."""
+    if k.first_recovery is None:
+        return 0.0
+    start = k.first_recovery - first
+    peak, dip = 0.0, 0.0
+    for h in k.health_hist[start:]:
+        peak = max(peak, h)
+        dip = max(dip, peak - h)
+    return dip
 
 
 def _audit(k: _Keeper, t: _Task, now: int) -> None:
@@ -765,6 +893,7 @@ def _row(k: _Keeper, minute: int) -> dict[str, Any]:
         "h_backlog": _r(k.h_parts[1]),
         "down": sorted(k.down),
         "red_button": k.red_active,
+        "stage": k.stage,
         **states,
         "queue_by_phase": by_phase,
         "spent": spent,
@@ -866,6 +995,12 @@ def _result(k: _Keeper, sc: Scenario, first: int, last: int, include_decisions: 
             "events": k.red_events,
         },
         "red_button_review": k.red_activated or bool(k.guard_breaches),
+        "recovery": {
+            "mode": sc.recovery,
+            "stages": k.stage_events,
+            "relapses": k.relapses,
+            "second_dip": _r(_second_dip(k, first)),
+        },
         "manual_channel_open": len(manual) > 0,
         "frontier_reserved_for_p0_p1": not k.frontier_for_low,
         "incidents": n,

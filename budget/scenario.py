@@ -24,6 +24,7 @@ from budget.units import format_clock, parse_clock, parse_duration
 
 ROUTING_POLICIES = ("ranked", "all_to_frontier", "hold_all", "close_silently")
 DEFAULT_ROUTING = "ranked"
+RECOVERY_MODES = ("instant", "immediate", "staged")
 DEFAULT_START = "11:00"
 DEFAULT_MANUAL_TIMEOUT_SEC = 120
 MAX_DURATION_MIN = 1440
@@ -75,6 +76,7 @@ class Scenario(BaseModel):
     manual_timeout_sec: float = DEFAULT_MANUAL_TIMEOUT_SEC
     seed: int = 0
     routing: str = DEFAULT_ROUTING
+    recovery: Literal["instant", "immediate", "staged"] = "instant"
     horizon: Literal["scenario", "day"] = "scenario"
     incidents: tuple[Incident, ...] = ()
     generated: bool = False
@@ -101,6 +103,7 @@ class _RawScenario(BaseModel):
     manual_timeout_sec: float = Field(DEFAULT_MANUAL_TIMEOUT_SEC, gt=0, le=86400)
     seed: int = 0
     policy: str = DEFAULT_ROUTING
+    recovery: Literal["instant", "immediate", "staged"] = "instant"
     horizon: Literal["scenario", "day"] = "scenario"
     incidents: list[dict[str, Any]] | None = None
 
@@ -264,6 +267,7 @@ def scenario_from_document(doc: Document, spec: BudgetSpec | None = None) -> Sce
         manual_timeout_sec=raw.manual_timeout_sec,
         seed=raw.seed,
         routing=raw.policy,
+        recovery=raw.recovery,
         horizon=raw.horizon,
         incidents=incidents,
         generated=generated,
@@ -309,6 +313,8 @@ def scenario_dict(s: Scenario) -> dict[str, Any]:
         out["seed"] = s.seed
     if s.routing != DEFAULT_ROUTING:
         out["policy"] = s.routing
+    if s.recovery != "instant":
+        out["recovery"] = s.recovery
     if not s.generated:
         out["incidents"] = [
             {

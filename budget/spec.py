@@ -79,6 +79,14 @@ class Policy(BaseModel):
         10, gt=0, description="Minutes a human needs to close a task in the manual channel."
     )
     drain_min: int = Field(60, ge=0, le=1440, description="Minutes simulated after the outage ends.")
+    warmup_min: int = Field(15, ge=0, le=240, description="Minutes a recovered tier stays fragile.")
+    warmup_capacity: int = Field(
+        10, gt=0, description="Tasks a fragile tier can take in one minute; more makes it fail again."
+    )
+    relapse_min: int = Field(5, gt=0, le=240, description="Minutes a flooded tier stays down when it relapses.")
+    stage_shares: tuple[float, float] = Field(
+        (0.3, 0.6), description="Staged return: share of warmup_capacity in stage 1 and stage 2."
+    )
     sla_resolve: dict[str, str] = Field(
         default_factory=lambda: {"P0": "15m", "P1": "30m", "P2": "2h", "P3": "8h"},
         description="Time to resolve per severity; past it the task breaches its SLA.",

@@ -106,7 +106,7 @@ if source == "shipped":
 elif source == "form":
     f = ss["sim_form"]
     tiers = list(spec.tiers) if spec is not None else ["local-coder"]
-    fc = st.columns(6)
+    fc = st.columns(7)
     f["start"] = fc[0].text_input("start (HH:MM)", value=f["start"], key="w_sim_start")
     down_opts = ["(no outage)", *tiers]
     f["down_tier"] = fc[1].selectbox(
@@ -121,7 +121,16 @@ elif source == "form":
         "manual timeout (s)", value=int(f["manual_timeout_sec"]), step=10, key="w_sim_timeout"
     )
     f["seed"] = fc[5].number_input("seed", value=int(f["seed"]), step=1, key="w_sim_seed")
+    recoveries = ["instant", "immediate", "staged"]
+    f["recovery"] = fc[6].selectbox(
+        "return",
+        recoveries,
+        index=recoveries.index(f.get("recovery", "instant")),
+        key="w_sim_recovery",
+        help="how local-coder comes back after the outage",
+    )
     data = {k: v for k, v in f.items() if not (k == "down_tier" and v == "(no outage)")}
+    data.setdefault("recovery", "instant")
     if "down_tier" not in data:
         data.pop("duration_min", None)
     scenario_text = json.dumps(data)
@@ -206,6 +215,13 @@ if held:
 
     st.subheader("Emergency mode (red button) and the guard")
     st.dataframe(pd.DataFrame(red_button_rows(r)), hide_index=True, width="stretch")
+    rec = r.get("recovery", {})
+    if rec.get("stages") or rec.get("relapses"):
+        st.subheader(f"Return of the cheap tier ({rec['mode']})")
+        events = [{"time": e["time"], "event": f"stage {e['stage']}", "why": e["reason"]} for e in rec["stages"]]
+        events += [{"time": e["time"], "event": "relapse", "why": e["reason"]} for e in rec["relapses"]]
+        st.dataframe(pd.DataFrame(sorted(events, key=lambda e: e["time"])), hide_index=True, width="stretch")
+        st.caption(f"second dip of token_health after the return: {rec['second_dip']:.2f}")
 
     st.subheader("Decisions: where each task went and why (the audit trail)")
     st.dataframe(pd.DataFrame(decisions_table(r)), hide_index=True, width="stretch", height=320)

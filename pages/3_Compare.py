@@ -8,7 +8,7 @@ import pandas as pd
 import streamlit as st
 
 from budget.charts import overlay_health_chart
-from budget.compare import CHAPTER_VARIANTS, POLICY_VARIANTS, Variant, run_variants
+from budget.compare import CHAPTER_VARIANTS, POLICY_VARIANTS, RETURN_VARIANTS, Variant, run_variants
 from budget.errors import BudgetError
 from budget.scenario import ROUTING_POLICIES
 from budget.spec import spec_from_text
@@ -129,4 +129,26 @@ st.altair_chart(
 st.caption(
     "all_to_frontier spends the expensive tier's whole day; hold_all keeps token_health but every P0/P1 "
     "breaches its SLA; ranked protects both."
+)
+
+st.subheader("Bringing local-coder back: immediate vs staged return")
+rrows, rresults = compare(RETURN_VARIANTS, spec_texts(list(RETURN_VARIANTS)))
+st.dataframe(
+    pd.DataFrame(rrows)[["variant", "degraded", "token_health_min", "second_dip", "relapses", "mttr_p95_s"]],
+    hide_index=True,
+    width="stretch",
+    column_config={
+        "token_health_min": st.column_config.NumberColumn(format="%.2f"),
+        "second_dip": st.column_config.NumberColumn(format="%.2f"),
+    },
+)
+st.altair_chart(
+    overlay_health_chart(rresults, title="local-coder down 30 min, queue 40: return immediate vs staged"),
+    width="stretch",
+    height=320,
+)
+st.caption(
+    "An immediate full return floods the recovering tier with the whole backlog; it fails again and "
+    "token_health dips a second time. The staged return (30% for triage/classification, 60% after three "
+    "stable windows, full after the audit) drains the backlog without a second cascade."
 )

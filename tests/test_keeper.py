@@ -18,7 +18,7 @@ SPEC = load_spec(ROOT / "specs" / "budget_network.yaml")
 SPEC_5M = load_spec(ROOT / "specs" / "budget_network_5m.yaml")
 
 
-def run(spec: BudgetSpec = SPEC, routing: str | None = None, **fields):
+def run(spec: BudgetSpec = SPEC, routing: str | None = None, **fields):  # noqa: ANN003
     data = {"down_tier": "local-coder", "start": "11:00", "duration_min": 45, "queue": 20, "manual_timeout_sec": 120}
     data.update(fields)
     data = {k: v for k, v in data.items() if v is not None}
@@ -200,3 +200,32 @@ def test_identical_inputs_give_identical_output(sc):
     a = json.dumps(run(**sc), sort_keys=False)
     b = json.dumps(run(**sc), sort_keys=False)
     assert a == b
+
+
+# --- the return after recovery ----------------------------------------------------------
+
+
+def test_immediate_return_floods_the_tier_and_a_second_dip_follows():
+    r = run(duration_min=30, queue=40, manual_timeout_sec=3600, recovery="immediate")
+    assert len(r["recovery"]["relapses"]) == 1
+    assert "down again for 5 min" in r["recovery"]["relapses"][0]["reason"]
+    assert r["recovery"]["second_dip"] > 0.05
+    assert [row["down"] for row in r["timeline"]].count(["local-coder"]) == 30 + 5
+
+
+def test_staged_return_goes_through_its_stages_without_a_second_cascade():
+    r = run(duration_min=30, queue=40, manual_timeout_sec=3600, recovery="staged")
+    assert r["recovery"]["relapses"] == []
+    assert r["recovery"]["second_dip"] == 0
+    assert [e["stage"] for e in r["recovery"]["stages"]] == [1, 2, 3]
+    assert "three stable token_health windows" in r["recovery"]["stages"][1]["reason"]
+    stages = [row["stage"] for row in r["timeline"]]
+    assert stages.index(1) < stages.index(2) < stages.index(3)
+    # stage 1 takes 30% of the fragile tier's capacity: 3 of 10 tasks a minute
+    resumed = [e["time"] for d in r["decisions"] for e in d["events"] if e["reason"].endswith("(stage 1)")]
+    assert max(resumed.count(t) for t in set(resumed)) == 3
+
+
+def test_instant_return_is_the_default_and_keeps_the_chapters_numbers():
+    r = run()
+    assert r["recovery"] == {"mode": "instant", "stages": [], "relapses": [], "second_dip": 0.0}
