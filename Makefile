@@ -38,6 +38,7 @@ bench: $(STAMP)
 	$(BIN)/python bench/engine.py
 	$(BIN)/python bench/drill.py
 	$(BIN)/python bench/calibrate.py
+	$(BIN)/python bench/app.py
 
 clean:
 	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache out

@@ -7,11 +7,11 @@ Targets (2 cores): the 800-alert drill under 1 s; the 100,000-alert replay under
 
 from __future__ import annotations
 
-import statistics
 import sys
 import tempfile
-import time
 from pathlib import Path
+
+from timing import median_seconds
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
@@ -25,19 +25,10 @@ from budget.spec import load_spec  # noqa: E402
 ROOT = Path(__file__).resolve().parents[1]
 
 
-def median_time(fn, repeat: int) -> float:
-    runs = []
-    for _ in range(repeat):
-        t0 = time.perf_counter()
-        fn()
-        runs.append(time.perf_counter() - t0)
-    return statistics.median(runs)
-
-
 def main() -> None:
     spec = load_spec(ROOT / "specs" / "payment_gateway_85_15.yaml")
     incidents, _ = load_alerts(ROOT / "scenarios" / "alerts_day_800.jsonl")
-    t800 = median_time(lambda: run_drill(spec, incidents, outages=(15, 30, 45)), 5)
+    t800 = median_seconds(lambda: run_drill(spec, incidents, outages=(15, 30, 45)), 5)
     print(
         f"800-alert drill, 3 outages + baseline: {t800 * 1000:8.1f} ms   (target < 1000 ms: "
         f"{'ok' if t800 < 1 else 'OVER'})"
@@ -46,11 +37,11 @@ def main() -> None:
     with tempfile.TemporaryDirectory() as tmp:
         path = Path(tmp) / "alerts_100k.jsonl"
         path.write_text(to_jsonl(generate_day(100_000, seed=3)))
-        t_pandas = median_time(lambda: pd.read_json(path, lines=True), 3)
+        t_pandas = median_seconds(lambda: pd.read_json(path, lines=True), 3)
         holder: dict[str, object] = {}
-        t_import = median_time(lambda: holder.update(inc=load_alerts(path)[0]), 3)
+        t_import = median_seconds(lambda: holder.update(inc=load_alerts(path)[0]), 3)
         big = holder["inc"]
-        t_replay = median_time(lambda: run_drill(spec, big, outages=(45,)), 1) / 2  # baseline + one outage
+        t_replay = median_seconds(lambda: run_drill(spec, big, outages=(45,)), 1) / 2  # baseline + one outage
     print(f"100,000 alerts: pandas read {t_pandas * 1000:8.1f} ms (the floor)")
     print(f"100,000 alerts: import      {t_import * 1000:8.1f} ms ({t_import / t_pandas:.1f}x the read)")
     print(

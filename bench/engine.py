@@ -5,10 +5,10 @@ Run: .venv/bin/python bench/engine.py   (targets: <20 ms, <200 ms, <10 s on 2 co
 
 from __future__ import annotations
 
-import statistics
 import sys
-import time
 from pathlib import Path
+
+from timing import median_seconds
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
@@ -17,15 +17,6 @@ from budget.scenario import day_scenario, load_scenario  # noqa: E402
 from budget.spec import load_spec  # noqa: E402
 
 ROOT = Path(__file__).resolve().parents[1]
-
-
-def timed(fn, repeat: int) -> float:
-    runs = []
-    for _ in range(repeat):
-        t0 = time.perf_counter()
-        fn()
-        runs.append(time.perf_counter() - t0)
-    return statistics.median(runs)
 
 
 def main() -> None:
@@ -41,7 +32,7 @@ def main() -> None:
     ]
     print(f"{'case':40} {'median':>10} {'target':>8}  verdict")
     for name, fn, repeat, target in rows:
-        t = timed(fn, repeat)
+        t = median_seconds(fn, repeat)
         verdict = "ok" if t < target else "OVER"
         print(f"{name:40} {t * 1000:8.1f}ms {target * 1000:6.0f}ms  {verdict}")
 

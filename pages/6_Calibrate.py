@@ -121,7 +121,17 @@ if held:
     h = st.columns(2)
     h[0].altair_chart(calibration_heatmap(held["rows"], 15), width="stretch", height=260)
     h[1].altair_chart(calibration_heatmap(held["rows"], 30), width="stretch", height=260)
-    st.dataframe(pd.DataFrame(held["rows"]), hide_index=True, width="stretch", height=280)
+    st.dataframe(
+        pd.DataFrame(held["rows"]),
+        hide_index=True,
+        width="stretch",
+        height=280,
+        column_config={
+            "control_reserve": st.column_config.NumberColumn(format="localized"),
+            "daily_budget_tokens": st.column_config.NumberColumn(format="localized"),
+            "frontier_share": st.column_config.NumberColumn(format="percent"),
+        },
+    )
     st.download_button("Download the sweep (CSV)", held["csv"], file_name="sweep.csv", mime="text/csv", key="w_cal_csv")
 
 st.subheader("A starting plan from the chapter's Low / Default / High table")

@@ -208,3 +208,16 @@ def test_gateway_page_blocks_the_goodhart_variant():
     at.text_area(key="w_gate_text").set_value("checks: []\n").run()
     assert any("is empty" in e.value for e in at.error)
     assert not at.exception
+
+
+def test_oversized_uploads_are_refused_in_the_page(scratch_root: Path):
+    big = b"#" * (6 * 1024 * 1024)
+    at = open_page("pages/1_Spec_editor.py")
+    at.get("file_uploader")[0].upload("huge.yaml", big, "text/yaml").run()
+    assert any("over the 5,242,880-byte limit" in e.value for e in at.error)
+    assert not at.exception
+    sim = open_page("pages/2_Simulator.py")
+    sim.radio(key="w_sim_source").set_value("upload").run()
+    sim.get("file_uploader")[0].upload("huge.json", big, "application/json").run()
+    assert any("over the 5,242,880-byte limit" in e.value for e in sim.error)
+    assert not sim.exception
