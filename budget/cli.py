@@ -30,6 +30,7 @@ from budget.scenario import (
     ROUTING_POLICIES,
     parse_failure,
     scenario_from_dict,
+    scenario_from_document,
 )
 from budget.spec import load_spec, parse_split
 
@@ -70,8 +71,6 @@ def _scenario_for(args: argparse.Namespace, spec: Any) -> Any:
                 if key == "queue":
                     fields.pop("incidents", None)
         doc.data = fields
-        from budget.scenario import scenario_from_document
-
         return scenario_from_document(doc, spec)
     data: dict[str, Any] = {}
     if args.failure:

@@ -14,7 +14,7 @@ from pathlib import Path
 from typing import Any
 
 from budget.errors import BudgetError
-from budget.loader import Document, load_document
+from budget.loader import load_document
 from budget.spec import (
     RESERVE,
     SLA_KEY,
@@ -56,10 +56,6 @@ def load_plan(path: str | Path) -> BudgetSpec:
     if p.suffix.lower() in (".yaml", ".yml"):
         return load_spec(p)
     return spec_from_document(load_document(p))
-
-
-def plan_from_document(doc: Document) -> BudgetSpec:
-    return spec_from_document(doc)
 
 
 @dataclass(frozen=True)

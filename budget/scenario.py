@@ -20,7 +20,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_valida
 from budget.errors import BudgetError
 from budget.loader import Document, load_document, parse_text
 from budget.spec import SEVERITIES, BudgetSpec, Policy
-from budget.units import format_clock, parse_clock, parse_duration
+from budget.units import parse_clock, parse_duration
 
 ROUTING_POLICIES = ("ranked", "all_to_frontier", "hold_all", "close_silently")
 DEFAULT_ROUTING = "ranked"
@@ -298,32 +298,3 @@ def parse_failure(text: str) -> dict[str, Any]:
     if seconds <= 0 or seconds % 60:
         raise BudgetError(f"--failure {text!r}: duration must be whole minutes like 45m")
     return {"start": start, "down_tier": tier, "duration_min": int(seconds // 60)}
-
-
-def scenario_dict(s: Scenario) -> dict[str, Any]:
-    """The scenario in the textbook's form (plus incidents when they were given explicitly)."""
-    out: dict[str, Any] = {
-        "down_tier": s.down_tier,
-        "start": s.start,
-        "duration_min": s.duration_min,
-        "queue": s.queue,
-        "manual_timeout_sec": s.manual_timeout_sec,
-    }
-    if s.seed:
-        out["seed"] = s.seed
-    if s.routing != DEFAULT_ROUTING:
-        out["policy"] = s.routing
-    if s.recovery != "instant":
-        out["recovery"] = s.recovery
-    if not s.generated:
-        out["incidents"] = [
-            {
-                "id": i.id,
-                "severity": i.severity,
-                "blast_radius": i.blast_radius,
-                "arrival": format_clock(i.arrival_sec // 60) + f":{i.arrival_sec % 60:02d}",
-                "confidence_gap": i.confidence_gap,
-            }
-            for i in s.incidents
-        ]
-    return out

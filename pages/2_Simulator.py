@@ -10,7 +10,7 @@ import streamlit as st
 
 from budget.charts import health_chart, queue_chart
 from budget.errors import BudgetError
-from budget.keeper import manual_key, simulate
+from budget.keeper import RESULT_LABELS, manual_key, simulate
 from budget.loader import parse_json_text
 from budget.query import evaluate, format_value
 from budget.scenario import ROUTING_POLICIES, scenario_from_document
@@ -182,15 +182,15 @@ if held:
     ss["last_result_label"] = held["label"]
     mk = manual_key(r["manual_timeout_sec"])
     m = st.columns(3)
-    m[0].metric("failover_to_frontier", r["failover_to_frontier"])
-    m[1].metric("degraded_queue", r["degraded_queue"])
-    m[2].metric(mk, r[mk])
+    m[0].metric("failover_to_frontier", r["failover_to_frontier"], help=RESULT_LABELS["failover_to_frontier"])
+    m[1].metric("degraded_queue", r["degraded_queue"], help=RESULT_LABELS["degraded_queue"])
+    m[2].metric(mk, r[mk], help=f"tasks moved to the manual channel after {r['manual_timeout_sec']} s")
     m = st.columns(3)
     margin = r["token_health_min"] - r["alert_threshold"]
     m[0].metric(
         "token_health_min", f"{r['token_health_min']:.2f}", f"{margin:+.2f} vs the {r['alert_threshold']:.2f} guard"
     )
-    m[1].metric("mttr_p95", f"{r['mttr_p95'] / 60:.1f} min")
+    m[1].metric("mttr_p95", f"{r['mttr_p95'] / 60:.1f} min", help=RESULT_LABELS["mttr_p95"])
     m[2].metric("P0/P1 SLA breaches", r["sla_breaches"]["P0"] + r["sla_breaches"]["P1"])
 
     st.subheader("The chapter's checks, as one composite query")
