@@ -30,6 +30,23 @@ def spec_texts(variants: list[Variant]) -> tuple[tuple[str, str], ...]:
     return tuple((n, read_spec_text(n)) for n in sorted({v.spec for v in variants}))
 
 
+TWO_DECIMALS = st.column_config.NumberColumn(format="%.2f")
+
+
+def show_runs(rows: list[dict[str, Any]], runs: dict[str, Any], columns: list[str] | None, title: str) -> None:
+    """A table of runs (token_health_min and the like to two decimals) and their curves overlaid."""
+    table = pd.DataFrame(rows)
+    if columns is not None:
+        table = table[columns]
+    config = {c: TWO_DECIMALS for c in ("token_health_min", "second_dip", "predicted") if c in table}
+    if "prediction_error" in table:
+        config["prediction_error"] = st.column_config.NumberColumn(format="%+.2f")
+    if "check" in table:
+        config["check"] = st.column_config.TextColumn(width="large")
+    st.dataframe(table, hide_index=True, width="stretch", column_config=config)
+    st.altair_chart(overlay_health_chart(runs, title=title), width="stretch", height=320)
+
+
 ss.setdefault("cmp_variants", [])
 
 st.title("Compare")
@@ -40,22 +57,11 @@ st.caption(
 
 st.subheader("The chapter: 15 min vs 45 min vs the 5M budget")
 rows, results = compare(CHAPTER_VARIANTS, spec_texts(list(CHAPTER_VARIANTS)))
-table = pd.DataFrame(rows)[
-    ["variant", "failover", "degraded", "manual", "token_health_min", "mttr_p95_s", "guard", "check", "check holds"]
-]
-st.dataframe(
-    table,
-    hide_index=True,
-    width="stretch",
-    column_config={
-        "token_health_min": st.column_config.NumberColumn(format="%.2f"),
-        "check": st.column_config.TextColumn(width="large"),
-    },
-)
-st.altair_chart(
-    overlay_health_chart(results, title="token_health: 15 vs 45 minutes vs 5M (minutes from 11:00)"),
-    width="stretch",
-    height=320,
+show_runs(
+    rows,
+    results,
+    ["variant", "failover", "degraded", "manual", "token_health_min", "mttr_p95_s", "guard", "check", "check holds"],
+    "token_health: 15 vs 45 minutes vs 5M (minutes from 11:00)",
 )
 
 st.subheader("Your variants")
@@ -92,21 +98,7 @@ with st.form("w_cmp_form", clear_on_submit=False):
 variants: list[Variant] = ss["cmp_variants"]
 if variants:
     vrows, vresults = compare(tuple(variants), spec_texts(variants))
-    st.dataframe(
-        pd.DataFrame(vrows),
-        hide_index=True,
-        width="stretch",
-        column_config={
-            "token_health_min": st.column_config.NumberColumn(format="%.2f"),
-            "predicted": st.column_config.NumberColumn(format="%.2f"),
-            "prediction_error": st.column_config.NumberColumn(format="%+.2f"),
-        },
-    )
-    st.altair_chart(
-        overlay_health_chart({**results, **vresults}, title="token_health: the chapter's runs and yours"),
-        width="stretch",
-        height=320,
-    )
+    show_runs(vrows, {**results, **vresults}, None, "token_health: the chapter's runs and yours")
     if st.button("Clear my variants", key="w_cmp_clear"):
         ss["cmp_variants"] = []
         st.rerun()
@@ -115,16 +107,11 @@ else:
 
 st.subheader("The three policies on the 45-minute outage")
 prows, presults = compare(POLICY_VARIANTS, spec_texts(list(POLICY_VARIANTS)))
-st.dataframe(
-    pd.DataFrame(prows)[
-        ["variant", "failover", "degraded", "manual", "token_health_min", "mttr_p95_s", "P0/P1 SLA breaches", "guard"]
-    ],
-    hide_index=True,
-    width="stretch",
-    column_config={"token_health_min": st.column_config.NumberColumn(format="%.2f")},
-)
-st.altair_chart(
-    overlay_health_chart(presults, title="ranked vs all_to_frontier vs hold_all"), width="stretch", height=320
+show_runs(
+    prows,
+    presults,
+    ["variant", "failover", "degraded", "manual", "token_health_min", "mttr_p95_s", "P0/P1 SLA breaches", "guard"],
+    "ranked vs all_to_frontier vs hold_all",
 )
 st.caption(
     "all_to_frontier spends the expensive tier's whole day; hold_all keeps token_health but every P0/P1 "
@@ -133,19 +120,11 @@ st.caption(
 
 st.subheader("Bringing local-coder back: immediate vs staged return")
 rrows, rresults = compare(RETURN_VARIANTS, spec_texts(list(RETURN_VARIANTS)))
-st.dataframe(
-    pd.DataFrame(rrows)[["variant", "degraded", "token_health_min", "second_dip", "relapses", "mttr_p95_s"]],
-    hide_index=True,
-    width="stretch",
-    column_config={
-        "token_health_min": st.column_config.NumberColumn(format="%.2f"),
-        "second_dip": st.column_config.NumberColumn(format="%.2f"),
-    },
-)
-st.altair_chart(
-    overlay_health_chart(rresults, title="local-coder down 30 min, queue 40: return immediate vs staged"),
-    width="stretch",
-    height=320,
+show_runs(
+    rrows,
+    rresults,
+    ["variant", "degraded", "token_health_min", "second_dip", "relapses", "mttr_p95_s"],
+    "local-coder down 30 min, queue 40: return immediate vs staged",
 )
 st.caption(
     "An immediate full return floods the recovering tier with the whole backlog; it fails again and "
