@@ -210,7 +210,7 @@ if held:
     except BudgetError as exc:
         st.error(str(exc), icon=":material/error:")
 
-    st.altair_chart(health_chart(r), width="stretch", height=300)
+    st.altair_chart(health_chart(r), width="stretch", height=380)
     st.altair_chart(queue_chart(r), width="stretch", height=260)
 
     st.subheader("Emergency mode (red button) and the guard")

@@ -42,9 +42,9 @@ def show_runs(rows: list[dict[str, Any]], runs: dict[str, Any], columns: list[st
     if "prediction_error" in table:
         config["prediction_error"] = st.column_config.NumberColumn(format="%+.2f")
     if "check" in table:
-        config["check"] = st.column_config.TextColumn(width="large")
+        config["check"] = st.column_config.TextColumn(width="medium")
     st.dataframe(table, hide_index=True, width="stretch", column_config=config)
-    st.altair_chart(overlay_health_chart(runs, title=title), width="stretch", height=320)
+    st.altair_chart(overlay_health_chart(runs, title=title), width="stretch", height=420)
 
 
 ss.setdefault("cmp_variants", [])
@@ -60,7 +60,7 @@ rows, results = compare(CHAPTER_VARIANTS, spec_texts(list(CHAPTER_VARIANTS)))
 show_runs(
     rows,
     results,
-    ["variant", "failover", "degraded", "manual", "token_health_min", "mttr_p95_s", "guard", "check", "check holds"],
+    ["variant", "failover", "degraded", "manual", "token_health_min", "mttr_p95_s", "guard", "check holds", "check"],
     "token_health: 15 vs 45 minutes vs 5M (minutes from 11:00)",
 )
 
