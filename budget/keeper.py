@@ -152,6 +152,7 @@ class _Keeper:
             (i, t): float(spec.phases[n].quotas.get(t, 0)) for i, n in enumerate(names) for t in self.tiers
         }
         self.spent = {(i, t): 0.0 for i in range(len(names)) for t in self.tiers}
+        self.spent_tier = {t: 0.0 for t in self.tiers}  # running totals of spent, per tier
         self.reserve_left = {t: float(spec.reserve.get(t, 0)) for t in self.tiers}
         self.reserve_used = {t: 0.0 for t in self.tiers}
         self.quota_total = {t: float(spec.tier_total(t)) for t in self.tiers}
@@ -233,6 +234,7 @@ class _Keeper:
             self.reserve_left[tier] -= rest
             self.reserve_used[tier] += rest
         self.spent[key] += tokens
+        self.spent_tier[tier] += tokens
         return True
 
     def pay_rework(self, task: _Task, tier: str) -> None:
@@ -249,6 +251,7 @@ class _Keeper:
         take = min(rest, self.remaining[key])
         self.remaining[key] -= take
         self.spent[key] += from_reserve + take
+        self.spent_tier[tier] += from_reserve + take
         task.rework_owed = 0.0
 
     def remaining_work(self, task: _Task) -> float:
@@ -885,7 +888,7 @@ def _scan(k: _Keeper) -> None:
 def _row(k: _Keeper, minute: int) -> dict[str, Any]:
     states = k.snap_states
     by_phase = k.snap_phase
-    spent = {t: round(sum(k.spent[(i, t)] for i in range(len(k.phase_names)))) for t in k.tiers}
+    spent = {t: round(k.spent_tier[t]) for t in k.tiers}
     return {
         "time": format_clock(minute),
         "token_health": _r(k.health),

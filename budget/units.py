@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import re
 
 from budget.errors import BudgetError
@@ -45,6 +46,7 @@ def parse_clock(value: object, field: str = "start") -> int:
     raise BudgetError(f"{field}: must be a time of day HH:MM (00:00-23:59), got {value!r}")
 
 
+@functools.lru_cache(maxsize=4096)
 def format_clock(minute: int) -> str:
     """``HH:MM`` for a minute of the day; minutes past midnight wrap to the next day as +1d."""
     day, rest = divmod(int(minute), 1440)
