@@ -72,14 +72,12 @@ class Document:
         prefix = f"{self.where(loc)}: {path}: " if path else f"{self.name}: "
         return BudgetError(prefix + message)
 
-    def validation_error(self, exc: ValidationError) -> BudgetError:
-        """The first pydantic error as one line naming file, line and field."""
+    def validation_error(self, exc: ValidationError, *prefix: Any) -> BudgetError:
+        """The first pydantic error as one line naming file, line and field (under ``prefix``)."""
         err = exc.errors()[0]
-        loc = tuple(p for p in err["loc"] if not (isinstance(p, str) and p.startswith("function-")))
-        msg = err["msg"]
-        if msg.startswith("Value error, "):
-            msg = msg[len("Value error, ") :]
-        if err["type"] not in ("value_error", "assertion_error") and "input" in err:
+        loc = prefix + tuple(p for p in err["loc"] if not (isinstance(p, str) and p.startswith("function-")))
+        msg = err["msg"].removeprefix("Value error, ")
+        if err["type"] not in ("value_error", "assertion_error", "missing") and "input" in err:
             got = err["input"]
             if not isinstance(got, (dict, list)):
                 msg = f"{msg}, got {got!r}"

@@ -247,11 +247,7 @@ def scenario_from_document(doc: Document, spec: BudgetSpec | None = None) -> Sce
             try:
                 inc = IncidentIn.model_validate({**fields, "arrival_sec": arrival}).to_incident()
             except ValidationError as exc:
-                err = exc.errors()[0]
-                msg = err["msg"].removeprefix("Value error, ")
-                if "input" in err and not isinstance(err["input"], (dict, list)) and err["type"] != "missing":
-                    msg = f"{msg}, got {err['input']!r}"
-                raise doc.error((*loc, *err["loc"]), msg) from None
+                raise doc.validation_error(exc, *loc) from None
             if inc.id in seen:
                 raise doc.error((*loc, "id"), f"duplicate incident id {inc.id!r}")
             seen.add(inc.id)

@@ -313,7 +313,7 @@ def spec_from_document(doc: Document) -> BudgetSpec:
         try:
             policy = Policy.model_validate(data["policy"])
         except ValidationError as exc:
-            raise _prefixed(doc, exc, "policy") from None
+            raise doc.validation_error(exc, "policy") from None
 
     split = None
     if data.get("split") is not None:
@@ -344,15 +344,6 @@ def spec_from_document(doc: Document) -> BudgetSpec:
             "must add up to the daily budget",
         )
     return spec
-
-
-def _prefixed(doc: Document, exc: ValidationError, *prefix: str) -> BudgetError:
-    err = exc.errors()[0]
-    loc = (*prefix, *err["loc"])
-    msg = err["msg"].removeprefix("Value error, ")
-    if err["type"] not in ("value_error",) and "input" in err and not isinstance(err["input"], (dict, list)):
-        msg = f"{msg}, got {err['input']!r}"
-    return doc.error(loc, msg)
 
 
 def _split_from(doc: Document, raw: object, tiers: tuple[str, ...]) -> Split:
