@@ -100,6 +100,28 @@ class Policy(BaseModel):
         default_factory=lambda: {"P0": 0.10, "P1": 0.25, "P2": 0.35, "P3": 0.30},
         description="Severity shares of generated incidents.",
     )
+    disputed_share: float | None = Field(
+        None,
+        ge=0,
+        le=1,
+        description="Share of incidents that are disputed (get a frontier review) in streams that carry no "
+        "confidence gap; None: disputed means confidence_gap >= dispute_gap.",
+    )
+    capacity_tpm: dict[str, int] = Field(
+        default_factory=dict,
+        description="Tokens per minute a tier can serve (a gateway's tpm limit); a tier not named gets the "
+        "capacity derived from the plan (budget.capacity).",
+    )
+    capacity_peak_factor: float = Field(
+        4.0,
+        gt=0,
+        description="Derived capacity: a tier serves this many times its average minute of the day.",
+    )
+    phase_shares: dict[str, float] = Field(
+        default_factory=dict,
+        description="Share of an incident's tokens spent in each phase; empty: as the plan spreads its work "
+        "tiers' quotas.",
+    )
 
     @field_validator("risk_weight")
     @classmethod
@@ -315,6 +337,8 @@ def spec_from_document(doc: Document) -> BudgetSpec:
         except ValidationError as exc:
             raise doc.validation_error(exc, "policy") from None
 
+    _check_policy_names(doc, policy, tiers, [n for n in phases])
+
     split = None
     if data.get("split") is not None:
         split = _split_from(doc, data["split"], tuple(tiers))
@@ -344,6 +368,28 @@ def spec_from_document(doc: Document) -> BudgetSpec:
             "must add up to the daily budget",
         )
     return spec
+
+
+def _check_policy_names(doc: Document, policy: Policy, tiers: list[str], phases: list[str]) -> None:
+    """Policy entries keyed by tier or phase must name the spec's own tiers and phases."""
+    for tier, tpm in policy.capacity_tpm.items():
+        if tier not in tiers:
+            raise doc.error(("policy", "capacity_tpm", tier), f"unknown tier (tiers in this spec: {', '.join(tiers)})")
+        if tpm <= 0:
+            raise doc.error(
+                ("policy", "capacity_tpm", tier), f"must be a positive number of tokens a minute, got {tpm}"
+            )
+    if policy.phase_shares:
+        for name, share in policy.phase_shares.items():
+            if name not in phases:
+                raise doc.error(
+                    ("policy", "phase_shares", name), f"unknown phase (phases in this spec: {', '.join(phases)})"
+                )
+            if not 0 <= share <= 1:
+                raise doc.error(("policy", "phase_shares", name), f"must be a share from 0 to 1, got {share}")
+        total = sum(policy.phase_shares.values())
+        if abs(total - 1) > 0.01:
+            raise doc.error(("policy", "phase_shares"), f"shares add up to {total:.3f}, not 1")
 
 
 def _split_from(doc: Document, raw: object, tiers: tuple[str, ...]) -> Split:
