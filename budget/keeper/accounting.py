@@ -1,0 +1,92 @@
+"""Token accounting: charging quota[phase][tier] and the reserve, rework, remaining work, planned demand."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+from budget.keeper.state import Keeper
+from budget.keeper.task import Task
+from budget.scenario import Incident
+
+
+def charge(k: Keeper, phase: int, tier: str, tokens: float, borrow: bool = False) -> bool:
+    """Take tokens from quota[phase][tier], then the tier's reserve; False if short.
+
+    Failover work (``borrow``) is unplanned for the tier, so it may also draw on
+    the tier's other phase quotas, largest remaining first.
+    """
+    key = (phase, tier)
+    have = k.remaining[key]
+    others: list[tuple[int, str]] = []
+    extra = 0.0
+    if borrow and have + k.reserve_left[tier] + 1e-6 < tokens:
+        others = sorted(
+            (q for q in k.remaining if q[1] == tier and q != key and k.remaining[q] > 0),
+            key=lambda q: (-k.remaining[q], q[0]),
+        )
+        extra = sum(k.remaining[q] for q in others)
+    if have + k.reserve_left[tier] + extra + 1e-6 < tokens:
+        return False
+    take = min(have, tokens)
+    k.remaining[key] = have - take
+    rest = tokens - take
+    for q in others:
+        if rest <= 0:
+            break
+        part = min(rest, k.remaining[q])
+        k.remaining[q] -= part
+        rest -= part
+    if rest > 0:
+        rest = min(rest, k.reserve_left[tier])
+        k.reserve_left[tier] -= rest
+        k.reserve_used[tier] += rest
+    k.spent[key] += tokens
+    k.spent_tier[tier] += tokens
+    return True
+
+
+def pay_rework(k: Keeper, task: Task, tier: str) -> None:
+    """Rework owed is paid from the tier's control reserve first, then the current phase."""
+    amount = task.rework_owed
+    if amount <= 0:
+        return
+    from_reserve = min(amount, k.reserve_left[tier])
+    k.reserve_left[tier] -= from_reserve
+    k.reserve_used[tier] += from_reserve
+    rest = amount - from_reserve
+    phase = k.order[min(task.phase, len(k.order) - 1)]
+    key = (phase, tier)
+    take = min(rest, k.remaining[key])
+    k.remaining[key] -= take
+    k.spent[key] += from_reserve + take
+    k.spent_tier[tier] += from_reserve + take
+    task.rework_owed = 0.0
+
+
+def remaining_work(k: Keeper, task: Task) -> float:
+    """Tokens the task still needs to finish its pipeline (postmortem included)."""
+    idx = task.phase
+    if idx >= len(k.order):
+        return 0.0
+    p = k.order[idx]
+    left = k.W * k.share[p] * (1 - task.elapsed / k.dur[p])
+    return left + sum(k.W * k.share[q] for q in k.order[idx + 1 :])
+
+
+def tokens_left(k: Keeper, tier: str) -> float:
+    """What the tier can still spend: every phase quota plus its reserve."""
+    return sum(k.remaining[(q, tier)] for q in range(len(k.phase_names))) + k.reserve_left[tier]
+
+
+def forecast(k: Keeper, incidents: Sequence[Incident]) -> None:
+    """Planned demand per tier for the run's incidents, and the spare capacity it leaves."""
+    per_task = {t: 0.0 for t in k.tiers}
+    for p in k.order:
+        per_task[k.work_tier[p]] += k.W * k.share[p]
+    reviews = sum(1 for i in incidents if i.severity == "P0" or i.confidence_gap >= k.p.dispute_gap)
+    n = len(incidents)
+    for t in k.tiers:
+        k.demand[t] = per_task[t] * n
+    k.demand[k.top] += reviews * k.W * k.p.review_share
+    for t in k.tiers:
+        k.spare[t] = max(0.0, k.quota_total[t] - k.demand[t])

@@ -1,0 +1,66 @@
+"""token_health = h_frontier x h_backlog, and the once-a-tick scan that feeds it (docs/model.md)."""
+
+from __future__ import annotations
+
+from budget.keeper.state import Keeper
+
+
+def scan(k: Keeper) -> None:
+    """One pass over the open tasks: accrue rework while a tier is down, count queues and owed tokens."""
+    p = k.p
+    down = bool(k.down)
+    rate = p.rework_per_min * k.W
+    weight = p.risk_weight
+    states = {"pending": 0, "degraded": 0, "manual": 0, "running": 0, "failover": 0}
+    by_phase = dict.fromkeys(k.phase_names, 0)
+    owed = 0.0
+    any_waiting = False
+    n_order = len(k.order)
+    for t in k.active:
+        st = t.state
+        if st == "manual" and t.manual_closed:
+            continue
+        if down and (st == "degraded" or (st == "manual" and not t.audited)):
+            t.wait_min += 1
+            t.rework_owed += rate * weight[t.inc.severity]
+            any_waiting = True
+        owed += t.rework_owed
+        if st == "running" and t.failover:
+            states["failover"] += 1
+        elif st in states:
+            states[st] += 1
+        if (st == "pending" or st == "degraded") and t.phase < n_order:
+            by_phase[k.phase_names[k.order[t.phase]]] += 1
+    for t in k.owed:
+        if t.manual_closed and t.state != "done":
+            if down:
+                t.wait_min += 1
+                t.rework_owed += rate * weight[t.inc.severity]
+                any_waiting = True
+            owed += t.rework_owed
+    if any_waiting:
+        k.degraded_minutes += 1
+    k.snap_states = states
+    k.snap_phase = by_phase
+    k.snap_owed = owed
+    k.snap_open = states["pending"] + states["degraded"] + states["manual"]
+
+
+def compute_health(k: Keeper) -> float:
+    """token_health = h_frontier x h_backlog (docs/model.md)."""
+    h_f = 1.0
+    for t in k.tiers[1:]:
+        q = k.quota_total[t]
+        if q <= 0 or t in k.down:
+            continue
+        committed = k.unplanned[t]
+        # during an outage the keeper earmarks what the eligible tasks need, up to the allowance
+        earmark = min(k.allowance[t], k.eligible[t]) if k.down else 0.0
+        exposure = max(committed, earmark)
+        first = 1.0 - exposure / (q + k.reserve_total)
+        beyond = max(0.0, exposure - k.spare[t])  # failover that displaces the tier's planned work
+        second = 1.0 - beyond / max(k.demand[t], 1.0)
+        h_f = min(h_f, max(0.0, first) * max(0.0, second))
+    h_b = k.absorb / (k.absorb + k.snap_owed)
+    k.h_parts = (h_f, h_b)
+    return min(1.0, max(0.0, h_f * h_b))

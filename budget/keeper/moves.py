@@ -1,0 +1,53 @@
+"""A task's moves between states: start on a tier, the degraded queue, the manual channel, the audit."""
+
+from __future__ import annotations
+
+from budget.keeper.accounting import charge, pay_rework
+from budget.keeper.state import Keeper
+from budget.keeper.task import Task
+
+
+def start(task: Task, now: int, tier: str, reason: str) -> None:
+    task.state = "running"
+    task.tier = tier
+    task.log(now, "run", f"{tier}: {reason}")
+
+
+def to_degraded(k: Keeper, task: Task, now: int, reason: str) -> None:
+    if task.state != "degraded":
+        task.state = "degraded"
+        task.route = "degraded"
+        task.degraded_since = now
+        if not task.was_degraded:
+            task.was_degraded = True
+            k.counts["degraded"] += 1
+        task.log(now, "degraded", reason)
+
+
+def to_manual(k: Keeper, task: Task, now: int, kind: str, reason: str) -> None:
+    task.state = "manual"
+    task.route = "manual"
+    task.manual_since = now
+    task.manual_reason = kind
+    task.audited = False
+    if not task.was_manual:
+        task.was_manual = True
+        k.counts[f"manual_{kind}"] += 1
+    task.log(now, "manual", reason)
+
+
+def audit(k: Keeper, t: Task, now: int) -> None:
+    """The PostToolUse audit of a manual decision: pay its rework and run the postmortem."""
+    tier = k.spec.cheapest if k.spec.cheapest not in k.down else k.tiers[-1]
+    pay_rework(k, t, tier)
+    t.audited = True
+    if k.pm_index is not None:
+        tokens = k.W * k.share[k.pm_index]
+        if charge(k, k.pm_index, tier, tokens):
+            t.postmortem_done = True
+            t.log(now, "audit", f"PostToolUse audit and postmortem on {tier}")
+        else:
+            t.log(now, "audit", f"PostToolUse audit on {tier}; no quota left for the postmortem")
+    else:
+        t.log(now, "audit", f"PostToolUse audit on {tier}")
+    t.state = "done"

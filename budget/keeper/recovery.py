@@ -1,0 +1,134 @@
+"""A tier going down and coming back: instant, immediate (fragile, may relapse) or staged return.
+
+- ``instant``: the tier comes back healthy and takes everything.
+- ``immediate``: for ``warmup_min`` after it returns the tier is fragile; more than
+  ``warmup_capacity`` starts in one minute make it fail again for ``relapse_min``.
+- ``staged``: stage 1 gives 30 % of ``warmup_capacity`` to the first phases, stage 2
+  (60 %) follows three stable token_health windows, stage 3 (full) the audits.
+"""
+
+from __future__ import annotations
+
+from budget.keeper.accounting import pay_rework
+from budget.keeper.moves import audit, start, to_degraded
+from budget.keeper.state import Keeper
+from budget.keeper.task import Task, clock
+from budget.spec import SEVERITIES
+
+
+def stage_capacity(k: Keeper, tier: str) -> tuple[int | None, int]:
+    """(tasks the tier may start this minute or None for no limit, phases allowed: index bound)."""
+    n_phases = len(k.order)
+    if k.sc.recovery == "staged" and tier in k.recovered_at and k.stage in (1, 2):
+        share = k.p.stage_shares[k.stage - 1]
+        allowed = min(2, n_phases) if k.stage == 1 else n_phases
+        return max(1, int(share * k.p.warmup_capacity)), allowed
+    return None, n_phases
+
+
+def can_start(k: Keeper, task: Task, tier: str) -> bool:
+    cap, allowed = stage_capacity(k, tier)
+    if task.phase >= allowed:
+        return False
+    return cap is None or k.starts.get(tier, 0) < cap
+
+
+def go_down(k: Keeper, tier: str, now: int) -> None:
+    k.down.add(tier)
+    k.eligible = {t: 0.0 for t in k.tiers}
+    for t in k.active:
+        if t.state == "running" and k.needed_tier(t) == tier:
+            t.state = "pending"
+            t.log(now, "interrupted", f"{tier} went down")
+
+
+def recover(k: Keeper, tier: str, now: int, minute: int) -> None:
+    k.down.discard(tier)
+    k.recovered_at[tier] = minute
+    if k.first_recovery is None:
+        k.first_recovery = minute
+    for t in k.active:
+        if t.state == "pending" and k.needed_tier(t) == tier:
+            to_degraded(k, t, now, f"waited for {tier} through the outage")
+    if k.sc.recovery == "staged" and tier == k.spec.cheapest:
+        set_stage(k, 1, now, f"{tier} back: {k.p.stage_shares[0]:.0%} of its capacity, first phases only")
+
+
+def set_stage(k: Keeper, stage: int, now: int, reason: str) -> None:
+    k.stage = stage
+    k.stage_since = len(k.window_health)
+    k.stage_events.append({"time": clock(now), "stage": stage, "reason": reason})
+
+
+def resume(k: Keeper, now: int, minute: int) -> None:
+    """Waiting work goes back to a tier that is up, within the tier's capacity, most urgent first."""
+    waiting = [t for t in k.active if t.state == "degraded" and not t.quota_stalled and k.needed_tier(t) not in k.down]
+    waiting.sort(key=lambda t: (SEVERITIES.index(t.inc.severity), -t.inc.blast_radius, t.inc.arrival_sec))
+    for t in waiting:
+        tier = k.needed_tier(t)
+        if not can_start(k, t, tier):
+            continue
+        pay_rework(k, t, tier)
+        k.starts[tier] = k.starts.get(tier, 0) + 1
+        start(t, now, tier, f"resumes on {tier}" + (f" (stage {k.stage})" if k.stage in (1, 2) else ""))
+    cheap = k.spec.cheapest
+    if k.owed and cheap not in k.down:
+        for t in k.owed:
+            if t.manual_closed and not t.audited:
+                cap, allowed = stage_capacity(k, cheap)
+                if allowed < len(k.order) or (cap is not None and k.starts.get(cheap, 0) >= cap):
+                    break
+                k.starts[cheap] = k.starts.get(cheap, 0) + 1
+                audit(k, t, now)
+        k.owed = [t for t in k.owed if not t.audited]
+
+
+def after_minute(k: Keeper, now: int, minute: int) -> None:
+    """Relapse of a flooded fragile tier (immediate return) and staged-return transitions."""
+    if k.sc.recovery == "immediate" and not k.relapses:
+        for tier, started in k.starts.items():
+            since = k.recovered_at.get(tier)
+            if since is not None and minute - since < k.p.warmup_min and started > k.p.warmup_capacity:
+                k.outages.append((minute + 1, minute + 1 + k.p.relapse_min, tier))
+                k.relapses.append(
+                    {
+                        "time": clock(now),
+                        "tier": tier,
+                        "reason": f"{started} tasks in one minute on a tier back for {minute - since} min "
+                        f"(it takes {k.p.warmup_capacity}): down again for {k.p.relapse_min} min",
+                    }
+                )
+                break
+    if k.sc.recovery == "staged" and k.stage in (1, 2) and len(k.window_health) > k.stage_since:
+        w = k.window_health
+        since = len(w) - k.stage_since
+        if k.stage == 1 and since >= 3:
+            stable = w[-1] >= w[-2] - 0.005 and w[-2] >= w[-3] - 0.005
+            silent_flat = len(k.silent_hist) < 3 or k.silent_hist[-1] <= k.silent_hist[-3]
+            if stable and silent_flat and k.snap_open <= k.p.queue_limit:
+                set_stage(
+                    k,
+                    2,
+                    now,
+                    f"three stable token_health windows, no growth of silent P0, queue {k.snap_open}: "
+                    f"{k.p.stage_shares[1]:.0%} of capacity, every phase",
+                )
+        elif (
+            k.stage == 2
+            and since >= 1
+            and not k.owed
+            and not any(t.state == "degraded" and not t.quota_stalled for t in k.active)
+        ):
+            set_stage(k, 3, now, "PostToolUse audit done and the backlog drained: full return")
+
+
+def second_dip(k: Keeper, first: int) -> float:
+    """Deepest fall of token_health from its running peak after the first recovery (0: no second dip)."""
+    if k.first_recovery is None:
+        return 0.0
+    begin = k.first_recovery - first
+    peak, dip = 0.0, 0.0
+    for h in k.health_hist[begin:]:
+        peak = max(peak, h)
+        dip = max(dip, peak - h)
+    return dip

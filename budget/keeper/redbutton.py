@@ -1,0 +1,49 @@
+"""The red button (emergency mode): its four formal conditions, evaluated every tick.
+
+(1) token_health risk grew in two consecutive windows; (2) the open queue is
+above ``queue_limit``; (3) an open P0/P1 is past its SLA; (4) a tier's endpoint
+is down. It ends at a window boundary with no condition left.
+"""
+
+from __future__ import annotations
+
+from budget.keeper.state import Keeper
+from budget.keeper.task import clock
+
+
+def conditions(k: Keeper, now: int) -> tuple[str, ...]:
+    conds = []
+    w = k.window_health
+    if len(w) >= 3 and w[-1] < w[-2] - 1e-9 and w[-2] < w[-3] - 1e-9:
+        conds.append("token_health risk grew in two consecutive windows")
+    oq = k.snap_open
+    if oq > k.p.queue_limit:
+        conds.append(f"queue {oq} above limit {k.p.queue_limit}")
+    for t in k.active:
+        if t.inc.severity in ("P0", "P1") and t.resolved_at is None and not t.manual_closed:
+            if now - t.inc.arrival_sec > k.sla[t.inc.severity]:
+                conds.append(f"SLA breach for {t.inc.severity} ({t.inc.id})")
+                break
+    for tier in k.tiers:
+        if tier in k.down:
+            conds.append(f"{tier} endpoint down")
+    return tuple(conds)
+
+
+def red_button(k: Keeper, now: int, tick: int) -> None:
+    new = conditions(k, now)
+    kinds = tuple(c.split(" (")[0] for c in new)
+    old_kinds = tuple(c.split(" (")[0] for c in k.red_conditions)
+    if new and not k.red_active:
+        k.red_active = True
+        k.red_activated = True
+        k.red_events.append({"time": clock(now), "active": True, "conditions": list(new)})
+    elif not new and k.red_active and tick % k.p.window_min == 0:
+        k.red_active = False
+        k.red_events.append({"time": clock(now), "active": False, "conditions": []})
+    elif new and kinds != old_kinds:
+        k.red_events.append({"time": clock(now), "active": True, "conditions": list(new)})
+    if new or k.red_active:
+        k.red_conditions = new
+    if k.red_active:
+        k.red_minutes += 1

@@ -1,0 +1,226 @@
+"""The result of a run: the metrics a user checks, the per-minute timeline and the decisions log."""
+
+from __future__ import annotations
+
+import json
+import math
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from budget.keeper.recovery import second_dip
+from budget.keeper.state import Keeper
+from budget.keeper.task import clock, num
+from budget.scenario import Scenario
+from budget.spec import SEVERITIES
+from budget.units import format_clock
+
+# Result field names a user checks; the app's labels come from here too.
+RESULT_LABELS: dict[str, str] = {
+    "failover_to_frontier": "tasks failed over to the expensive tier",
+    "degraded_queue": "tasks that waited in the degraded queue",
+    "manual_queue": "tasks moved to the manual channel",
+    "token_health_min": "lowest token_health of the run",
+    "reserve_capacity_tasks": "whole tasks the failover allowance can pay for",
+    "mttr_p95": "95th percentile time to resolve, seconds",
+    "escalation_share": "share of tasks that reached the expensive tier",
+    "silent_p0": "share of P0 closed without any escalation",
+    "unresolved_manual_ratio": "share of manual tasks still open at the end",
+    "postmortem_gap": "share of resolved tasks without a postmortem at the end",
+}
+
+
+def manual_key(timeout_sec: float) -> str:
+    """``manual_queue_after_120s``: the textbook's key, named after the actual timeout."""
+    return f"manual_queue_after_{int(timeout_sec) if float(timeout_sec).is_integer() else timeout_sec}s"
+
+
+@dataclass
+class SimResult:
+    """What :func:`budget.keeper.simulate` returns; :meth:`to_dict` is the JSON the CLI writes."""
+
+    data: dict[str, Any]
+
+    def __getitem__(self, key: str) -> Any:
+        return self.data[key]
+
+    def to_dict(self) -> dict[str, Any]:
+        return self.data
+
+    def to_json(self) -> str:
+        return json.dumps(self.data, indent=2, ensure_ascii=False) + "\n"
+
+
+def percentile(values: Sequence[float], q: float) -> float:
+    """Nearest-rank percentile (0 for no values)."""
+    if not values:
+        return 0.0
+    s = sorted(values)
+    i = max(0, math.ceil(q * len(s)) - 1)
+    return s[i]
+
+
+def r4(x: float, nd: int = 4) -> float:
+    return round(x + 0.0, nd)
+
+
+def timeline_row(k: Keeper, minute: int) -> dict[str, Any]:
+    states = k.snap_states
+    by_phase = k.snap_phase
+    spent = {t: round(k.spent_tier[t]) for t in k.tiers}
+    return {
+        "time": format_clock(minute),
+        "token_health": r4(k.health),
+        "h_frontier": r4(k.h_parts[0]),
+        "h_backlog": r4(k.h_parts[1]),
+        "down": sorted(k.down),
+        "red_button": k.red_active,
+        "stage": k.stage,
+        **states,
+        "queue_by_phase": by_phase,
+        "spent": spent,
+        "reserve_used": round(sum(k.reserve_used.values())),
+        "rework_owed": round(k.snap_owed),
+    }
+
+
+def _trend(k: Keeper) -> float:
+    """The most negative change of token_health over 5 minutes."""
+    trend = 0.0
+    hist = [1.0] + k.health_hist
+    for i in range(5, len(hist)):
+        trend = min(trend, hist[i] - hist[i - 5])
+    if len(hist) <= 5 and len(hist) > 1:
+        trend = min(trend, hist[-1] - hist[0])
+    return trend
+
+
+def _tiers(k: Keeper) -> dict[str, Any]:
+    out = {}
+    for tier in k.tiers:
+        spent = sum(k.spent[(i, tier)] for i in range(len(k.phase_names)))
+        out[tier] = {
+            "quota": int(k.quota_total[tier]),
+            "spent": round(spent),
+            "remaining": round(k.quota_total[tier] - spent),
+            "failover_allowance": round(k.allowance[tier]) if tier != k.tiers[0] else 0,
+            "failover_tokens": round(k.unplanned[tier]),
+            "reserve": int(k.spec.reserve.get(tier, 0)),
+            "reserve_used": round(k.reserve_used[tier]),
+        }
+    return out
+
+
+def _phases(k: Keeper) -> dict[str, Any]:
+    return {
+        name: {
+            t: {
+                "quota": int(k.spec.phases[name].quotas.get(t, 0)),
+                "spent": round(k.spent[(i, t)]),
+                "remaining": round(k.remaining[(i, t)]),
+            }
+            for t in k.tiers
+        }
+        for i, name in enumerate(k.phase_names)
+    }
+
+
+def decisions(k: Keeper) -> list[dict[str, Any]]:
+    return [
+        {
+            "id": t.inc.id,
+            "severity": t.inc.severity,
+            "blast_radius": num(t.inc.blast_radius),
+            "arrival": clock(t.inc.arrival_sec),
+            "route": t.route,
+            "resolved_at": clock(t.resolved_at) if t.resolved_at is not None else None,
+            "time_to_resolve_sec": (t.resolved_at - t.inc.arrival_sec) if t.resolved_at is not None else None,
+            "waited_min": t.wait_min,
+            "events": [{"time": clock(e[0]), "action": e[1], "reason": e[2]} for e in (t.events or [])],
+        }
+        for t in k.tasks
+    ]
+
+
+def build_result(k: Keeper, sc: Scenario, first: int, last: int, include_decisions: bool = True) -> dict[str, Any]:
+    p = k.p
+    tasks = k.tasks
+    horizon_end = last * 60
+    resolve_times = []
+    sla = {s: 0 for s in SEVERITIES}
+    for t in tasks:
+        end = t.resolved_at if t.resolved_at is not None else horizon_end
+        resolve_times.append(end - t.inc.arrival_sec)
+        if end - t.inc.arrival_sec > k.sla[t.inc.severity]:
+            sla[t.inc.severity] += 1
+    p0 = [t for t in tasks if t.inc.severity == "P0"]
+    silent = [t for t in p0 if t.resolved_at is not None and not t.escalated and t.route != "manual"]
+    manual = [t for t in tasks if t.route == "manual"]
+    unresolved_manual = [t for t in manual if not t.manual_closed]
+    resolved = [t for t in tasks if t.resolved_at is not None]
+    no_pm = [t for t in resolved if k.pm_index is not None and not t.postmortem_done]
+    n = len(tasks)
+    target = k.tiers[-1]
+    th_min = min(k.health_hist) if k.health_hist else 1.0
+    min_at = k.health_hist.index(th_min) if k.health_hist else 0
+    escalated = sum(1 for t in tasks if t.escalated)
+    data: dict[str, Any] = {
+        "down_tier": sc.down_tier,
+        "duration_min": sc.duration_min,
+        "queue": sc.queue,
+        "manual_timeout_sec": num(sc.manual_timeout_sec),
+        "failover_to_frontier": k.counts["failover"],
+        "degraded_queue": k.counts["degraded"],
+        manual_key(sc.manual_timeout_sec): k.counts["manual_timeout"],
+        "token_health_min": r4(th_min),
+        "reserve_capacity_tasks": int(k.allowance[target] // k.W) if len(k.tiers) > 1 else 0,
+        "start": sc.start,
+        "policy": sc.routing,
+        "failover_tier": target,
+        "manual_queue": len(manual),
+        "manual_by_guard": k.counts["manual_guard"],
+        "manual_by_intake_limit": k.counts["manual_intake"],
+        "token_health_min_at": format_clock(first + min_at),
+        "alert_threshold": p.alert_threshold,
+        "guard": {
+            "alert_threshold": p.alert_threshold,
+            "breached": th_min < p.alert_threshold,
+            "first_breach": k.guard_breaches[0] if k.guard_breaches else None,
+            "margin": r4(th_min - p.alert_threshold),
+        },
+        "mttr_p95": round(percentile(resolve_times, 0.95)),
+        "mttr_p95_critical": round(
+            percentile([r for r, t in zip(resolve_times, tasks, strict=True) if t.inc.severity in ("P0", "P1")], 0.95)
+        ),
+        "escalation_share": r4(escalated / n if n else 0.0),
+        "escalation_ratio": r4(escalated / n if n else 0.0),
+        "silent_p0": r4(len(silent) / len(p0) if p0 else 0.0),
+        "unresolved_manual_ratio": r4(len(unresolved_manual) / len(manual) if manual else 0.0),
+        "postmortem_gap": r4(len(no_pm) / len(resolved) if resolved else 0.0),
+        "sla_breaches": sla,
+        "token_health_trend_5m": r4(_trend(k)),
+        "queue_pressure": r4(k.max_open / p.queue_limit),
+        "degraded_mode_duration": k.degraded_minutes * 60,
+        "red_button": {
+            "activated": k.red_activated,
+            "active_minutes": k.red_minutes,
+            "events": k.red_events,
+        },
+        "red_button_review": k.red_activated or bool(k.guard_breaches),
+        "recovery": {
+            "mode": sc.recovery,
+            "stages": k.stage_events,
+            "relapses": k.relapses,
+            "second_dip": r4(second_dip(k, first)),
+        },
+        "manual_channel_open": len(manual) > 0,
+        "frontier_reserved_for_p0_p1": not k.frontier_for_low,
+        "incidents": n,
+        "tiers": _tiers(k),
+        "phases": _phases(k),
+        "reserve_used": round(sum(k.reserve_used.values())),
+    }
+    data["timeline"] = k.timeline
+    if include_decisions:
+        data["decisions"] = decisions(k)
+    return data

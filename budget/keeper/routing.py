@@ -1,0 +1,166 @@
+"""Routing: admitting arrivals, and deciding where tasks go while their tier is down.
+
+Policies (the scenario's ``policy``): ``ranked`` (the chapter's ranked failover),
+``all_to_frontier`` and ``hold_all`` (the two traps), ``close_silently`` (the
+Goodhart variant). See docs/model.md, "One tick", step 4.
+"""
+
+from __future__ import annotations
+
+from budget.keeper.accounting import remaining_work, tokens_left
+from budget.keeper.moves import start, to_degraded, to_manual
+from budget.keeper.recovery import can_start
+from budget.keeper.state import Keeper
+from budget.keeper.task import Task, num
+
+
+def failover_targets(k: Keeper, tier: str, severity: str) -> list[str]:
+    """Tiers above ``tier`` that are up and take this severity, cheapest first."""
+    out = []
+    for t in k.tiers[k.tiers.index(tier) + 1 :]:
+        if t in k.down or k.quota_total[t] <= 0:
+            continue
+        allowed = k.p.failover_severities if t == k.top else k.p.mid_failover_severities
+        if severity in allowed:
+            out.append(t)
+    return out
+
+
+def failover_target(k: Keeper, tier: str) -> str | None:
+    """The next tier above ``tier`` that is up, whatever the severity (all_to_frontier)."""
+    i = k.tiers.index(tier)
+    for t in k.tiers[i + 1 :]:
+        if t not in k.down:
+            return t
+    return None
+
+
+def admit(k: Keeper, task: Task, now: int) -> None:
+    inc = task.inc
+    p = k.p
+    task.review_needed = inc.severity == "P0" or inc.confidence_gap >= p.dispute_gap
+    if k.red_active and k.oq >= p.queue_limit:
+        to_manual(k, task, now, "intake", f"red button: intake limited (open queue {k.oq} >= {p.queue_limit})")
+        k.oq += 1
+        return
+    tier = k.needed_tier(task)
+    if tier in k.down:
+        k.oq += 1
+        task.state = "pending"
+        task.log(now, "queued", f"{tier} is down: waiting for the keeper's routing decision")
+    elif not can_start(k, task, tier):
+        to_degraded(k, task, now, f"staged return, stage {k.stage}: {tier} is at its capacity")
+    else:
+        k.starts[tier] = k.starts.get(tier, 0) + 1
+        start(task, now, tier, "normal routing")
+
+
+def route_pending(k: Keeper, now: int) -> None:
+    p = k.p
+    routing = k.sc.routing
+    pending = [t for t in k.active if t.state == "pending"]
+    if not pending:
+        return
+    candidates: list[Task] = []
+    for task in pending:
+        tier = k.needed_tier(task)
+        if tier not in k.down:
+            to_degraded(k, task, now, f"waited for {tier} through the outage")
+            continue  # resume() starts it within the tier's capacity
+        if routing == "close_silently":
+            task.state = "done"
+            task.route = "closed"
+            task.resolved_at = now
+            task.log(now, "resolved", f"close_silently: closed without escalation while {tier} is down")
+        elif routing == "hold_all":
+            to_degraded(k, task, now, f"hold_all: every task waits for {tier}")
+        elif routing == "all_to_frontier":
+            try_failover(
+                k,
+                task,
+                now,
+                failover_target(k, tier),
+                "all_to_frontier: every task goes to the expensive tier",
+                cap=False,
+            )
+        elif not failover_targets(k, tier, task.inc.severity):
+            to_degraded(k, task, now, f"{task.inc.severity} is not eligible for failover: waits for {tier}")
+        elif now - task.inc.arrival_sec <= p.failover_min_age_sec:
+            continue  # inside the ranking window; decided once older than failover_min_age_sec
+        else:
+            candidates.append(task)
+    if not candidates:
+        return
+    candidates.sort(key=lambda t: (-t.inc.blast_radius, t.inc.arrival_sec, t.inc.id))
+    for rank, task in enumerate(candidates, 1):
+        tier = k.needed_tier(task)
+        age = now - task.inc.arrival_sec
+        why = f"rank {rank}: {task.inc.severity}, blast radius {num(task.inc.blast_radius)}, age {age}s"
+        if k.health < p.alert_threshold:
+            to_manual(
+                k,
+                task,
+                now,
+                "guard",
+                f"{why}; guard: token_health {k.health:.2f} < {p.alert_threshold:.2f} blocks automatic failover",
+            )
+            continue
+        targets = failover_targets(k, tier, task.inc.severity)
+        for n, target in enumerate(targets, 1):
+            if try_failover(k, task, now, target, why, cap=True, last=n == len(targets)):
+                break
+
+
+def try_failover(k: Keeper, task: Task, now: int, target: str | None, why: str, cap: bool, last: bool = True) -> bool:
+    """Fail the task over to ``target`` if it fits; else (when ``last``) send it to the degraded queue."""
+    tier = k.needed_tier(task)
+    if target is None:
+        to_degraded(k, task, now, f"{why}; no tier above {tier} is up")
+        return False
+    work = remaining_work(k, task)
+    used = k.unplanned[target]
+    if cap and used + work > k.allowance[target] + 1e-6:
+        if last:
+            to_degraded(
+                k,
+                task,
+                now,
+                f"{why}; failover allowance used ({used:,.0f} of {k.allowance[target]:,.0f} tokens "
+                f"on {target}): waits for {tier}",
+            )
+        return False
+    left = tokens_left(k, target) - (k.unplanned[target] - k.fo_spent[target])  # minus failovers still running
+    if work > left + 1e-6:
+        if last:
+            to_degraded(k, task, now, f"{why}; {target} has {left:,.0f} tokens left, the task needs {work:,.0f}")
+        return False
+    k.unplanned[target] += work
+    task.failover = True
+    task.escalated = True
+    task.route = "failover"
+    k.counts["failover"] += 1
+    if target == k.top and (k.red_active or k.down) and task.inc.severity not in k.p.failover_severities:
+        k.frontier_for_low = True  # a red-button condition holds whenever a tier is down
+    task.log(now, "failover", f"{why} -> {target} ({work:,.0f} tokens)")
+    start(task, now, target, "failover")
+    return True
+
+
+def note_eligible(k: Keeper) -> None:
+    """Add the work of newly waiting tasks to the outage's eligible demand, per failover tier."""
+    if not k.down or k.sc.routing in ("hold_all", "close_silently"):
+        return
+    for task in k.active:
+        if task.state != "pending" or task.seen_eligible:
+            continue
+        task.seen_eligible = True
+        tier = k.needed_tier(task)
+        targets = (
+            [failover_target(k, tier)]
+            if k.sc.routing == "all_to_frontier"
+            else failover_targets(k, tier, task.inc.severity)
+        )
+        work = remaining_work(k, task)
+        for t in targets:
+            if t is not None:
+                k.eligible[t] += work

@@ -1,0 +1,138 @@
+"""The tick loop: :func:`simulate` runs the keeper minute by minute over a scenario."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+from budget.errors import BudgetError
+from budget.keeper import health, recovery, work
+from budget.keeper import routing as routes
+from budget.keeper.accounting import forecast
+from budget.keeper.moves import to_manual
+from budget.keeper.redbutton import red_button
+from budget.keeper.result import SimResult, build_result, timeline_row
+from budget.keeper.state import Keeper
+from budget.keeper.task import Task, clock, num
+from budget.scenario import ROUTING_POLICIES, Scenario
+from budget.spec import BudgetSpec
+
+
+def _span(spec: BudgetSpec, scenario: Scenario) -> tuple[int, int]:
+    """First and last minute simulated: the whole day (a drill) or the scenario's window plus the drain."""
+    p = spec.policy
+    incidents = scenario.incidents
+    if scenario.horizon == "day":
+        return 0, 1440 + p.drain_min
+    out_start = scenario.start_min if scenario.has_outage else None
+    out_end = out_start + int(scenario.duration_min or 0) if out_start is not None else None
+    marks = [m for m in (out_start,) if m is not None] + [i.arrival_sec // 60 for i in incidents[:1]]
+    first = min(marks) if marks else scenario.start_min
+    last_arrival = incidents[-1].arrival_sec // 60 if incidents else first
+    return first, max(out_end or first, last_arrival + 1) + p.drain_min
+
+
+def _manual_timeouts(k: Keeper, now: int) -> None:
+    """A task that waited ``manual_timeout_sec`` in the degraded queue moves to the manual channel."""
+    timeout = k.sc.manual_timeout_sec
+    for t in k.active:
+        if t.state == "degraded" and t.degraded_since is not None and now - t.degraded_since >= timeout:
+            to_manual(
+                k,
+                t,
+                now,
+                "timeout",
+                f"waited {now - t.degraded_since}s in the degraded queue (timeout {num(timeout)}s)",
+            )
+
+
+def _silent_p0_so_far(k: Keeper) -> int:
+    return sum(
+        1
+        for t in k.tasks
+        if t.inc.severity == "P0" and t.resolved_at is not None and not t.escalated and t.route != "manual"
+    )
+
+
+def simulate(
+    spec: BudgetSpec,
+    scenario: Scenario,
+    routing: str | None = None,
+    progress: Callable[[float], None] | None = None,
+    include_decisions: bool = True,
+    include_timeline: bool = True,
+) -> SimResult:
+    """Run the budget keeper over ``scenario`` with the budget of ``spec``.
+
+    ``routing`` overrides the scenario's policy (``ranked``, ``all_to_frontier``,
+    ``hold_all``, ``close_silently``). ``progress`` is called with 0..1 as the ticks go by.
+    """
+    if routing is not None:
+        if routing not in ROUTING_POLICIES:
+            raise BudgetError(f"unknown routing policy {routing!r} (use {', '.join(ROUTING_POLICIES)})")
+        scenario = scenario.model_copy(update={"routing": routing})
+    if scenario.down_tier is not None and scenario.down_tier not in spec.tiers:
+        raise BudgetError(
+            f"{scenario.source}: down_tier: unknown tier {scenario.down_tier!r} "
+            f"(the plan's tiers: {', '.join(spec.tiers)})"
+        )
+    k = Keeper(spec, scenario, spec.policy)
+    p = spec.policy
+    first, last = _span(spec, scenario)
+    total_ticks = max(1, last - first)
+    k.tasks = [Task(inc=i) if include_decisions else Task(inc=i, events=None) for i in scenario.incidents]
+    if scenario.has_outage and scenario.down_tier is not None:
+        k.outages.append((scenario.start_min, scenario.start_min + int(scenario.duration_min or 0), scenario.down_tier))
+    forecast(k, scenario.incidents)
+    nxt = 0
+    for tick in range(total_ticks):
+        minute = first + tick
+        now = minute * 60
+        # 1. tier status: outages (the scenario's, and relapses) start and end; waiting work resumes
+        k.starts = {}
+        for down_from, up_at, tier in list(k.outages):
+            if minute == down_from:
+                recovery.go_down(k, tier, now)
+            if minute == up_at:
+                recovery.recover(k, tier, now, minute)
+        recovery.resume(k, now, minute)
+        # 2. arrivals
+        k.oq = k.open_queue() if k.red_active else 0
+        while nxt < len(k.tasks) and k.tasks[nxt].inc.arrival_sec <= now:
+            task = k.tasks[nxt]
+            nxt += 1
+            k.active.append(task)
+            task.log(task.inc.arrival_sec, "arrived", f"{task.inc.severity}, blast radius {num(task.inc.blast_radius)}")
+            routes.admit(k, task, now)
+        # 3. manual timeout
+        if scenario.routing != "hold_all":
+            _manual_timeouts(k, now)
+        # 4. routing
+        routes.note_eligible(k)
+        routes.route_pending(k, now)
+        # 5. work
+        for t in k.active:
+            if t.state == "running":
+                work.run_minute(k, t, now)
+        # 6. manual closes
+        work.close_manual(k, now)
+        # 7. rework accrues while work waits on a down tier; one pass also counts the queues
+        health.scan(k)
+        k.active = [t for t in k.active if t.state != "done" and not (t.state == "manual" and t.manual_closed)]
+        # 8. health, red button, timeline
+        k.health = health.compute_health(k)
+        k.health_hist.append(k.health)
+        if (tick + 1) % p.window_min == 0:
+            k.window_health.append(k.health)
+        if k.health < p.alert_threshold and not k.guard_below:
+            k.guard_breaches.append(clock(now))
+        k.guard_below = k.health < p.alert_threshold
+        red_button(k, now, tick + 1)
+        if scenario.recovery == "staged" and (tick + 1) % p.window_min == 0:
+            k.silent_hist.append(_silent_p0_so_far(k))
+        recovery.after_minute(k, now, minute)
+        k.max_open = max(k.max_open, k.snap_open)
+        if include_timeline:
+            k.timeline.append(timeline_row(k, minute))
+        if progress is not None and (tick % 60 == 0 or tick == total_ticks - 1):
+            progress((tick + 1) / total_ticks)
+    return SimResult(build_result(k, scenario, first, last, include_decisions))

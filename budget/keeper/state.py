@@ -1,0 +1,115 @@
+"""The keeper's state: the plan's derived quantities, the budget ledgers and the run's bookkeeping.
+
+Everything the other modules of the keeper read and change lives on one
+:class:`Keeper`; each of them holds one idea (accounting, routing, work,
+health, red button, recovery) as functions over it.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from budget.keeper.task import POSTMORTEM, Task
+from budget.scenario import Scenario
+from budget.spec import SEVERITIES, BudgetSpec, Policy
+
+
+class Keeper:
+    def __init__(self, spec: BudgetSpec, scenario: Scenario, policy: Policy) -> None:
+        self.spec = spec
+        self.sc = scenario
+        self.p = policy
+        self.W = float(policy.tokens_per_incident)
+        self.tiers = spec.tiers
+        names = list(spec.phases)
+        self.pm_index = names.index(POSTMORTEM) if POSTMORTEM in names else None
+        # the phases that must finish before an incident counts as resolved
+        self.resolve_phases = [i for i, n in enumerate(names) if n != POSTMORTEM]
+        self.order = self.resolve_phases + ([self.pm_index] if self.pm_index is not None else [])
+        self.phase_names = names
+        self.dur = []
+        for n in names:
+            sla = spec.phases[n].sla_seconds
+            self.dur.append(max(1.0, (sla if sla is not None else 60.0) * policy.phase_time_share))
+        # the tier that does a phase's work: the one with the largest quota among all but the
+        # most expensive tier (cheapest on a tie); the most expensive tier reviews.
+        self.top = spec.most_expensive
+        workers = [t for t in spec.tiers if t != self.top] or [self.top]
+        self.work_tier = []
+        for n in names:
+            q = spec.phases[n].quotas
+            best = max(workers, key=lambda t: (q.get(t, 0), -workers.index(t)))
+            self.work_tier.append(best if q.get(best, 0) > 0 else workers[0])
+        # an incident's W tokens spread over the phases as the plan spreads its work tiers' quotas
+        work_quota = [float(spec.phases[n].quotas.get(self.work_tier[i], 0)) for i, n in enumerate(names)]
+        total_work = sum(work_quota)
+        if total_work > 0:
+            self.share = [q / total_work for q in work_quota]
+        else:
+            self.share = [1.0 / len(names)] * len(names)
+        self.remaining = {
+            (i, t): float(spec.phases[n].quotas.get(t, 0)) for i, n in enumerate(names) for t in self.tiers
+        }
+        self.spent = {(i, t): 0.0 for i in range(len(names)) for t in self.tiers}
+        self.spent_tier = {t: 0.0 for t in self.tiers}  # running totals of spent, per tier
+        self.reserve_left = {t: float(spec.reserve.get(t, 0)) for t in self.tiers}
+        self.reserve_used = {t: 0.0 for t in self.tiers}
+        self.quota_total = {t: float(spec.tier_total(t)) for t in self.tiers}
+        self.reserve_total = float(sum(spec.reserve.values()))
+        self.allowance = {t: policy.failover_allowance_share * self.quota_total[t] for t in self.tiers}
+        self.unplanned = {t: 0.0 for t in self.tiers}  # tokens committed to failover work
+        self.fo_spent = {t: 0.0 for t in self.tiers}  # of which already spent
+        self.demand = {t: 0.0 for t in self.tiers}  # planned (normal-routing) tokens of the run
+        self.spare = dict(self.quota_total)
+        self.eligible = {t: 0.0 for t in self.tiers}  # work of tasks eligible for failover this outage
+        # what absorbs rework: a full queue's worth of work, or the control reserve if larger
+        self.absorb = max(self.reserve_total, policy.queue_limit * self.W)
+        self.down: set[str] = set()
+        self.tasks: list[Task] = []
+        self.active: list[Task] = []
+        self.owed: list[Task] = []  # manual tasks awaiting audit
+        self.health_hist: list[float] = []
+        self.window_health: list[float] = []
+        self.red_active = False
+        self.red_conditions: tuple[str, ...] = ()
+        self.red_events: list[dict[str, Any]] = []
+        self.red_minutes = 0
+        self.red_activated = False
+        self.frontier_for_low = False
+        self.guard_breaches: list[str] = []
+        self.guard_below = False
+        self.counts = {"failover": 0, "degraded": 0, "manual_timeout": 0, "manual_guard": 0, "manual_intake": 0}
+        self.max_open = 0
+        self.degraded_minutes = 0
+        self.timeline: list[dict[str, Any]] = []
+        self.health = 1.0
+        self.h_parts = (1.0, 1.0)
+        self.outages: list[tuple[int, int, str]] = []  # (down from, up at, tier) in minutes
+        self.recovered_at: dict[str, int] = {}
+        self.first_recovery: int | None = None
+        self.stage = 0  # staged return: 0 none, 1 (30%), 2 (60%), 3 full
+        self.stage_since = 0
+        self.stage_events: list[dict[str, Any]] = []
+        self.relapses: list[dict[str, Any]] = []
+        self.starts: dict[str, int] = {}  # tasks started this minute, per tier
+        self.silent_hist: list[int] = []
+        self.oq = 0  # open queue, counted once a tick and kept up to date on admission
+        self.snap_open = 0  # open queue after this tick's work (see health.scan)
+        self.snap_owed = 0.0  # rework owed after this tick
+        self.snap_states: dict[str, int] = {}
+        self.snap_phase: dict[str, int] = {}
+        self.sla = {sev: policy.sla_seconds(sev) for sev in SEVERITIES}
+
+    def needed_tier(self, task: Task) -> str:
+        """The tier the task needs next: its failover tier, or its current phase's work tier."""
+        if task.failover and task.tier is not None:
+            return task.tier
+        idx = min(task.phase, len(self.order) - 1)
+        return self.work_tier[self.order[idx]]
+
+    def open_queue(self) -> int:
+        return sum(
+            1
+            for t in self.active
+            if t.state in ("pending", "degraded") or (t.state == "manual" and not t.manual_closed)
+        )

@@ -1,0 +1,55 @@
+"""One task in the pipeline: an incident and where it stands (phase, state, route, audit trail)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from budget.scenario import Incident
+from budget.units import format_clock
+
+TICK_SEC = 60  # one keeper tick is one minute
+POSTMORTEM = "postmortem"
+
+
+@dataclass(slots=True)
+class Task:
+    inc: Incident
+    phase: int = 0  # index into the keeper's phase order
+    elapsed: float = 0.0  # seconds done in the current phase
+    state: str = "new"  # new, pending, running, degraded, manual, done
+    tier: str | None = None  # tier running the task
+    route: str = "normal"  # normal, failover, degraded, manual, closed
+    failover: bool = False
+    was_degraded: bool = False
+    was_manual: bool = False
+    quota_stalled: bool = False
+    seen_eligible: bool = False
+    degraded_since: int | None = None
+    manual_since: int | None = None
+    manual_closed: bool = False
+    manual_reason: str = ""
+    audited: bool = True
+    reviewed: bool = False
+    review_needed: bool = False
+    escalated: bool = False
+    wait_min: int = 0
+    rework_owed: float = 0.0
+    resolved_at: int | None = None
+    postmortem_done: bool = False
+    events: list[tuple[int, str, str]] | None = field(default_factory=list)
+
+    def log(self, now: int, action: str, reason: str) -> None:
+        if self.events is not None:  # None when the caller asked for no decisions log
+            self.events.append((now, action, reason))
+
+
+def clock(sec: int) -> str:
+    """Seconds after midnight as ``HH:MM`` (``HH:MM:SS`` off the minute)."""
+    minute, s = divmod(int(sec), 60)
+    text = format_clock(minute)
+    return text if s == 0 else f"{text}:{s:02d}"
+
+
+def num(x: float) -> int | float:
+    """A whole float as an int, for messages and JSON (``120.0`` -> ``120``)."""
+    return int(x) if float(x).is_integer() else x
