@@ -35,6 +35,8 @@ from budget.scenario import Incident
 from budget.spec import RESERVE, SLA_KEY, BudgetSpec, Phase
 
 DEFAULT_TARGETS = {15: 0.70, 30: 0.50}
+# the anti-Goodhart table's line for silent P0: above 2 % of P0 closed without escalation blocks a release
+DEFAULT_MAX_SILENT_P0 = 0.02
 DEFAULT_PRICES = {"cheapest": 0.10, "middle": 0.60, "most_expensive": 3.00}
 
 
@@ -53,6 +55,7 @@ class SweepRow:
     daily_budget_tokens: int
     cost: float
     floors: dict[int, float]
+    silent: dict[int, float]
     gateway_failed: list[str]
     meets: bool
     why: str
@@ -69,6 +72,8 @@ class SweepRow:
         }
         for minutes, f in sorted(self.floors.items()):
             out[f"token_health_min_{minutes}m"] = f
+        for minutes, f in sorted(self.silent.items()):
+            out[f"silent_p0_{minutes}m"] = f
         out["gateway"] = "pass" if not self.gateway_failed else "fail: " + " ".join(self.gateway_failed)
         out["meets_targets"] = self.meets
         out["why"] = self.why
@@ -80,6 +85,7 @@ class Calibration:
     base: str
     rows: list[SweepRow]
     targets: dict[int, float]
+    max_silent_p0: float | None
     recommended: SweepRow | None
     recommended_spec: BudgetSpec | None
     notes: list[str] = field(default_factory=list)
@@ -180,10 +186,18 @@ def spec_yaml(spec: BudgetSpec, header: str = "") -> str:
 
 def _evaluate(
     args: tuple[
-        int, BudgetSpec, Variant, tuple[Incident, ...], tuple[int, ...], str, dict[int, float], list[Check] | None
+        int,
+        BudgetSpec,
+        Variant,
+        tuple[Incident, ...],
+        tuple[int, ...],
+        str,
+        dict[int, float],
+        float | None,
+        list[Check] | None,
     ],
 ) -> SweepRow:
-    index, base, v, incidents, outages, start, targets, checks = args
+    index, base, v, incidents, outages, start, targets, max_silent, checks = args
     spec = variant_spec(base, v)
     drill = run_drill(
         spec,
@@ -195,6 +209,7 @@ def _evaluate(
         keep_timelines=False,
     )
     floors = {r["outage_min"]: r["token_health_min"] for r in drill.runs}
+    silent = {r["outage_min"]: r["silent_p0"] for r in drill.runs}
     gate_failed: list[str] = []
     if checks:
         data = drill.to_dict()
@@ -202,9 +217,19 @@ def _evaluate(
             {f"{cid}@{rep.target.split()[-1]}" for rep in validate(checks, data) for cid in rep.failed}
         )
     misses = [f"{m}m {floors.get(m, 0):.2f}<{t:.2f}" for m, t in sorted(targets.items()) if floors.get(m, 0) < t]
+    if max_silent is not None:
+        misses += [f"silent_p0 {m}m {s:.3f}>{max_silent:.3f}" for m, s in sorted(silent.items()) if s > max_silent]
     why = "; ".join(misses + (["gateway " + " ".join(gate_failed)] if gate_failed else [])) or "meets every target"
     return SweepRow(
-        index, v, spec.daily_budget_tokens, price_of(spec), floors, gate_failed, why == "meets every target", why
+        index,
+        v,
+        spec.daily_budget_tokens,
+        price_of(spec),
+        floors,
+        silent,
+        gate_failed,
+        why == "meets every target",
+        why,
     )
 
 
@@ -237,6 +262,7 @@ def calibrate(
     targets: dict[int, float] | None = None,
     checks: list[Check] | None = None,
     workers: int | None = None,
+    max_silent_p0: float | None = DEFAULT_MAX_SILENT_P0,
     progress: Callable[[float], None] | None = None,
     base_name: str = "spec",
 ) -> Calibration:
@@ -248,7 +274,7 @@ def calibrate(
     if not variants:
         raise BudgetError("the sweep has no variants")
     incs = tuple(incidents)
-    jobs = [(i, base, v, incs, tuple(outages), start, targets, checks) for i, v in enumerate(variants)]
+    jobs = [(i, base, v, incs, tuple(outages), start, targets, max_silent_p0, checks) for i, v in enumerate(variants)]
     for j in jobs:  # build every variant once up front so a bad one fails before the pool starts
         variant_spec(base, j[2])
     n_workers = max(1, min(workers or os.cpu_count() or 1, len(jobs)))
@@ -272,6 +298,7 @@ def calibrate(
         base=base_name,
         rows=rows,
         targets=targets,
+        max_silent_p0=max_silent_p0,
         recommended=best,
         recommended_spec=variant_spec(base, best.variant) if best else None,
     )

@@ -15,7 +15,7 @@ from typing import Any
 from budget import __version__
 from budget.alerts import FORMATS as ALERT_FORMATS
 from budget.alerts import load_alerts
-from budget.calibrate import calibrate, grid, price_of, propose, spec_yaml
+from budget.calibrate import DEFAULT_MAX_SILENT_P0, calibrate, grid, price_of, propose, spec_yaml
 from budget.drill import apply_history, drill_csv, run_drill
 from budget.errors import BudgetError, QueryError, UsageError
 from budget.fsutil import atomic_write_text
@@ -281,6 +281,7 @@ def _cmd_calibrate(args: argparse.Namespace) -> int:
         outages=_outages(args.outages),
         start=args.start,
         targets=_targets(args.targets),
+        max_silent_p0=args.max_silent_p0,
         checks=checks,
         workers=args.workers,
         progress=None if args.quiet else progress,
@@ -289,6 +290,8 @@ def _cmd_calibrate(args: argparse.Namespace) -> int:
     atomic_write_text(args.csv, result.csv())
     print(report.summary())
     targets = ", ".join(f"{m}m >= {t:.2f}" for m, t in sorted(result.targets.items()))
+    if result.max_silent_p0 is not None:
+        targets += f", silent_p0 <= {result.max_silent_p0:.2f}"
     passing = sum(1 for r in result.rows if r.meets)
     print(
         f"swept {len(result.rows)} variants of {args.budget_spec}: {passing} meet {targets}"
@@ -387,13 +390,20 @@ def build_parser() -> argparse.ArgumentParser:
     c2.add_argument("--budget-spec", required=True, metavar="SPEC")
     c2.add_argument("--alerts", required=True, metavar="FILE")
     c2.add_argument("--format", choices=ALERT_FORMATS)
-    c2.add_argument("--frontier-shares", default="0.05:0.25:0.025", metavar="A:B:STEP")
+    c2.add_argument("--frontier-shares", default="0.05:0.30:0.025", metavar="A:B:STEP")
     c2.add_argument("--reserves", default="700000,1000000,1500000,2000000,3000000", metavar="LIST")
     c2.add_argument("--timeouts", default="60,120", metavar="SECONDS")
     c2.add_argument("--thresholds", default="0.60,0.65", metavar="LIST")
     c2.add_argument("--outages", default="15,30,45", metavar="15,30,45")
     c2.add_argument("--start", default="11:00", metavar="HH:MM")
     c2.add_argument("--targets", default="15:0.70,30:0.50", metavar="15:0.70,30:0.50")
+    c2.add_argument(
+        "--max-silent-p0",
+        type=float,
+        default=DEFAULT_MAX_SILENT_P0,
+        metavar="X",
+        help="most P0 closed without escalation at any outage (0.02, the anti-Goodhart line)",
+    )
     c2.add_argument("--validation", default=None, metavar="YAML", help="gateway checks every variant must pass")
     c2.add_argument("--workers", type=int, default=None, help="processes (all cores)")
     c2.add_argument("--quiet", action="store_true", help="no progress on stderr")

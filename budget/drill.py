@@ -47,6 +47,7 @@ DRILL_METRICS = (
     "postmortem_gap",
     "token_health_trend_5m",
     "queue_pressure",
+    "mid_tier_saturation",
     "degraded_mode_duration",
     "red_button_review",
     "manual_channel_open",

@@ -48,6 +48,11 @@ class Policy(BaseModel):
         description="Severities a middle tier (neither cheapest nor most expensive) takes on failover.",
     )
     failover_min_age_sec: float = Field(90, ge=0, description="A task must be older than this to fail over.")
+    post_analysis_severities: tuple[str, ...] = Field(
+        ("P0", "P1", "P2"),
+        description="Severities whose decisions made by hand in the manual channel the most expensive tier "
+        "re-verifies (post-analysis) when the PostToolUse audit runs.",
+    )
     risk_weight: dict[str, float] = Field(
         default_factory=lambda: {"P0": 1.0, "P1": 1.0, "P2": 1.0, "P3": 1.0},
         description="Weight of a waiting task's rework in token_health, per severity.",
@@ -63,6 +68,13 @@ class Policy(BaseModel):
         ge=0,
         le=1,
         description="Share of an incident's tokens owed again per minute it waits on a down tier.",
+    )
+    rework_cap_share: float = Field(
+        1.0,
+        ge=0,
+        le=10,
+        description="Most rework one waiting task can owe, as a share of its tokens: a task stale long enough "
+        "is redone from scratch, not more.",
     )
     queue_limit: int = Field(25, gt=0, description="Open queue size above which the red button fires.")
     window_min: int = Field(5, gt=0, le=60, description="Length of a keeper window, minutes.")
@@ -113,7 +125,7 @@ class Policy(BaseModel):
         "capacity derived from the plan (budget.capacity).",
     )
     capacity_peak_factor: float = Field(
-        4.0,
+        48.0,
         gt=0,
         description="Derived capacity: a tier serves this many times its average minute of the day.",
     )
@@ -133,7 +145,7 @@ class Policy(BaseModel):
                 raise ValueError(f"risk_weight.{k}: must not be negative")
         return {s: float(v.get(s, 1.0)) for s in SEVERITIES}
 
-    @field_validator("failover_severities", "mid_failover_severities")
+    @field_validator("failover_severities", "mid_failover_severities", "post_analysis_severities")
     @classmethod
     def _known_severities(cls, v: tuple[str, ...]) -> tuple[str, ...]:
         for s in v:

@@ -6,6 +6,7 @@ from collections.abc import Sequence
 
 from budget.keeper.state import Keeper
 from budget.keeper.task import Task
+from budget.keeper.workload import needs_review
 from budget.scenario import Incident
 
 
@@ -78,15 +79,33 @@ def tokens_left(k: Keeper, tier: str) -> float:
     return sum(k.remaining[(q, tier)] for q in range(len(k.phase_names))) + k.reserve_left[tier]
 
 
-def forecast(k: Keeper, incidents: Sequence[Incident]) -> None:
+def forecast(k: Keeper, incidents: Sequence[Incident], disputed: Sequence[bool]) -> None:
     """Planned demand per tier for the run's incidents, and the spare capacity it leaves."""
     per_task = {t: 0.0 for t in k.tiers}
     for p in k.order:
         per_task[k.work_tier[p]] += k.W * k.share[p]
-    reviews = sum(1 for i in incidents if i.severity == "P0" or i.confidence_gap >= k.p.dispute_gap)
+    reviews = sum(1 for i, d in zip(incidents, disputed, strict=True) if needs_review(i, d))
     n = len(incidents)
     for t in k.tiers:
         k.demand[t] = per_task[t] * n
     k.demand[k.top] += reviews * k.W * k.p.review_share
     for t in k.tiers:
         k.spare[t] = max(0.0, k.quota_total[t] - k.demand[t])
+
+
+def queued_on(k: Keeper, tier: str) -> float:
+    """Tokens waiting to be served by ``tier``: running tasks' remaining work on it, and its queued reviews."""
+    total = 0.0
+    for t in k.active:
+        if t.state != "running":
+            continue
+        if t.failover:
+            if t.tier == tier:
+                total += remaining_work(k, t)
+            continue
+        for n, p in enumerate(k.order[t.phase :]):
+            if k.work_tier[p] == tier:
+                total += k.W * k.share[p] * ((1 - t.elapsed / k.dur[p]) if n == 0 else 1.0)
+    if tier == k.top:
+        total += sum(t.review_left for t in k.review_queue if t.review == "queued")
+    return total

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from budget.keeper.accounting import tokens_left
 from budget.keeper.state import Keeper
 
 
@@ -10,6 +11,7 @@ def scan(k: Keeper) -> None:
     p = k.p
     down = bool(k.down)
     rate = p.rework_per_min * k.W
+    cap = p.rework_cap_share * k.W
     weight = p.risk_weight
     states = {"pending": 0, "degraded": 0, "manual": 0, "running": 0, "failover": 0}
     by_phase = dict.fromkeys(k.phase_names, 0)
@@ -22,7 +24,8 @@ def scan(k: Keeper) -> None:
             continue
         if down and (st == "degraded" or (st == "manual" and not t.audited)):
             t.wait_min += 1
-            t.rework_owed += rate * weight[t.inc.severity]
+            w = weight[t.inc.severity]
+            t.rework_owed = min(t.rework_owed + rate * w, cap * w)
             any_waiting = True
         owed += t.rework_owed
         if st == "running" and t.failover:
@@ -35,7 +38,8 @@ def scan(k: Keeper) -> None:
         if t.manual_closed and t.state != "done":
             if down:
                 t.wait_min += 1
-                t.rework_owed += rate * weight[t.inc.severity]
+                w = weight[t.inc.severity]
+                t.rework_owed = min(t.rework_owed + rate * w, cap * w)
                 any_waiting = True
             owed += t.rework_owed
     if any_waiting:
@@ -44,6 +48,15 @@ def scan(k: Keeper) -> None:
     k.snap_phase = by_phase
     k.snap_owed = owed
     k.snap_open = states["pending"] + states["degraded"] + states["manual"]
+
+
+def coverage(k: Keeper, tier: str) -> float:
+    """Can what the tier has left pay for the rest of its planned work and the failover it committed to?"""
+    planned_left = max(0.0, k.demand[tier] - (k.spent_tier[tier] - k.fo_spent[tier]))
+    need = planned_left + (k.unplanned[tier] - k.fo_spent[tier])
+    if need <= 0:
+        return 1.0
+    return min(1.0, tokens_left(k, tier) / need)
 
 
 def compute_health(k: Keeper) -> float:
@@ -60,7 +73,7 @@ def compute_health(k: Keeper) -> float:
         first = 1.0 - exposure / (q + k.reserve_total)
         beyond = max(0.0, exposure - k.spare[t])  # failover that displaces the tier's planned work
         second = 1.0 - beyond / max(k.demand[t], 1.0)
-        h_f = min(h_f, max(0.0, first) * max(0.0, second))
+        h_f = min(h_f, max(0.0, first) * max(0.0, second) * coverage(k, t))
     h_b = k.absorb / (k.absorb + k.snap_owed)
     k.h_parts = (h_f, h_b)
     return min(1.0, max(0.0, h_f * h_b))

@@ -10,6 +10,7 @@ from budget.keeper.task import Task
 def start(task: Task, now: int, tier: str, reason: str) -> None:
     task.state = "running"
     task.tier = tier
+    task.phase_since = now
     task.log(now, "run", f"{tier}: {reason}")
 
 
@@ -51,3 +52,15 @@ def audit(k: Keeper, t: Task, now: int) -> None:
     else:
         t.log(now, "audit", f"PostToolUse audit on {tier}")
     t.state = "done"
+    if (
+        k.top != tier
+        and k.sc.routing != "close_silently"
+        and t.review == "none"
+        and t.inc.severity in k.p.post_analysis_severities
+    ):
+        # post-analysis: the most expensive tier re-verifies the decision made by hand
+        t.review = "queued"
+        t.review_left = k.review_tokens
+        t.review_since = now
+        t.post_analysis = True
+        k.review_queue.append(t)

@@ -27,6 +27,7 @@ RESULT_LABELS: dict[str, str] = {
     "silent_p0": "share of P0 closed without any escalation",
     "unresolved_manual_ratio": "share of manual tasks still open at the end",
     "postmortem_gap": "share of resolved tasks without a postmortem at the end",
+    "mid_tier_saturation": "peak share of the middle tier's per-minute capacity used",
 }
 
 
@@ -107,8 +108,16 @@ def _tiers(k: Keeper) -> dict[str, Any]:
             "failover_tokens": round(k.unplanned[tier]),
             "reserve": int(k.spec.reserve.get(tier, 0)),
             "reserve_used": round(k.reserve_used[tier]),
+            "capacity_tpm": round(k.cap[tier]),
+            "capacity_peak_use": r4(k.peak_use[tier]),
         }
     return out
+
+
+def mid_tier_saturation(k: Keeper) -> float:
+    """Peak share of a middle tier's capacity used in one minute (the busiest middle tier; 0 with two tiers)."""
+    middle = k.tiers[1:-1]
+    return max((k.peak_use[t] for t in middle), default=0.0)
 
 
 def _phases(k: Keeper) -> dict[str, Any]:
@@ -200,6 +209,7 @@ def build_result(k: Keeper, sc: Scenario, first: int, last: int, include_decisio
         "sla_breaches": sla,
         "token_health_trend_5m": r4(_trend(k)),
         "queue_pressure": r4(k.max_open / p.queue_limit),
+        "mid_tier_saturation": r4(mid_tier_saturation(k)),
         "degraded_mode_duration": k.degraded_minutes * 60,
         "red_button": {
             "activated": k.red_activated,

@@ -7,7 +7,7 @@ Goodhart variant). See docs/model.md, "One tick", step 4.
 
 from __future__ import annotations
 
-from budget.keeper.accounting import remaining_work, tokens_left
+from budget.keeper.accounting import queued_on, remaining_work, tokens_left
 from budget.keeper.moves import start, to_degraded, to_manual
 from budget.keeper.recovery import can_start
 from budget.keeper.state import Keeper
@@ -36,9 +36,7 @@ def failover_target(k: Keeper, tier: str) -> str | None:
 
 
 def admit(k: Keeper, task: Task, now: int) -> None:
-    inc = task.inc
     p = k.p
-    task.review_needed = inc.severity == "P0" or inc.confidence_gap >= p.dispute_gap
     if k.red_active and k.oq >= p.queue_limit:
         to_manual(k, task, now, "intake", f"red button: intake limited (open queue {k.oq} >= {p.queue_limit})")
         k.oq += 1
@@ -134,6 +132,21 @@ def try_failover(k: Keeper, task: Task, now: int, target: str | None, why: str, 
         if last:
             to_degraded(k, task, now, f"{why}; {target} has {left:,.0f} tokens left, the task needs {work:,.0f}")
         return False
+    if cap:
+        # capacity: the tier must finish the task within its SLA, behind the work already in its line
+        line = queued_on(k, target)
+        finish = now + 60 * (line + work) / k.cap[target] if k.cap[target] > 0 else float("inf")
+        deadline = task.inc.arrival_sec + k.sla[task.inc.severity]
+        if finish > deadline:
+            if last:
+                to_degraded(
+                    k,
+                    task,
+                    now,
+                    f"{why}; {target} is at capacity ({line:,.0f} tokens in line at {k.cap[target]:,.0f} a "
+                    f"minute): the task would miss its {task.inc.severity} SLA there",
+                )
+            return False
     k.unplanned[target] += work
     task.failover = True
     task.escalated = True

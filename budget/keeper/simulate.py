@@ -13,6 +13,7 @@ from budget.keeper.redbutton import red_button
 from budget.keeper.result import SimResult, build_result, timeline_row
 from budget.keeper.state import Keeper
 from budget.keeper.task import Task, clock, num
+from budget.keeper.workload import disputed_flags, needs_review
 from budget.scenario import ROUTING_POLICIES, Scenario
 from budget.spec import BudgetSpec
 
@@ -79,10 +80,14 @@ def simulate(
     p = spec.policy
     first, last = _span(spec, scenario)
     total_ticks = max(1, last - first)
-    k.tasks = [Task(inc=i) if include_decisions else Task(inc=i, events=None) for i in scenario.incidents]
+    disputed = disputed_flags(scenario.incidents, p)
+    k.tasks = [
+        Task(inc=i, review_needed=needs_review(i, d), events=[] if include_decisions else None)
+        for i, d in zip(scenario.incidents, disputed, strict=True)
+    ]
     if scenario.has_outage and scenario.down_tier is not None:
         k.outages.append((scenario.start_min, scenario.start_min + int(scenario.duration_min or 0), scenario.down_tier))
-    forecast(k, scenario.incidents)
+    forecast(k, scenario.incidents, disputed)
     nxt = 0
     for tick in range(total_ticks):
         minute = first + tick
@@ -110,9 +115,8 @@ def simulate(
         routes.note_eligible(k)
         routes.route_pending(k, now)
         # 5. work
-        for t in k.active:
-            if t.state == "running":
-                work.run_minute(k, t, now)
+        k.cap_left = dict(k.cap)
+        work.run_work(k, now)
         # 6. manual closes
         work.close_manual(k, now)
         # 7. rework accrues while work waits on a down tier; one pass also counts the queues

@@ -9,7 +9,9 @@ from __future__ import annotations
 
 from typing import Any
 
+from budget.capacity import tier_capacity_tpm
 from budget.keeper.task import POSTMORTEM, Task
+from budget.keeper.workload import phase_shares, work_tiers
 from budget.scenario import Scenario
 from budget.spec import SEVERITIES, BudgetSpec, Policy
 
@@ -31,22 +33,10 @@ class Keeper:
         for n in names:
             sla = spec.phases[n].sla_seconds
             self.dur.append(max(1.0, (sla if sla is not None else 60.0) * policy.phase_time_share))
-        # the tier that does a phase's work: the one with the largest quota among all but the
-        # most expensive tier (cheapest on a tie); the most expensive tier reviews.
+        # who does each phase and how an incident's W tokens spread over the phases (workload.py)
         self.top = spec.most_expensive
-        workers = [t for t in spec.tiers if t != self.top] or [self.top]
-        self.work_tier = []
-        for n in names:
-            q = spec.phases[n].quotas
-            best = max(workers, key=lambda t: (q.get(t, 0), -workers.index(t)))
-            self.work_tier.append(best if q.get(best, 0) > 0 else workers[0])
-        # an incident's W tokens spread over the phases as the plan spreads its work tiers' quotas
-        work_quota = [float(spec.phases[n].quotas.get(self.work_tier[i], 0)) for i, n in enumerate(names)]
-        total_work = sum(work_quota)
-        if total_work > 0:
-            self.share = [q / total_work for q in work_quota]
-        else:
-            self.share = [1.0 / len(names)] * len(names)
+        self.work_tier = work_tiers(spec)
+        self.share = phase_shares(spec, self.work_tier)
         self.remaining = {
             (i, t): float(spec.phases[n].quotas.get(t, 0)) for i, n in enumerate(names) for t in self.tiers
         }
@@ -99,6 +89,12 @@ class Keeper:
         self.snap_states: dict[str, int] = {}
         self.snap_phase: dict[str, int] = {}
         self.sla = {sev: policy.sla_seconds(sev) for sev in SEVERITIES}
+        # per-minute capacity (tokens a minute) and what each tier served this minute
+        self.cap = {t: float(c) for t, c in tier_capacity_tpm(spec).items()}
+        self.cap_left = dict(self.cap)
+        self.peak_use = {t: 0.0 for t in self.tiers}  # highest share of capacity used in a minute
+        self.review_queue: list[Task] = []  # tasks whose frontier review is requested and not decided
+        self.review_tokens = policy.review_share * self.W
 
     def needed_tier(self, task: Task) -> str:
         """The tier the task needs next: its failover tier, or its current phase's work tier."""

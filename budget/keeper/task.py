@@ -30,7 +30,13 @@ class Task:
     manual_reason: str = ""
     audited: bool = True
     reviewed: bool = False
-    review_needed: bool = False
+    review_needed: bool = False  # P0 or disputed: a frontier review is part of its pipeline
+    review: str = "none"  # none, queued, done, skipped, dropped
+    review_left: float = 0.0  # review tokens still to serve
+    review_since: int = 0  # when the review was requested (its place in the tier's line)
+    phase_since: int = 0  # when the current phase began waiting for its tier (its place in line)
+    work_done_at: int | None = None  # when the pipeline's resolve phases finished
+    post_analysis: bool = False  # the review re-verifies a manual decision (not an escalation)
     escalated: bool = False
     wait_min: int = 0
     rework_owed: float = 0.0

@@ -1,11 +1,58 @@
-"""Work: one minute of each running task through its phases, the frontier review, manual closes."""
+"""Work: one minute of every running task and queued frontier review, within each tier's capacity.
+
+Each tier serves at most its capacity (``budget.capacity``: tokens a minute)
+in a minute, first come first served: a task's place in line is when its
+current phase began, a review's when it was requested. A task that gets less
+than a full minute's tokens advances only as far as they pay for; one that
+gets nothing waits. A review (P0 or disputed task) is a job of
+``review_share * W`` tokens on the most expensive tier. A task whose pipeline
+is done waits for its review, unless the review cannot finish within the
+task's SLA: then the pipeline closes the task without escalation (what
+``silent_p0`` counts for P0).
+"""
 
 from __future__ import annotations
 
-from budget.keeper.accounting import charge
+from budget.keeper.accounting import charge, tokens_left
 from budget.keeper.moves import audit, to_degraded
 from budget.keeper.state import Keeper
 from budget.keeper.task import TICK_SEC, Task
+from budget.spec import SEVERITIES
+
+
+def run_work(k: Keeper, now: int) -> None:
+    """One minute of work for every running task and queued review, first come first served."""
+    if k.sc.routing != "close_silently" and k.top not in k.down:
+        for t in k.active:
+            if t.state == "running" and t.review_needed and t.review == "none" and not t.failover:
+                request_review(k, t, now)
+    line: list[tuple[int, int, int, Task]] = []
+    for t in k.active:
+        if t.state == "running":
+            line.append((WORK, t.phase_since, t.inc.arrival_sec, t))
+    for t in k.review_queue:
+        line.append((review_class(t), t.review_since, t.inc.arrival_sec, t))
+    line.sort(key=lambda item: (item[0], item[1], item[2], item[3].inc.id))
+    for kind, _, _, t in line:
+        if kind == WORK:
+            if t.state == "running":
+                run_minute(k, t, now)
+        elif t.review == "queued":
+            serve_review(k, t, now)
+    settle_reviews(k, now)
+    for tier, cap in k.cap.items():
+        if cap > 0:
+            k.peak_use[tier] = max(k.peak_use[tier], (cap - k.cap_left[tier]) / cap)
+
+
+# the order in which a tier serves its line: committed work, then the outage's audits, then reviews by severity
+WORK, POST_ANALYSIS, REVIEW = 0, 1, 2
+
+
+def review_class(t: Task) -> int:
+    if t.post_analysis:
+        return POST_ANALYSIS
+    return REVIEW + SEVERITIES.index(t.inc.severity)
 
 
 def run_minute(k: Keeper, task: Task, now: int) -> None:
@@ -20,48 +67,109 @@ def run_minute(k: Keeper, task: Task, now: int) -> None:
         if not task.failover and task.tier != tier:
             task.tier = tier
         take = min(budget, k.dur[p] - task.elapsed)
-        frac = take / k.dur[p]
-        tokens = k.W * k.share[p] * frac
+        rate = k.W * k.share[p] / k.dur[p]  # tokens a second in this phase
+        tokens = rate * take
+        capped = tokens > k.cap_left[tier] + 1e-9
+        if capped:
+            if k.cap_left[tier] <= 1e-9:
+                return  # the tier is at its capacity this minute: the task waits in line
+            tokens = k.cap_left[tier]
+            take = tokens / rate
         if not charge(k, p, tier, tokens, borrow=task.failover):
             task.quota_stalled = True
             task.log(now, "stalled", f"{tier} quota for {k.phase_names[p]} and its reserve are used up")
             to_degraded(k, task, now, f"{tier} quota exhausted at {k.phase_names[p]}")
             return
+        k.cap_left[tier] -= tokens
         if task.failover:
             k.fo_spent[tier] += tokens
-        if task.review_needed and not task.failover and k.sc.routing != "close_silently":
-            review(k, task, p, frac, now)
         task.elapsed += take
         budget -= take
+        if capped:
+            return
         if task.elapsed >= k.dur[p] - 1e-9:
             task.phase += 1
             task.elapsed = 0.0
-            if task.resolved_at is None and task.phase >= len(k.resolve_phases):
-                task.resolved_at = now + int(TICK_SEC - budget)
-                task.log(task.resolved_at, "resolved", f"pipeline done on {tier}")
+            task.phase_since = now
+            if task.work_done_at is None and task.phase >= len(k.resolve_phases):
+                task.work_done_at = now + int(TICK_SEC - budget)
+                if task.review != "queued":
+                    task.resolved_at = task.work_done_at
+                    task.log(task.resolved_at, "resolved", f"pipeline done on {tier}")
     if task.phase >= len(k.order):
         if k.pm_index is not None:
             task.postmortem_done = True
         task.state = "done"
 
 
-def review(k: Keeper, task: Task, phase: int, frac: float, now: int) -> None:
+def request_review(k: Keeper, task: Task, now: int) -> None:
+    task.review = "queued"
+    task.review_left = k.review_tokens
+    task.review_since = now
+    k.review_queue.append(task)
+
+
+def serve_review(k: Keeper, task: Task, now: int) -> None:
     top = k.top
     sev = task.inc.severity
     if top in k.down:
-        if not task.reviewed and task.events and task.events[-1][1] != "review-skipped":
-            task.log(now, "review-skipped", f"{top} is down")
         return
-    if k.red_active and sev not in k.p.failover_severities:
-        if not any(e[1] == "review-skipped" for e in task.events or ()):
-            task.log(now, "review-skipped", f"red button: {top} reserved for P0/P1")
+    if k.red_active and sev not in k.p.failover_severities and not task.post_analysis:
+        if task.events and task.events[-1][1] != "review-waits":
+            task.log(now, "review-waits", f"red button: {top} reserved for P0/P1")
         return
-    tokens = k.W * k.p.review_share * k.share[phase] * frac
-    if charge(k, phase, top, tokens):
-        if not task.reviewed:
-            task.reviewed = True
-            task.escalated = True
-            task.log(now, "review", f"{top} reviews ({'P0' if sev == 'P0' else 'disputed'})")
+    tokens = min(task.review_left, k.cap_left[top])
+    if tokens <= 1e-9 or tokens_left(k, top) < tokens - 1e-6:
+        return
+    for p in k.order:  # a review spends over the phases as the incident does
+        charge(k, p, top, tokens * k.share[p], borrow=True)
+    k.cap_left[top] -= tokens
+    task.review_left -= tokens
+    if task.review_left <= 1e-6:
+        task.review = "done"
+        if task.post_analysis:
+            task.log(now, "post-analysis", f"{top} re-verified the manual decision")
+            return
+        task.reviewed = True
+        task.escalated = True
+        task.log(now, "review", f"{top} reviews ({'P0' if sev == 'P0' else 'disputed'})")
+
+
+def _review_finish(k: Keeper, ahead: float, task: Task, now: int) -> float:
+    """When the review would finish at the tier's capacity, with ``ahead`` tokens in line before it."""
+    cap = k.cap[k.top]
+    if k.top in k.down or cap <= 0 or tokens_left(k, k.top) < task.review_left - 1e-6:
+        return float("inf")
+    return now + TICK_SEC * (1 + (ahead + task.review_left) / cap)
+
+
+def settle_reviews(k: Keeper, now: int) -> None:
+    """Resolve tasks whose review is decided; close without escalation those it cannot reach in time."""
+    ahead = 0.0
+    keep: list[Task] = []
+    k.review_queue.sort(key=lambda t: (review_class(t), t.review_since, t.inc.arrival_sec, t.inc.id))
+    for t in k.review_queue:
+        if t.review == "queued" and t.work_done_at is not None:
+            deadline = t.inc.arrival_sec + k.sla[t.inc.severity]
+            finish = _review_finish(k, ahead, t, now)
+            if finish > deadline:
+                t.review = "dropped"
+                wait = now + TICK_SEC - t.review_since
+                t.log(
+                    now + TICK_SEC,
+                    "closed-unescalated",
+                    f"{k.top} could not review within the {t.inc.severity} SLA "
+                    f"(waited {wait}s, {t.review_left:,.0f} tokens left): closed without escalation",
+                )
+        if t.review == "queued":
+            ahead += t.review_left
+            keep.append(t)
+            continue
+        if t.work_done_at is not None and t.resolved_at is None:
+            t.resolved_at = max(t.work_done_at, now + TICK_SEC)
+            how = "reviewed" if t.review == "done" else "without its review"
+            t.log(t.resolved_at, "resolved", f"pipeline done, {how}")
+    k.review_queue = keep
 
 
 def close_manual(k: Keeper, now: int) -> None:

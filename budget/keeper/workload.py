@@ -1,0 +1,74 @@
+"""The workload the plan implies: who does each phase, how an incident's tokens spread, who is disputed.
+
+- Work tier of a phase: the tier with the largest quota in that phase among all
+  tiers but the most expensive one (which reviews); the cheapest on a tie.
+- Phase share ``s_p``: the policy's ``phase_shares`` when given (a fitted
+  workload), else the plan's spread of its work tiers' quotas.
+- Disputed: with ``policy.disputed_share`` set, that share of all incidents gets
+  a frontier review, P0s first (every P0 is reviewed): the other ``round(share * n) - P0s``
+  are picked among the non-P0 incidents in arrival order, the ``j``-th when
+  ``frac((j + 1) * phi) < extra / non_P0`` (a golden-ratio Weyl sequence: that many,
+  evenly spread over the day, the same every run). This is the share a LiteLLM
+  spend log shows (``budget fit``). Without it, an incident is disputed when its
+  ``confidence_gap >= dispute_gap``.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Sequence
+
+from budget.scenario import Incident
+from budget.spec import BudgetSpec, Policy
+
+_PHI = (math.sqrt(5) - 1) / 2
+
+
+def work_tiers(spec: BudgetSpec) -> list[str]:
+    """The tier doing each phase's work, in the spec's phase order."""
+    top = spec.most_expensive
+    workers = [t for t in spec.tiers if t != top] or [top]
+    out = []
+    for phase in spec.phases.values():
+        q = phase.quotas
+        best = max(workers, key=lambda t: (q.get(t, 0), -workers.index(t)))
+        out.append(best if q.get(best, 0) > 0 else workers[0])
+    return out
+
+
+def phase_shares(spec: BudgetSpec, tiers: Sequence[str]) -> list[float]:
+    """Share of an incident's tokens spent in each phase (adds up to 1)."""
+    names = list(spec.phases)
+    given = spec.policy.phase_shares
+    if given:
+        total = sum(given.get(n, 0.0) for n in names)
+        return [given.get(n, 0.0) / total for n in names]
+    work_quota = [float(spec.phases[n].quotas.get(tiers[i], 0)) for i, n in enumerate(names)]
+    total_work = sum(work_quota)
+    if total_work > 0:
+        return [q / total_work for q in work_quota]
+    return [1.0 / len(names)] * len(names)
+
+
+def disputed_flags(incidents: Sequence[Incident], policy: Policy) -> list[bool]:
+    """Which incidents are disputed (get a frontier review besides every P0)."""
+    share = policy.disputed_share
+    if share is None:
+        return [i.confidence_gap >= policy.dispute_gap for i in incidents]
+    p0 = sum(1 for i in incidents if i.severity == "P0")
+    others = len(incidents) - p0
+    extra = max(0, round(share * len(incidents)) - p0)
+    rate = extra / others if others else 0.0
+    flags = []
+    j = 0
+    for inc in incidents:
+        if inc.severity == "P0":
+            flags.append(False)  # reviewed as a P0 anyway
+            continue
+        flags.append(((j + 1) * _PHI) % 1.0 < rate)
+        j += 1
+    return flags
+
+
+def needs_review(incident: Incident, disputed: bool) -> bool:
+    return incident.severity == "P0" or disputed
