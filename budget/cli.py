@@ -1,4 +1,4 @@
-"""``budget`` command line: compile, simulate, inspect, note, drill, validate, calibrate, propose, fit.
+"""``budget`` command line: compile, simulate, inspect, note, drill, validate, calibrate, propose, fit, export.
 
 Exit codes: 0 ok; 1 a check failed or the input is invalid; 2 a usage error
 (bad flags, a malformed inspect query or a field the result does not have).
@@ -19,6 +19,8 @@ from budget.alerts import load_alerts
 from budget.calibrate import calibrate, grid, price_of, propose, spec_yaml
 from budget.drill import apply_history, drill_csv, run_drill
 from budget.errors import BudgetError, QueryError, UsageError
+from budget.export import GATEWAYS, export_text, limits_json
+from budget.export import summary_lines as export_summary
 from budget.fit import fit_spend_log, parse_tier_map
 from budget.fsutil import atomic_write_text
 from budget.gate import load_checks, report_lines, validate
@@ -350,6 +352,22 @@ def _cmd_fit(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
+def _cmd_export(args: argparse.Namespace) -> int:
+    spec = load_plan(args.budget_spec)
+    text = export_text(spec, args.to, args.budget_spec)
+    limits = limits_json(spec) if args.limits_out else None
+    atomic_write_text(args.out, text)
+    if limits is not None:
+        atomic_write_text(args.limits_out, limits)
+    kind = "LiteLLM proxy config" if args.to == "litellm" else "Portkey config"
+    print(f"exported {args.budget_spec} -> {args.out} ({kind})")
+    for line in export_summary(spec, args.to):
+        print(line)
+    if args.limits_out:
+        print(f"wrote the per-tier limits to {args.limits_out}")
+    return EXIT_OK
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = _Parser(prog="budget", description="Tiered model routing under a daily token budget.")
     parser.add_argument("--version", action="version", version=f"budget {__version__}")
@@ -434,6 +452,13 @@ def build_parser() -> argparse.ArgumentParser:
     f.add_argument("--budget-spec", metavar="SPEC", help="the spec the fragment is for: its tiers and phases")
     f.add_argument("--out", required=True, metavar="YAML", help="the policy fragment to write")
     f.set_defaults(func=_cmd_fit)
+
+    e = sub.add_parser("export", help="write a plan as a LiteLLM proxy config or a Portkey config")
+    e.add_argument("--budget-spec", required=True, metavar="SPEC", help="a spec YAML or a compiled plan JSON")
+    e.add_argument("--to", required=True, choices=GATEWAYS, help="the gateway")
+    e.add_argument("--out", required=True, metavar="FILE", help="config.yaml (litellm) or config JSON (portkey)")
+    e.add_argument("--limits-out", metavar="JSON", help="also write each tier's tpm, tokens and USD a day")
+    e.set_defaults(func=_cmd_export)
 
     n = sub.add_parser("note", help="write a case into capstone/budget-note.md from a result")
     n.add_argument("--result", required=True, metavar="RESULT")
