@@ -269,7 +269,7 @@ def summary_lines(spec: BudgetSpec, gateway: str) -> list[str]:
     """What ``budget export`` prints: the per-tier limits and how failover reaches the top tier."""
     p = spec.policy
     chain = {src: dst for entry in global_fallbacks(spec) for src, dst in entry.items()}
-    lines = [f"{'tier':20}{'tpm':>10}{'tokens/day':>14}{'USD/day':>10}  fallback (global)"]
+    lines = [f"{'tier':20}{'tpm':>10}{'tokens/day':>14}{'USD/day':>10}  fallback for all traffic"]
     for lim in tier_limits(spec):
         lines.append(
             f"{lim.tier:20}{lim.tpm:>10,}{lim.tokens_per_day:>14,}{lim.usd_per_day:>10,.2f}  "

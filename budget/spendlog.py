@@ -6,6 +6,9 @@ The rows are LiteLLM's ``LiteLLM_SpendLogs`` table (``schema.prisma``): ``reques
 ``api_base``, ``user``, ``metadata`` (Json), ``cache_hit``, ``cache_key``, ``request_tags``
 (Json list), ``team_id``, ``end_user``, ``session_id``, ``status`` and more. Read here:
 
+- The JSON is the list ``GET /spend/logs?start_date=...&end_date=...&summarize=false`` returns
+  (with dates and without ``summarize=false`` the proxy answers with daily sums instead), or one
+  page of ``/spend/logs/v2`` (an object whose ``data`` is that list).
 - ``request_id``, ``startTime`` and ``total_tokens`` are required (a row without them is not
   LiteLLM's shape); the tier comes from ``model_group`` (the public model name), or from
   ``model`` when ``model_group`` is empty.
@@ -175,7 +178,10 @@ def _record(row: Any, where: str) -> SpendRecord:
         raise _Bad(f"not LiteLLM's spend-log shape: a row must be an object, got {type(row).__name__}")
     missing = [k for k in REQUIRED if k not in row]
     if missing:
-        raise _Bad(f"not LiteLLM's spend-log shape: missing {', '.join(missing)} (a LiteLLM_SpendLogs row has them)")
+        hint = "; ask /spend/logs with summarize=false for rows" if "request_id" in missing else ""
+        raise _Bad(
+            f"not LiteLLM's spend-log shape: missing {', '.join(missing)} (a LiteLLM_SpendLogs row has them{hint})"
+        )
     group = row.get("model_group") or row.get("model")
     if not isinstance(group, str) or not group.strip():
         raise _Bad("model_group: empty (and no model): cannot tell the tier")
@@ -198,7 +204,10 @@ def _json_rows(text: str, name: str) -> list[tuple[str, Any]]:
     try:
         data = json.loads(text)
     except json.JSONDecodeError as exc:
-        raise BudgetError(f"{name}:{exc.lineno}: not valid JSON: {exc.msg} (column {exc.colno})") from None
+        raise BudgetError(
+            f"{name}:{exc.lineno}: not valid JSON: {exc.msg} (column {exc.colno}); a spend log is one JSON list "
+            "(the /spend/logs answer) or a CSV export"
+        ) from None
     if isinstance(data, dict) and isinstance(data.get("data"), list):
         data = data["data"]  # the paginated form of the UI's logs endpoint
     if not isinstance(data, list):

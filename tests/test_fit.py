@@ -270,3 +270,19 @@ def test_cli_fit_of_the_sample_writes_a_fragment_the_spec_includes(workdir: Path
     assert set(merged.phase_shares) == set(load_spec(workdir / spec).phases)
     proc = run_cli([*args, "--budget-spec", spec, "--out", "specs/fit.yaml"], workdir)
     assert (workdir / "specs" / "fit.yaml").read_text() == first  # deterministic
+
+
+def test_readme_shows_what_fit_and_export_print(workdir: Path):
+    readme = (ROOT / "README.md").read_text()
+    fit = [
+        *"fit --spend-logs scenarios/samples/litellm_spend_logs.json --out specs/payment_fit.yaml".split(),
+        *"--budget-spec specs/payment_gateway_80_20_mid.yaml".split(),
+        "--tier-map",
+        "qwen-coder-32b=local-coder,qwen-coder-32b-b=local-coder,gpt-4.1-mini=mid-coder,claude-opus=frontier-reviewer",
+    ]
+    export = "export --budget-spec specs/payment_gateway_80_20_mid.yaml --to litellm --out out/litellm_config.yaml"
+    for args in (fit, export.split()):
+        proc = run_cli(args, workdir)
+        assert proc.returncode == 0, proc.stderr
+        for line in proc.stdout.splitlines():
+            assert line in readme, line
