@@ -35,13 +35,13 @@ import re
 from dataclasses import asdict, dataclass
 from typing import Any
 
+from budget.calibrate import DEFAULT_PRICES
 from budget.capacity import tier_capacity_tpm
 from budget.errors import BudgetError
 from budget.spec import BudgetSpec
 
 GATEWAYS = ("litellm", "portkey")
 ALLOWED_FAILS = 3
-DEFAULT_PRICES = {"cheapest": 0.10, "middle": 0.60, "most_expensive": 3.00}
 FALLBACK_STATUS_CODES = [429, 500, 502, 503, 504]
 _PLAIN = re.compile(r"^[A-Za-z_][A-Za-z0-9_.\-/]*$")
 

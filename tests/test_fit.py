@@ -275,7 +275,7 @@ def test_cli_fit_of_the_sample_writes_a_fragment_the_spec_includes(workdir: Path
 def test_readme_shows_what_fit_and_export_print(workdir: Path):
     readme = (ROOT / "README.md").read_text()
     fit = [
-        *"fit --spend-logs scenarios/samples/litellm_spend_logs.json --out specs/payment_fit.yaml".split(),
+        *"fit --spend-logs scenarios/samples/litellm_spend_logs.json --out out/payment_fit.yaml".split(),
         *"--budget-spec specs/payment_gateway_80_20_mid.yaml".split(),
         "--tier-map",
         "qwen-coder-32b=local-coder,qwen-coder-32b-b=local-coder,gpt-4.1-mini=mid-coder,claude-opus=frontier-reviewer",
