@@ -264,6 +264,8 @@ def fit_spend_log(
     tagged = [r for r in ok if r.incident is not None]
     if not tagged:
         first = log.records[0]
+        if any(r.incident is not None for r in log.records):
+            raise BudgetError(f"{log.source}: every request with an incident tag failed: nothing to fit")
         raise BudgetError(
             f"{first.label}: no incident tag (metadata.spend_logs_metadata.incident_id, metadata.incident_id "
             f"or request tag incident:ID), and none of the {len(log.records):,} records has one: "

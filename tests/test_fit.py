@@ -241,6 +241,12 @@ CSV_HEADER = "request_id,startTime,model_group,total_tokens,spend,status,metadat
         ([_tagged(1, "cheap", 10, "A", status="timeout")], "log.json", (), r"record 1.*status: must be success"),
         ([_tagged(1, "cheap", 10, "A", startTime="yesterday")], "log.json", (), r"startTime: not an ISO 8601"),
         ("[{]", "log.json", (), r"log\.json:1: not valid JSON"),
+        (
+            [_tagged(1, "cheap", 10, "A", status="failure")],
+            "log.json",
+            (),
+            r"every request with an incident tag failed",
+        ),
     ],
 )
 def test_bad_spend_logs_get_one_line_naming_the_record(workdir: Path, content, name, extra, pattern):
