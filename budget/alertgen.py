@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import argparse
 import csv
+import hashlib
 import io
 import json
 import math
@@ -180,6 +181,100 @@ def to_pagerduty_analytics(records: list[dict[str, Any]]) -> str:
     return json.dumps({"data": data}, indent=2) + "\n"
 
 
+# An Alertmanager day: rules as a kube-prometheus setup with page/ticket routing names them.
+AM_RULES = (
+    ("PaymentsAPIErrorBudgetBurn", "page", 4),
+    ("CheckoutLatencySLOBurn", "page", 2),
+    ("LedgerReplicationStopped", "page", 2),
+    ("KubePodCrashLooping", "ticket", 3),
+    ("DiskWillFillIn24Hours", "ticket", 2),
+    ("CertificateExpiresIn7Days", "ticket", 1),
+    ("TargetDown", "critical", 4),
+    ("NodeMemoryHighUtilization", "warning", 20),
+    ("KafkaConsumerGroupLag", "warning", 18),
+    ("InfoInhibitor", "none", 20),
+    ("KubeJobCompletion", "info", 24),
+    ("CPUThrottlingHigh", "info", 20),
+)
+AM_GROUP_WAIT_S = 30
+AM_REPEAT_S = 4 * 3600
+
+
+def _am_alert_of(name: str, severity: str, k: int, start: datetime, end: datetime | None) -> dict[str, Any]:
+    service = SERVICES[k % len(SERVICES)]
+    labels = {
+        "alertname": name,
+        "severity": severity,
+        "namespace": "payments" if k % 3 else "platform",
+        "service": service,
+        "instance": f"10.20.{k % 7}.{10 + k % 50}:9100",
+        "job": service,
+    }
+    fingerprint = hashlib.sha1(json.dumps(labels, sort_keys=True).encode(), usedforsecurity=False).hexdigest()[:16]
+    stamp = "%Y-%m-%dT%H:%M:%S.%fZ"
+    return {
+        "status": "firing" if end is None else "resolved",
+        "labels": labels,
+        "annotations": {"summary": f"{name} on {service}"},
+        "startsAt": start.strftime(stamp),
+        "endsAt": end.strftime(stamp) if end else "0001-01-01T00:00:00Z",
+        "generatorURL": "http://prometheus.local/graph",
+        "fingerprint": fingerprint,
+    }
+
+
+def alertmanager_day(seed: int = 5) -> str:
+    """A day of Alertmanager webhooks (JSONL, one notification a line) with 120 unique alerts.
+
+    Severities as a page/ticket setup labels them (``AM_RULES``: 8 page, 6 ticket, 4 critical,
+    38 warning, 44 info, 20 none). Each alert fires at a random time of the day for 2-90
+    minutes; its group is notified ``AM_GROUP_WAIT_S`` after each new alert, again every
+    ``AM_REPEAT_S`` while an alert fires, and once more when one resolves, each notification
+    carrying every alert of the group still firing or just resolved (so alerts repeat, as
+    Alertmanager re-sends them).
+    """
+    rng = random.Random(seed)
+    events: list[tuple[float, str, list[tuple[float, float, int]]]] = []
+    k = 0
+    for name, _severity, count in AM_RULES:
+        alerts = []
+        for _ in range(count):
+            start = rng.uniform(600, 86_400 - 6_000)
+            alerts.append((start, start + rng.uniform(120, 5_400), k))
+            k += 1
+        times = {a[0] + AM_GROUP_WAIT_S for a in alerts} | {a[1] + 10 for a in alerts}
+        for a in alerts:
+            times |= {a[0] + AM_GROUP_WAIT_S + n * AM_REPEAT_S for n in range(1, int((a[1] - a[0]) // AM_REPEAT_S) + 1)}
+        events += [(t, name, alerts) for t in sorted(times) if t < 86_400]
+    lines = []
+    severity_of = {name: sev for name, sev, _ in AM_RULES}
+    for t, name, alerts in sorted(events, key=lambda e: (e[0], e[1])):
+        carried = [
+            _am_alert_of(
+                name, severity_of[name], k, DAY + timedelta(seconds=s), None if t < e else DAY + timedelta(seconds=e)
+            )
+            for s, e, k in alerts
+            if s + AM_GROUP_WAIT_S <= t and t < e + 300
+        ]
+        if not carried:
+            continue
+        firing = any(a["status"] == "firing" for a in carried)
+        payload = {
+            "version": "4",
+            "groupKey": f'{{}}:{{alertname="{name}"}}',
+            "truncatedAlerts": 0,
+            "status": "firing" if firing else "resolved",
+            "receiver": "budget-keeper",
+            "groupLabels": {"alertname": name},
+            "commonLabels": {"alertname": name, "severity": severity_of[name]},
+            "commonAnnotations": {},
+            "externalURL": "http://alertmanager.local:9093",
+            "alerts": carried,
+        }
+        lines.append(json.dumps(payload, separators=(",", ":")))
+    return "\n".join(lines) + "\n"
+
+
 def write_samples(folder: Path, seed: int = 11) -> list[Path]:
     recs = generate_day(40, seed)[:12]
     files = {
@@ -189,6 +284,7 @@ def write_samples(folder: Path, seed: int = 11) -> list[Path]:
         "grafana.json": to_alertmanager(recs, grafana=True),
         "pagerduty_incidents.json": to_pagerduty(recs),
         "pagerduty_analytics.json": to_pagerduty_analytics(recs),
+        "alertmanager_day.jsonl": alertmanager_day(),
     }
     return [atomic_write_text(folder / name, text) for name, text in files.items()]
 

@@ -8,9 +8,22 @@ line (or item) number; they never stop the import silently.
 Severity mapping (``DEFAULT_SEVERITY_MAP``, overridable with a YAML file
 ``{severity: {word: P0..P3}, pagerduty_priority: {P1: P0, ...}}``):
 
-- generic words: critical/crit/emergency/fatal/disaster/sev0/p0 -> P0;
-  high/error/major/sev1/p1 -> P1; warning/warn/medium/average/sev2/p2 -> P2;
-  low/info/minor/none/sev3/sev4/p3/p4/p5 -> P3;
+- generic words, from the vocabularies alerting setups use (case, spaces,
+  ``-`` and ``_`` ignored: ``Sev-1``, ``sev_1`` and ``SEV1`` are one word):
+
+  - P0: critical, crit, emergency, emerg, alert, fatal, disaster, blocker,
+    urgent, highest, sev0, p0 (syslog's three top levels, Zabbix's disaster,
+    Jira's blocker/highest, help desks' urgent);
+  - P1: page, high, error, err, major, severe, sev1, p1 (``page``: the
+    Alertmanager convention of ``page``/``ticket`` — wake the on-call, so P1
+    with its 30-minute SLA and failover; a setup that grades ``critical``
+    above ``page`` keeps critical as P0);
+  - P2: warning, warn, medium, average, moderate, normal, sev2, p2;
+  - P3: ticket, low, info, informational, information, notice, minor,
+    trivial, lowest, debug, none, not classified, sev3, sev4, sev5, p3, p4, p5
+    (``ticket``: handled in working hours, the 8-hour SLA);
+
+  a word not listed is skipped as "unknown severity" and reported;
 - PagerDuty priorities (P1 is PagerDuty's highest): P1 -> P0, P2 -> P1,
   P3 -> P2, P4/P5 -> P3; without a priority, urgency high -> P1, low -> P3;
   ``major: true`` (analytics) -> P0.
@@ -26,6 +39,7 @@ import csv
 import hashlib
 import io
 import json
+import re
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -38,11 +52,23 @@ from budget.scenario import Incident
 
 FORMATS = ("csv", "jsonl", "alertmanager", "grafana", "pagerduty", "pagerduty-analytics")
 MAX_ALERT_FILE_BYTES = 200 * 1024 * 1024
+SEVERITY_WORDS: dict[str, tuple[str, ...]] = {
+    "P0": ("critical", "crit", "emergency", "emerg", "alert", "fatal", "disaster", "blocker", "urgent", "highest")
+    + ("sev0", "p0"),
+    "P1": ("page", "high", "error", "err", "major", "severe", "sev1", "p1"),
+    "P2": ("warning", "warn", "medium", "average", "moderate", "normal", "sev2", "p2"),
+    "P3": ("ticket", "low", "info", "informational", "information", "notice", "minor", "trivial", "lowest")
+    + ("debug", "none", "not classified", "sev3", "sev4", "sev5", "p3", "p4", "p5"),
+}
+
+
+def severity_key(value: Any) -> str:
+    """A severity word as the map keys it: lower case, without spaces, ``-`` or ``_``."""
+    return re.sub(r"[\s_\-]+", "", str(value).strip().lower())
+
+
 DEFAULT_SEVERITY_MAP: dict[str, str] = {
-    **dict.fromkeys(["p0", "sev0", "sev-0", "critical", "crit", "emergency", "fatal", "disaster"], "P0"),
-    **dict.fromkeys(["p1", "sev1", "sev-1", "high", "error", "major"], "P1"),
-    **dict.fromkeys(["p2", "sev2", "sev-2", "warning", "warn", "medium", "average"], "P2"),
-    **dict.fromkeys(["p3", "p4", "p5", "sev3", "sev4", "sev-3", "low", "info", "informational", "minor", "none"], "P3"),
+    severity_key(word): level for level, words in SEVERITY_WORDS.items() for word in words
 }
 DEFAULT_PD_PRIORITY: dict[str, str] = {"p1": "P0", "p2": "P1", "p3": "P2", "p4": "P3", "p5": "P3"}
 DEFAULT_BLAST = {"P0": 4, "P1": 3, "P2": 2, "P3": 1}
@@ -97,7 +123,7 @@ class SeverityMap:
     def word(self, value: Any) -> str | None:
         if value is None:
             return None
-        return self.words.get(str(value).strip().lower())
+        return self.words.get(severity_key(value))
 
 
 def load_severity_map(path: str | Path | None) -> SeverityMap:
@@ -115,7 +141,7 @@ def load_severity_map(path: str | Path | None) -> SeverityMap:
         for k, v in block.items():
             if v not in ("P0", "P1", "P2", "P3"):
                 raise doc.error((section, k), f"must be P0, P1, P2 or P3, got {v!r}")
-            target[str(k).strip().lower()] = v
+            target[severity_key(k) if section == "severity" else str(k).strip().lower()] = v
     unknown = set(doc.data) - {"severity", "pagerduty_priority"}
     if unknown:
         raise doc.error((sorted(unknown)[0],), "unknown section (use severity, pagerduty_priority)")

@@ -1,4 +1,4 @@
-"""``budget`` command line: compile, simulate, inspect, note, drill, validate, calibrate, propose.
+"""``budget`` command line: compile, simulate, inspect, note, drill, validate, calibrate, propose, fit, export.
 
 Exit codes: 0 ok; 1 a check failed or the input is invalid; 2 a usage error
 (bad flags, a malformed inspect query or a field the result does not have).
@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import sys
 from typing import Any
 
@@ -18,6 +19,9 @@ from budget.alerts import load_alerts
 from budget.calibrate import DEFAULT_MAX_SILENT_P0, calibrate, grid, price_of, propose, spec_yaml
 from budget.drill import apply_history, drill_csv, run_drill
 from budget.errors import BudgetError, QueryError, UsageError
+from budget.export import GATEWAYS, export_text, limits_json
+from budget.export import summary_lines as export_summary
+from budget.fit import fit_spend_log, parse_tier_map
 from budget.fsutil import atomic_write_text
 from budget.gate import load_checks, report_lines, validate
 from budget.keeper import manual_key, simulate
@@ -33,6 +37,8 @@ from budget.scenario import (
     scenario_from_document,
 )
 from budget.spec import load_spec, parse_split
+from budget.spendlog import FORMATS as SPEND_LOG_FORMATS
+from budget.spendlog import read_spend_log
 
 EXIT_OK, EXIT_FAIL, EXIT_USAGE = 0, 1, 2
 
@@ -336,6 +342,35 @@ def _cmd_propose(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
+def _cmd_fit(args: argparse.Namespace) -> int:
+    tier_map = parse_tier_map(args.tier_map)
+    tiers = [t.strip() for t in args.tiers.split(",") if t.strip()] if args.tiers else None
+    spec = load_plan(args.budget_spec) if args.budget_spec else None
+    fit = fit_spend_log(read_spend_log(args.spend_logs, args.format), tier_map, tiers, spec)
+    atomic_write_text(args.out, fit.fragment_yaml())
+    for line in fit.summary_lines():
+        print(line)
+    where = os.path.relpath(args.out, os.path.dirname(args.budget_spec) or ".") if args.budget_spec else args.out
+    print(f"wrote {args.out}; a spec uses it with `include: {where}` (a path relative to the spec)")
+    return EXIT_OK
+
+
+def _cmd_export(args: argparse.Namespace) -> int:
+    spec = load_plan(args.budget_spec)
+    text = export_text(spec, args.to, args.budget_spec)
+    limits = limits_json(spec) if args.limits_out else None
+    atomic_write_text(args.out, text)
+    if limits is not None:
+        atomic_write_text(args.limits_out, limits)
+    kind = "LiteLLM proxy config" if args.to == "litellm" else "Portkey config"
+    print(f"exported {args.budget_spec} -> {args.out} ({kind})")
+    for line in export_summary(spec, args.to):
+        print(line)
+    if args.limits_out:
+        print(f"wrote the per-tier limits to {args.limits_out}")
+    return EXIT_OK
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = _Parser(prog="budget", description="Tiered model routing under a daily token budget.")
     parser.add_argument("--version", action="version", version=f"budget {__version__}")
@@ -418,6 +453,22 @@ def build_parser() -> argparse.ArgumentParser:
     pr.add_argument("--outages-per-month", type=float, default=3, help="local-coder outages a month (3)")
     pr.add_argument("--out", required=True, metavar="YAML")
     pr.set_defaults(func=_cmd_propose)
+
+    f = sub.add_parser("fit", help="fit a spec's workload (policy fragment) from a LiteLLM spend log")
+    f.add_argument("--spend-logs", required=True, metavar="FILE", help="/spend/logs JSON or LiteLLM_SpendLogs CSV")
+    f.add_argument("--format", choices=SPEND_LOG_FORMATS, help="json or csv (detected when left out)")
+    f.add_argument("--tier-map", action="append", metavar="GROUP=TIER", help="model_group to tier (repeatable)")
+    f.add_argument("--tiers", metavar="A,B,C", help="tier order, cheapest first (else the spec's, else by price)")
+    f.add_argument("--budget-spec", metavar="SPEC", help="the spec the fragment is for: its tiers and phases")
+    f.add_argument("--out", required=True, metavar="YAML", help="the policy fragment to write")
+    f.set_defaults(func=_cmd_fit)
+
+    e = sub.add_parser("export", help="write a plan as a LiteLLM proxy config or a Portkey config")
+    e.add_argument("--budget-spec", required=True, metavar="SPEC", help="a spec YAML or a compiled plan JSON")
+    e.add_argument("--to", required=True, choices=GATEWAYS, help="the gateway")
+    e.add_argument("--out", required=True, metavar="FILE", help="config.yaml (litellm) or config JSON (portkey)")
+    e.add_argument("--limits-out", metavar="JSON", help="also write each tier's tpm, tokens and USD a day")
+    e.set_defaults(func=_cmd_export)
 
     n = sub.add_parser("note", help="write a case into capstone/budget-note.md from a result")
     n.add_argument("--result", required=True, metavar="RESULT")

@@ -5,10 +5,18 @@ order of the optional ``tiers:`` list, otherwise the order in which the first
 phase names them. ``control_reserve`` is the insurance layer, not a phase.
 Every constant of the simulation lives in the optional ``policy:`` block;
 :class:`Policy` documents each default (see also ``docs/model.md``).
+
+``include: fit.yaml`` (a path relative to the spec file) reads a policy
+fragment, such as the one ``budget fit`` writes: a file holding only a
+``policy:`` block. Its entries are the defaults; the spec's own ``policy:``
+entries win, key by key (a whole mapping such as ``capacity_tpm`` is replaced,
+not merged). A fragment may not include another file, so include chains and
+loops are refused, as are missing files and fragments with other keys.
 """
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -284,7 +292,7 @@ def spec_from_document(doc: Document) -> BudgetSpec:
     data = doc.data
     if not isinstance(data, dict):
         raise doc.error((), f"must be a mapping with daily_budget_tokens and phases, got {type(data).__name__}")
-    allowed = {"daily_budget_tokens", "phases", "tiers", "policy", "split", "totals"}
+    allowed = {"daily_budget_tokens", "phases", "tiers", "policy", "split", "totals", "include"}
     for key in data:
         if key not in allowed:
             raise doc.error((key,), f"unknown field (expected one of {', '.join(sorted(allowed))})")
@@ -340,16 +348,8 @@ def spec_from_document(doc: Document) -> BudgetSpec:
     if not tiers:
         raise doc.error(("phases",), "names no tier")
 
-    policy = Policy()
-    if "policy" in data and data["policy"] is not None:
-        if not isinstance(data["policy"], dict):
-            raise doc.error(("policy",), "must be a mapping of constant to value")
-        try:
-            policy = Policy.model_validate(data["policy"])
-        except ValidationError as exc:
-            raise doc.validation_error(exc, "policy") from None
-
-    _check_policy_names(doc, policy, tiers, [n for n in phases])
+    policy, declared, doc_of = _policy(doc, data)
+    _check_policy_names(doc_of, policy, tiers, [n for n in phases])
 
     split = None
     if data.get("split") is not None:
@@ -361,7 +361,7 @@ def spec_from_document(doc: Document) -> BudgetSpec:
         phases=phases,
         reserve=reserve,
         policy=policy,
-        policy_declared="policy" in data and data["policy"] is not None,
+        policy_declared=declared,
         split=split,
         source=doc.name,
     )
@@ -382,8 +382,69 @@ def spec_from_document(doc: Document) -> BudgetSpec:
     return spec
 
 
-def _check_policy_names(doc: Document, policy: Policy, tiers: list[str], phases: list[str]) -> None:
+def _policy_block(doc: Document, data: dict[str, Any]) -> dict[str, Any]:
+    block = data.get("policy")
+    if block is None:
+        return {}
+    if not isinstance(block, dict):
+        raise doc.error(("policy",), "must be a mapping of constant to value")
+    try:
+        Policy.model_validate(block)
+    except ValidationError as exc:
+        raise doc.validation_error(exc, "policy") from None
+    return block
+
+
+def _fragment(doc: Document, raw: object) -> Document:
+    """The policy fragment ``include:`` names, checked to hold only a ``policy:`` block."""
+    loc = ("include",)
+    if not isinstance(raw, str) or not raw.strip():
+        raise doc.error(loc, f"must be the path of a policy fragment (relative to this spec), got {raw!r}")
+    own = Path(doc.name)
+    base = own.parent if own.is_file() else Path(".")
+    path = base / raw.strip()
+    if own.is_file() and path.exists() and path.resolve() == own.resolve():
+        raise doc.error(loc, f"include loop: {raw.strip()} is this spec itself")
+    if not path.exists():
+        raise doc.error(loc, f"no such policy fragment {path} (the path is relative to the spec)")
+    frag = load_document(path)
+    if not isinstance(frag.data, dict):
+        raise frag.error((), f"a policy fragment must be a mapping holding only policy: (included by {doc.name})")
+    for key in frag.data:
+        if key == "include":
+            raise frag.error((key,), f"a policy fragment cannot include another file (include chain from {doc.name})")
+        if key != "policy":
+            raise frag.error((key,), f"a policy fragment holds only policy:, not {key} (included by {doc.name})")
+    if not isinstance(frag.data.get("policy"), dict):
+        raise frag.error(("policy",), "must be a mapping of constant to value")
+    return frag
+
+
+def _policy(doc: Document, data: dict[str, Any]) -> tuple[Policy, bool, Callable[[str], Document]]:
+    """The spec's policy: its own ``policy:`` entries over the included fragment's.
+
+    Returns the policy, whether anything declared one, and which document each
+    entry came from (for error messages that name the right file).
+    """
+    own = _policy_block(doc, data)
+    frag = _fragment(doc, data["include"]) if data.get("include") is not None else None
+    inherited = _policy_block(frag, frag.data) if frag is not None else {}
+
+    def doc_of(key: str) -> Document:
+        return frag if frag is not None and key in inherited and key not in own else doc
+
+    merged = {**inherited, **own}
+    try:
+        policy = Policy.model_validate(merged)
+    except ValidationError as exc:
+        first = exc.errors()[0]["loc"]
+        raise doc_of(str(first[0]) if first else "").validation_error(exc, "policy") from None
+    return policy, data.get("policy") is not None or frag is not None, doc_of
+
+
+def _check_policy_names(doc_of: Callable[[str], Document], policy: Policy, tiers: list[str], phases: list[str]) -> None:
     """Policy entries keyed by tier or phase must name the spec's own tiers and phases."""
+    doc = doc_of("capacity_tpm")
     for tier, tpm in policy.capacity_tpm.items():
         if tier not in tiers:
             raise doc.error(("policy", "capacity_tpm", tier), f"unknown tier (tiers in this spec: {', '.join(tiers)})")
@@ -391,6 +452,7 @@ def _check_policy_names(doc: Document, policy: Policy, tiers: list[str], phases:
             raise doc.error(
                 ("policy", "capacity_tpm", tier), f"must be a positive number of tokens a minute, got {tpm}"
             )
+    doc = doc_of("phase_shares")
     if policy.phase_shares:
         for name, share in policy.phase_shares.items():
             if name not in phases:
