@@ -19,7 +19,7 @@ from budget.calibrate import calibrate, grid, price_of, propose, spec_yaml
 from budget.drill import apply_history, drill_csv, run_drill
 from budget.errors import BudgetError, QueryError, UsageError
 from budget.fsutil import atomic_write_text
-from budget.gate import load_checks, report_lines, validate
+from budget.gate import load_checks
 from budget.keeper import manual_key, simulate
 from budget.loader import MAX_INPUT_BYTES, load_document
 from budget.note import entry_from_result, write_note
@@ -33,6 +33,8 @@ from budget.scenario import (
     scenario_from_document,
 )
 from budget.spec import load_spec, parse_split
+from budget.validation import load_rules
+from budget.validation import run as run_validation
 
 EXIT_OK, EXIT_FAIL, EXIT_USAGE = 0, 1, 2
 
@@ -213,18 +215,22 @@ def _cmd_drill(args: argparse.Namespace) -> int:
 
 
 def _cmd_validate(args: argparse.Namespace) -> int:
-    checks = load_checks(args.validation)
-    data = _load_result(args.metrics)
-    reports = validate(checks, data)
-    for line in report_lines(reports):
-        print(line)
-    failed = [(r.target, cid) for r in reports for cid in r.failed]
-    if failed:
-        print("FAIL: " + ", ".join(f"{cid} ({target})" for target, cid in failed))
-        return EXIT_FAIL
-    n = sum(len(r.outcomes) for r in reports)
-    print(f"PASS: {n} check evaluations, none failed")
-    return EXIT_OK
+    """Exit 0 pass, 1 a check failed, 2 unusable input (every input error, a gate that checks nothing)."""
+    try:
+        rules = load_rules(args.validation)
+        data = _load_result(args.metrics)
+        baseline = _load_result(args.baseline) if args.baseline else None
+        verdict = run_validation(rules, data, args.metrics, baseline, args.baseline)
+    except BudgetError as exc:
+        if args.json:
+            print(json.dumps({"verdict": "error", "exit_code": EXIT_USAGE, "error": str(exc)}, indent=2))
+        raise UsageError(str(exc)) from None
+    if args.json:
+        print(json.dumps(verdict.to_dict(), indent=2, ensure_ascii=False))
+    else:
+        for line in verdict.lines():
+            print(line)
+    return verdict.exit_code
 
 
 def _values(text: str, name: str, cast: Any = float) -> list[Any]:
@@ -378,9 +384,14 @@ def build_parser() -> argparse.ArgumentParser:
 
     v = sub.add_parser("validate", help="the anti-Goodhart gateway: evaluate checks on a result's metrics")
     v.add_argument(
-        "--validation", required=True, metavar="YAML", help="checks file (specs/validation/budget_gate.yaml)"
+        "--validation",
+        required=True,
+        metavar="FILE",
+        help="rules: the chapter's checks or chapter 10's invariants/checks (YAML, or Markdown with a yaml block)",
     )
     v.add_argument("--metrics", required=True, metavar="JSON", help="a simulate or drill result, or plain metrics")
+    v.add_argument("--baseline", metavar="JSON", help="last release's metrics with edge_correlations (drift guard)")
+    v.add_argument("--json", action="store_true", help="print the whole verdict as JSON")
     v.set_defaults(func=_cmd_validate)
 
     c2 = sub.add_parser("calibrate", help="sweep split, reserve, timeout and guard against outage drills")

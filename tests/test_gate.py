@@ -56,7 +56,7 @@ def test_drill_result_checks_each_outage(workdir: Path):
     proc = run_cli(
         ["validate", "--validation", "specs/validation/budget_gate.yaml", "--metrics", "out/d.json"], workdir
     )
-    assert "[outage 15m] anti_goodhart_budget" in proc.stdout and "[outage 30m] ecology_warn" in proc.stdout
+    assert "[outage 15m] check anti_goodhart_budget" in proc.stdout and "[outage 30m] check ecology_warn" in proc.stdout
 
 
 @pytest.mark.parametrize(
