@@ -1,4 +1,4 @@
-"""``budget`` command line: compile, simulate, inspect, note, drill, validate, calibrate, propose.
+"""``budget`` command line: compile, assert, simulate, inspect, note, drill, validate, calibrate, propose, review.
 
 Exit codes: 0 ok; 1 a check failed or the input is invalid; 2 a usage error
 (bad flags, a malformed inspect query or a field the result does not have).
@@ -15,6 +15,7 @@ from typing import Any
 from budget import __version__
 from budget.alerts import FORMATS as ALERT_FORMATS
 from budget.alerts import load_alerts
+from budget.assertion import assert_spec
 from budget.calibrate import calibrate, grid, price_of, propose, spec_yaml
 from budget.drill import apply_history, drill_csv, run_drill
 from budget.errors import BudgetError, QueryError, UsageError
@@ -56,6 +57,15 @@ def _cmd_compile(args: argparse.Namespace) -> int:
     if checks[0].target_pct is not None and not all(c.ok for c in checks):
         return EXIT_FAIL
     return EXIT_OK
+
+
+def _cmd_assert(args: argparse.Namespace) -> int:
+    if args.tolerance < 0:
+        raise UsageError(f"--tolerance {args.tolerance:g}: must not be negative")
+    result = assert_spec(args.budget_spec, args.expect_split, args.tolerance)
+    for line in result.lines():
+        print(line)
+    return EXIT_OK if result.ok else EXIT_FAIL
 
 
 def _scenario_for(args: argparse.Namespace, spec: Any) -> Any:
@@ -350,6 +360,12 @@ def build_parser() -> argparse.ArgumentParser:
     c.add_argument("--expect-split", metavar="90/10", help="target share per tier, cheapest first")
     c.add_argument("--tolerance", type=float, default=1.0, metavar="PT", help="allowed deviation, points (1)")
     c.set_defaults(func=_cmd_compile)
+
+    a = sub.add_parser("assert", help="a spec's compile-time checks (sum, split, tiers, phases), no output")
+    a.add_argument("--budget-spec", required=True, metavar="SPEC", help="budget_network.yaml")
+    a.add_argument("--expect-split", metavar="90/10", help="target share per tier, cheapest first")
+    a.add_argument("--tolerance", type=float, default=1.0, metavar="PT", help="allowed deviation, points (1)")
+    a.set_defaults(func=_cmd_assert)
 
     s = sub.add_parser("simulate", help="run the minute-by-minute budget keeper over an outage scenario")
     s.add_argument("--plan", required=True, metavar="PLAN", help="plan JSON (or a spec YAML)")
