@@ -26,6 +26,7 @@ from budget.loader import MAX_INPUT_BYTES, load_document
 from budget.note import entry_from_result, write_note
 from budget.plan import load_plan, plan_json, proportion_check, proportion_line, summary_line
 from budget.query import evaluate, format_value
+from budget.review import load_history, review
 from budget.scenario import (
     DEFAULT_MANUAL_TIMEOUT_SEC,
     ROUTING_POLICIES,
@@ -243,6 +244,19 @@ def _cmd_validate(args: argparse.Namespace) -> int:
     return verdict.exit_code
 
 
+def _cmd_review(args: argparse.Namespace) -> int:
+    """Exit 1 when a signal fires, 0 when none does, 2 when no signal has the data to be evaluated."""
+    result = review(load_history(args.history), args.history, args.spec)
+    if args.json:
+        print(json.dumps(result.to_dict(), indent=2, ensure_ascii=False))
+    else:
+        for line in result.lines():
+            print(line)
+    if not result.evaluated:
+        raise UsageError(f"{args.history}: no signal could be evaluated: the history is too short or too old")
+    return EXIT_FAIL if result.fired else EXIT_OK
+
+
 def _values(text: str, name: str, cast: Any = float) -> list[Any]:
     """``0.05:0.25:0.05`` (start:stop:step, stop included) or ``a,b,c``."""
     try:
@@ -435,6 +449,12 @@ def build_parser() -> argparse.ArgumentParser:
     pr.add_argument("--outages-per-month", type=float, default=3, help="local-coder outages a month (3)")
     pr.add_argument("--out", required=True, metavar="YAML")
     pr.set_defaults(func=_cmd_propose)
+
+    rv = sub.add_parser("review", help="the signals to revisit the thresholds, from a drill history")
+    rv.add_argument("--history", required=True, metavar="JSONL", help="the drill's --history file")
+    rv.add_argument("--spec", metavar="SPEC", help="whose records to read (the last record's spec)")
+    rv.add_argument("--json", action="store_true", help="print the signals as JSON")
+    rv.set_defaults(func=_cmd_review)
 
     n = sub.add_parser("note", help="write a case into capstone/budget-note.md from a result")
     n.add_argument("--result", required=True, metavar="RESULT")

@@ -204,6 +204,13 @@ def _ids(ids: list[str]) -> list[str]:
     return ids[:EVIDENCE_IDS]
 
 
+def _seconds(clock: str) -> int:
+    """Seconds of a decisions-log time: ``HH:MM``, ``HH:MM:SS``, either with ``+Nd``."""
+    text, _, days = clock.partition("+")
+    parts = [int(x) for x in text.split(":")] + [0]
+    return int(days.rstrip("d") or 0) * 86400 + parts[0] * 3600 + parts[1] * 60 + parts[2]
+
+
 def run_evidence(r: Mapping[str, Any], incidents: Sequence[Incident], top: str, start_sec: int, minutes: int) -> dict:
     """What the revisit signals read from one run (a simulate result with decisions and timeline)."""
     out: dict[str, Any] = {
@@ -227,7 +234,7 @@ def run_evidence(r: Mapping[str, Any], incidents: Sequence[Incident], top: str, 
                 if m and m.group(1) == top:
                     wide.append(d["id"])
             if e["action"] == "manual" and n and events[n - 1]["action"] == "degraded":  # moved by the timeout
-                if opened is None or e["time"] < opened["time"]:
+                if opened is None or _seconds(e["time"]) < _seconds(opened["time"]):
                     opened = {"time": e["time"], "tasks": []}
                 if e["time"] == opened["time"]:
                     opened["tasks"].append(d["id"])
