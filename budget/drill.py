@@ -233,7 +233,13 @@ def run_evidence(r: Mapping[str, Any], incidents: Sequence[Incident], top: str, 
                 m = _TARGET.search(e["reason"])
                 if m and m.group(1) == top:
                     wide.append(d["id"])
-            if e["action"] == "manual" and n and events[n - 1]["action"] == "degraded":  # moved by the timeout
+            before = events[n - 1] if n else None
+            if (  # moved to the manual channel by the timeout, after waiting from within the outage
+                e["action"] == "manual"
+                and before is not None
+                and before["action"] == "degraded"
+                and start_sec <= _seconds(before["time"]) < end
+            ):
                 if opened is None or _seconds(e["time"]) < _seconds(opened["time"]):
                     opened = {"time": e["time"], "tasks": []}
                 if e["time"] == opened["time"]:
