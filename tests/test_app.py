@@ -228,7 +228,7 @@ def _uploader(at: AppTest, key: str):  # type: ignore[no-untyped-def]
 
 
 def test_gateway_page_reads_the_chapter_10_format_markdown_and_a_baseline():
-    fix = ROOT / "tests" / "fixtures" / "goodhart"
+    fix = ROOT / "specs" / "validation" / "goodhart"
     md = "# Gate\n\n```yaml\n" + (fix / "validation.yaml").read_text() + "```\n"
     at = open_page("pages/7_Gateway.py")
     _uploader(at, "w_gate_rules_upload").upload("validation.md", md.encode(), "text/markdown").run()
