@@ -28,6 +28,23 @@ WEEK_DAYS = 7
 SHORT_OUTAGE_MIN = 15  # the drill's short outage
 
 
+RULES = {  # key: (the rule as the chapter words it, what it means)
+    "no_degraded_mode": ("no degraded_mode activation in a month", "the budget is too big"),
+    "health_below_half": (
+        f"token_health_min below {HEALTH_FLOOR} more than once a week",
+        "the local tier is too small",
+    ),
+    "failover_stuck": ("failover_to_frontier stuck at 0 during local outages", "the gate is too strict"),
+    "manual_growth": ("manual_queue after the timeout growing two months in a row", "manual_timeout_sec is too short"),
+    "low_spend": (f"less than {SPEND_FLOOR:.0%} of daily_budget_tokens spent in a day", "shrink the budget"),
+    "failover_too_wide": (
+        "frontier-reviewer serving non-critical tasks during a short outage",
+        "the failover is too wide",
+    ),
+    "manual_nervous": ("the manual channel opening at a moderate queue", "the SLA thresholds are too nervous"),
+}
+
+
 @dataclass
 class Day:
     """The record that stands for one day of the history."""
@@ -40,8 +57,12 @@ class Day:
     def label(self) -> str:
         return self.day.isoformat()
 
-    def runs(self) -> dict[int, dict[str, Any]]:
-        return {int(k): v for k, v in (self.rec.get("runs") or {}).items()}
+    def runs(self, name: str) -> dict[int, dict[str, Any]]:
+        """The outage runs' evidence by outage minutes (empty for records of an older drill)."""
+        raw = self.rec.get("runs") or {}
+        if not isinstance(raw, dict) or not all(str(k).isdigit() and isinstance(v, dict) for k, v in raw.items()):
+            raise BudgetError(f"{name}:{self.line}: runs: must map outage minutes to a record of evidence")
+        return {int(k): v for k, v in raw.items()}
 
 
 @dataclass
@@ -49,9 +70,13 @@ class Signal:
     key: str
     rule: str
     meaning: str
-    status: str
-    finding: str
+    status: str = NO_DATA
+    finding: str = ""
     evidence: list[str] = field(default_factory=list)
+
+    @classmethod
+    def of(cls, key: str) -> Signal:
+        return cls(key, *RULES[key])
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -158,9 +183,8 @@ def _days(records: list[tuple[int, dict[str, Any]]], name: str) -> tuple[list[Da
 
 
 def _no_degraded_mode(days: list[Day], name: str) -> Signal:
-    s = Signal("no_degraded_mode", "no degraded_mode activation in a month", "the budget is too big", NO_DATA, "")
-    have = [(d, _num(d.rec, f"{name}:{d.line}", "baseline", "degraded_queue")) for d in days]
-    have = [(d, v) for d, v in have if v is not None]
+    s = Signal.of("no_degraded_mode")
+    have = _series(days, name, "baseline", "degraded_queue")
     if not have:
         s.finding = "no record has the day's degraded count (records of an older drill)"
         return s
@@ -181,19 +205,12 @@ def _no_degraded_mode(days: list[Day], name: str) -> Signal:
 
 
 def _health_below_half(days: list[Day], name: str) -> Signal:
-    s = Signal(
-        "health_below_half",
-        f"token_health_min below {HEALTH_FLOOR} more than once a week",
-        "the local tier is too small",
-        NO_DATA,
-        "",
-    )
-    have = [(d, _num(d.rec, f"{name}:{d.line}", "token_health_min")) for d in days]
-    have = [(d, v) for d, v in have if v is not None]
+    s = Signal.of("health_below_half")
+    have = _series(days, name, "token_health_min")
     if not have:
         s.finding = "no record has token_health_min"
         return s
-    low = [(d, v) for d, v in have if v is not None and v < HEALTH_FLOOR]
+    low = [(d, v) for d, v in have if v < HEALTH_FLOOR]
     for d, _ in low:
         week = [(e, v) for e, v in low if d.day <= e.day < d.day + timedelta(days=WEEK_DAYS)]
         if len(week) > 1:
@@ -211,6 +228,21 @@ def _health_below_half(days: list[Day], name: str) -> Signal:
     return s
 
 
+def _series(days: list[Day], name: str, *path: str) -> list[tuple[Day, float]]:
+    """The days whose record has the number at ``path``, with it."""
+    out = []
+    for d in days:
+        v = _num(d.rec, f"{name}:{d.line}", *path)
+        if v is not None:
+            out.append((d, v))
+    return out
+
+
+def _ids(run: dict[str, Any], key: str) -> str:
+    ids = run.get(key)
+    return ", ".join(str(i) for i in ids) if isinstance(ids, list) else ""
+
+
 def _worst_outage(d: Day) -> str:
     outages = d.rec.get("outages") or {}
     if not isinstance(outages, dict) or not outages:
@@ -220,16 +252,10 @@ def _worst_outage(d: Day) -> str:
 
 
 def _failover_stuck(days: list[Day], name: str) -> Signal:
-    s = Signal(
-        "failover_stuck",
-        "failover_to_frontier stuck at 0 during local outages",
-        "the gate is too strict",
-        NO_DATA,
-        "",
-    )
+    s = Signal.of("failover_stuck")
     stuck, seen = [], 0
     for d in days:
-        runs = {m: r for m, r in d.runs().items() if (_num(r, f"{name}:{d.line}", "critical") or 0) > 0}
+        runs = {m: r for m, r in d.runs(name).items() if (_num(r, f"{name}:{d.line}", "critical") or 0) > 0}
         if not runs:
             continue
         seen += 1
@@ -237,7 +263,7 @@ def _failover_stuck(days: list[Day], name: str) -> Signal:
             stuck.append(
                 f"{d.label}: no failover in the "
                 + ", ".join(
-                    f"{m}m outage ({int(r['critical'])} P0/P1 arrived; waited: {', '.join(r['critical_waited_ids'])})"
+                    f"{m}m outage ({int(r['critical'])} P0/P1 arrived; waited: {_ids(r, 'critical_waited_ids')})"
                     for m, r in sorted(runs.items())
                 )
             )
@@ -251,16 +277,10 @@ def _failover_stuck(days: list[Day], name: str) -> Signal:
 
 
 def _manual_growth(days: list[Day], name: str) -> Signal:
-    s = Signal(
-        "manual_growth",
-        "manual_queue after the timeout growing two months in a row",
-        "manual_timeout_sec is too short",
-        NO_DATA,
-        "",
-    )
+    s = Signal.of("manual_growth")
     months: dict[str, dict[int, list[float]]] = {}
     for d in days:
-        for m, r in d.runs().items():
+        for m, r in d.runs(name).items():
             v = _num(r, f"{name}:{d.line}", "manual_after_timeout")
             if v is not None:
                 months.setdefault(d.day.strftime("%Y-%m"), {}).setdefault(m, []).append(v)
@@ -288,19 +308,12 @@ def _consecutive(months: list[str]) -> bool:
 
 
 def _low_spend(days: list[Day], name: str) -> Signal:
-    s = Signal(
-        "low_spend",
-        f"less than {SPEND_FLOOR:.0%} of daily_budget_tokens spent in a day",
-        "shrink the budget",
-        NO_DATA,
-        "",
-    )
-    have = [(d, _num(d.rec, f"{name}:{d.line}", "baseline", "spent_share")) for d in days]
-    have = [(d, v) for d, v in have if v is not None]
+    s = Signal.of("low_spend")
+    have = _series(days, name, "baseline", "spent_share")
     if not have:
         s.finding = "no record has the day's spend (records of an older drill)"
         return s
-    low = [(d, v) for d, v in have if v is not None and v < SPEND_FLOOR]
+    low = [(d, v) for d, v in have if v < SPEND_FLOOR]
     s.status = FIRES if low else QUIET
     s.finding = f"{len(low)} of {len(have)} days spent under {SPEND_FLOOR:.0%}"
     s.evidence = [
@@ -310,24 +323,16 @@ def _low_spend(days: list[Day], name: str) -> Signal:
 
 
 def _failover_too_wide(days: list[Day], name: str) -> Signal:
-    s = Signal(
-        "failover_too_wide",
-        "frontier-reviewer serving non-critical tasks during a short outage",
-        "the failover is too wide",
-        NO_DATA,
-        "",
-    )
+    s = Signal.of("failover_too_wide")
     wide, seen = [], 0
     for d in days:
-        for m, r in sorted(d.runs().items()):
+        for m, r in sorted(d.runs(name).items()):
             n = _num(r, f"{name}:{d.line}", "frontier_noncritical")
             if m > SHORT_OUTAGE_MIN or n is None:
                 continue
             seen += 1
             if n > 0:
-                wide.append(
-                    f"{d.label}, {m}m outage: {int(n)} P2/P3 tasks ({', '.join(r['frontier_noncritical_ids'])})"
-                )
+                wide.append(f"{d.label}, {m}m outage: {int(n)} P2/P3 tasks ({_ids(r, 'frontier_noncritical_ids')})")
     if wide:
         s.status, s.finding, s.evidence = FIRES, f"{len(wide)} of {seen} short outages", wide
     elif seen:
@@ -338,27 +343,25 @@ def _failover_too_wide(days: list[Day], name: str) -> Signal:
 
 
 def _manual_nervous(days: list[Day], name: str) -> Signal:
-    s = Signal(
-        "manual_nervous",
-        "the manual channel opening at a moderate queue",
-        "the SLA thresholds are too nervous",
-        NO_DATA,
-        "",
-    )
+    s = Signal.of("manual_nervous")
     nervous, seen = [], 0
     for d in days:
         limit = _num(d.rec, f"{name}:{d.line}", "queue_limit")
-        for m, r in sorted(d.runs().items()):
+        for m, r in sorted(d.runs(name).items()):
             if "manual_opened" not in r or limit is None:
                 continue
             seen += 1
             opened = r["manual_opened"]
-            if isinstance(opened, dict):
+            if opened is not None and not isinstance(opened, dict):
+                raise BudgetError(f"{name}:{d.line}: runs.{m}.manual_opened: must be a record or null")
+            if opened is not None:
                 q = _num(opened, f"{name}:{d.line}", "queue")
-                if q is not None and q <= limit:
+                if q is None:
+                    raise BudgetError(f"{name}:{d.line}: runs.{m}.manual_opened.queue: missing")
+                if q <= limit:
                     nervous.append(
                         f"{d.label}, {m}m outage: opened at {opened.get('time')} with {int(q)} open tasks "
-                        f"(limit {int(limit)}): {', '.join(opened.get('tasks', []))}"
+                        f"(limit {int(limit)}): {_ids(opened, 'tasks')}"
                     )
     if nervous:
         s.status, s.finding, s.evidence = FIRES, f"{len(nervous)} of {seen} outages", nervous

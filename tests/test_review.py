@@ -159,6 +159,11 @@ def test_bad_history_records_name_their_line():
         review(history_from_text(text, "h.jsonl"), "h.jsonl")
     with pytest.raises(BudgetError, match=r"h\.jsonl:1: spec: missing"):
         history_from_text('{"day": "2026-09-01"}\n', "h.jsonl")
+    broken = rec(0, runs={"15": run_ev(opened="11:02")})
+    with pytest.raises(BudgetError, match=r"h\.jsonl:1: runs\.15\.manual_opened: must be a record or null"):
+        review(history_from_text(json.dumps(broken) + "\n", "h.jsonl"), "h.jsonl")
+    with pytest.raises(BudgetError, match=r"h\.jsonl:1: runs: must map outage minutes"):
+        review(history_from_text(json.dumps(rec(0, runs={"x": 1})) + "\n", "h.jsonl"), "h.jsonl")
     with pytest.raises(BudgetError, match="has no records"):
         history_from_text("\n\n", "h.jsonl")
 
