@@ -193,7 +193,6 @@ def _evaluate(
         manual_timeout_sec=v.manual_timeout_sec,
         baseline=False,
         keep_timelines=False,
-        evidence=False,
     )
     floors = {r["outage_min"]: r["token_health_min"] for r in drill.runs}
     gate_failed: list[str] = []

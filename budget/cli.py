@@ -198,6 +198,7 @@ def _cmd_drill(args: argparse.Namespace) -> int:
         fail_under=args.fail_under,
         report=report,
         spec_name=str(source),
+        evidence=bool(args.history),  # what budget review reads, kept when a history is written
     )
     if args.history:
         apply_history(result, args.history)

@@ -140,12 +140,14 @@ def run_drill(
     manual_timeout_sec: float = 120,
     baseline: bool = True,
     keep_timelines: bool = True,
-    evidence: bool = True,
+    evidence: bool = False,
 ) -> DrillResult:
     """Replay the day once without an outage and once per outage length.
 
-    ``evidence`` keeps what the revisit signals read in each run (it needs the
-    decisions log and the timeline of every run; a sweep leaves it out).
+    ``evidence`` keeps what the revisit signals read in each run: it needs each
+    outage run's decisions log and timeline, which doubles the time of a long
+    day's replay, so only a drill that writes a history (or a page that reviews
+    one) asks for it.
     """
     parse_clock(start, "--start")
     tier = down_tier or spec.cheapest
@@ -172,7 +174,8 @@ def run_drill(
             horizon="day",
             source=spec_name,
         )
-        r = simulate(spec, scenario, include_decisions=evidence, include_timeline=keep_timelines or evidence).to_dict()
+        detail = evidence and bool(minutes)  # the no-outage run's evidence needs no decisions log
+        r = simulate(spec, scenario, include_decisions=detail, include_timeline=keep_timelines or detail).to_dict()
         row = {"outage_min": minutes, **{k: r[k] for k in DRILL_METRICS}}
         row["red_button"] = r["red_button"]["activated"]
         row["sla_breaches"] = r["sla_breaches"]

@@ -111,6 +111,7 @@ if st.button("Run drill", key="w_drill_run", type="primary", disabled=bool(error
             fail_under=fail_under,
             spec_name=spec_name,
             progress=lambda f: bar.progress(f, text=f"replaying… {f:.0%}"),
+            evidence=True,  # for the Review block below
         )
         ss["drill_result"] = {
             "signature": signature,

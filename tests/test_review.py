@@ -199,7 +199,7 @@ MID = load_spec(ROOT / "specs" / "payment_gateway_80_20_mid.yaml")
 
 
 def test_history_entry_keeps_the_old_keys_and_adds_the_evidence(tmp_path: Path):
-    result = run_drill(MID, DAY, outages=(15,), spec_name="mid", report=REPORT)
+    result = run_drill(MID, DAY, outages=(15,), spec_name="mid", report=REPORT, evidence=True)
     entry = history_entry(result.to_dict())
     assert list(entry)[:5] == ["day", "spec", "flow", "token_health_min", "outages"]
     assert entry["baseline"]["spent_share"] == round(entry["baseline"]["spent_tokens"] / 50_000_000, 4)
@@ -211,8 +211,10 @@ def test_history_entry_keeps_the_old_keys_and_adds_the_evidence(tmp_path: Path):
 
 def test_a_wide_failover_policy_fires_the_drill_signal():
     wide = MID.model_copy(update={"policy": MID.policy.model_copy(update={"failover_severities": SEVS})})
-    ranked = history_entry(run_drill(MID, DAY, outages=(15,), spec_name="mid", report=REPORT).to_dict())
-    widened = history_entry(run_drill(wide, DAY, outages=(15,), spec_name="mid", report=REPORT).to_dict())
+    ranked = history_entry(run_drill(MID, DAY, outages=(15,), spec_name="mid", report=REPORT, evidence=True).to_dict())
+    widened = history_entry(
+        run_drill(wide, DAY, outages=(15,), spec_name="mid", report=REPORT, evidence=True).to_dict()
+    )
     assert ranked["runs"]["15"]["frontier_noncritical"] == 0
     assert widened["runs"]["15"]["frontier_noncritical"] > 0
     assert status([ranked], "failover_too_wide") == QUIET
@@ -223,9 +225,11 @@ SEVS = ("P0", "P1", "P2", "P3")
 
 
 def test_a_manual_timeout_longer_than_the_outage_keeps_the_channel_shut():
-    nervous = history_entry(run_drill(MID, DAY, outages=(15,), spec_name="mid", report=REPORT).to_dict())
+    nervous = history_entry(run_drill(MID, DAY, outages=(15,), spec_name="mid", report=REPORT, evidence=True).to_dict())
     patient = history_entry(
-        run_drill(MID, DAY, outages=(15,), spec_name="mid", report=REPORT, manual_timeout_sec=3600).to_dict()
+        run_drill(
+            MID, DAY, outages=(15,), spec_name="mid", report=REPORT, evidence=True, manual_timeout_sec=3600
+        ).to_dict()
     )
     assert nervous["runs"]["15"]["manual_opened"]["queue"] <= 15
     assert patient["runs"]["15"]["manual_opened"] is None
