@@ -33,6 +33,11 @@ def main() -> None:
         f"800-alert drill, 3 outages + baseline: {t800 * 1000:8.1f} ms   (target < 1000 ms: "
         f"{'ok' if t800 < 1 else 'OVER'})"
     )
+    t_ev = median_seconds(lambda: run_drill(spec, incidents, outages=(15, 30, 45), evidence=True), 5)
+    print(
+        f"the same with the review's evidence (--history): {t_ev * 1000:8.1f} ms   (target < 1000 ms: "
+        f"{'ok' if t_ev < 1 else 'OVER'})"
+    )
 
     with tempfile.TemporaryDirectory() as tmp:
         path = Path(tmp) / "alerts_100k.jsonl"

@@ -54,8 +54,8 @@ def _severity(rng: random.Random) -> str:
     return MIX[-1][0]
 
 
-def generate_day(count: int, seed: int = 7) -> list[dict[str, Any]]:
-    """``count`` alert records (timestamp, severity, service, blast_radius, confidence_gap, id)."""
+def generate_day(count: int, seed: int = 7, day: datetime = DAY) -> list[dict[str, Any]]:
+    """``count`` alert records (timestamp, severity, service, blast_radius, confidence_gap, id) on ``day``."""
     rng = random.Random(seed)
     n_burst = int(count * BURST_SHARE) * len(BURSTS)
     weights = [rate(m / 60) for m in range(1440)]
@@ -86,7 +86,7 @@ def generate_day(count: int, seed: int = 7) -> list[dict[str, Any]]:
         records.append(
             {
                 "id": f"alert-{i:05d}",
-                "timestamp": (DAY + timedelta(seconds=sec)).isoformat().replace("+00:00", "Z"),
+                "timestamp": (day + timedelta(seconds=sec)).isoformat().replace("+00:00", "Z"),
                 "severity": AM_SEVERITY[sev],
                 "service": rng.choice(SERVICES),
                 "blast_radius": rng.randint(lo, hi),
@@ -293,14 +293,20 @@ def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(prog="python -m budget.alertgen", description=__doc__.split("\n")[0])
     ap.add_argument("--count", type=int, default=800)
     ap.add_argument("--seed", type=int, default=7)
+    ap.add_argument("--day", default=DAY.date().isoformat(), help="the day's date, YYYY-MM-DD (2026-11-24)")
     ap.add_argument("--out", help="write the day as JSONL here")
     ap.add_argument("--samples", help="write one small sample of each format into this folder")
     args = ap.parse_args(argv)
     if args.count <= 0:
         print("alertgen: error: --count must be positive", file=sys.stderr)
         return 2
+    try:
+        day = datetime.fromisoformat(args.day).replace(tzinfo=UTC)
+    except ValueError:
+        print(f"alertgen: error: --day {args.day!r}: must be a date YYYY-MM-DD", file=sys.stderr)
+        return 2
     if args.out:
-        atomic_write_text(args.out, to_jsonl(generate_day(args.count, args.seed)))
+        atomic_write_text(args.out, to_jsonl(generate_day(args.count, args.seed, day)))
         print(f"wrote {args.count} alerts to {args.out}")
     if args.samples:
         for p in write_samples(Path(args.samples)):

@@ -316,6 +316,54 @@ TEXTBOOK_PHASES = {  # the textbook plan's proportions (tokens per 10M day)
 }
 
 
+HIGH_FLOW = 500  # incidents a day from which the table's high row (80/20) applies
+HIGH_FLOW_FRONTIER = 0.20
+WEEKLY = 4  # more outages a month than this is "weekly" (52 / 12 = 4.3)
+
+
+def _size_row(incidents_per_day: int, incident_tokens: int) -> str:
+    """The incidents-per-day and cost rows: the day's budget is the flow times the cost."""
+    daily = incidents_per_day * incident_tokens
+    if incidents_per_day <= 50:
+        row = "low row (<= 50/day: 2-3M, 90/10)"
+    elif incidents_per_day < HIGH_FLOW:
+        row = "default row (200/day: 10M, 9M/1M)" if incidents_per_day == 200 else "between the low and high rows"
+    else:
+        row = f"high row (>= {HIGH_FLOW}/day: 25-40M, 80/20)"
+    if incident_tokens <= 20_000:
+        cost = "low cost (~20K)"
+    elif incident_tokens < 100_000:
+        cost = "default cost (~50K)"
+    else:
+        cost = "high cost (100K+, multi-step replay)"
+    return f"budget: {incidents_per_day} incidents x {incident_tokens:,} tokens = {daily:,} a day; {row}, {cost}"
+
+
+def _frontier_row(disputed_share: float) -> tuple[float, str]:
+    """The disputed-reviews row: the most expensive tier's share of the day."""
+    if disputed_share <= 0.05:
+        return 0.06, "disputed reviews <= 5% (low row): frontier 5-7% (6%)"
+    if disputed_share < 0.15:
+        return 0.10, "disputed reviews ~10% (default row): frontier 10%"
+    frontier = min(0.20, max(0.15, disputed_share))
+    why = f"disputed reviews 15-25% (high row): frontier 15-20% ({frontier:.0%})"
+    if disputed_share > 0.25:
+        why += f"; {disputed_share:.0%} is past the table: measure before going beyond 20%"
+    return frontier, why
+
+
+def _reserve_row(outages_per_month: float) -> tuple[float, str]:
+    """The local-coder outages row: the control reserve's share of the day."""
+    if outages_per_month <= 1:
+        return 0.05, f"{outages_per_month:g} local-coder outages a month (low row, <= 1): reserve 5%"
+    if outages_per_month <= WEEKLY:
+        return 0.07, f"{outages_per_month:g} local-coder outages a month (default row, 2-4): reserve 7%"
+    return 0.15, (
+        f"{outages_per_month:g} local-coder outages a month (high row, weekly): reserve 15%, "
+        "and add a second provider for the cheap tier"
+    )
+
+
 @dataclass(frozen=True)
 class Proposal:
     daily_budget_tokens: int
@@ -331,30 +379,15 @@ def propose(incidents_per_day: int, incident_tokens: int, disputed_share: float,
         raise BudgetError("incidents per day and tokens per incident must be positive")
     if not 0 <= disputed_share <= 1 or outages_per_month < 0:
         raise BudgetError("disputed share must be 0-1 and outages per month not negative")
-    reasons = []
+    reasons = [_size_row(incidents_per_day, incident_tokens)]
     daily = incidents_per_day * incident_tokens
-    reasons.append(f"budget: {incidents_per_day} incidents x {incident_tokens:,} tokens = {daily:,} a day")
-    if disputed_share <= 0.05:
-        frontier = 0.06
-        reasons.append("disputed reviews <= 5%: frontier 5-7% (6%)")
-    elif disputed_share < 0.15:
-        frontier = 0.10
-        reasons.append("disputed reviews ~10%: frontier 10%")
-    else:
-        frontier = min(0.20, max(0.15, disputed_share))
-        reasons.append(f"disputed reviews 15-25%: frontier 15-20% ({frontier:.0%})")
-    if incidents_per_day >= 500 and frontier < 0.20:
-        frontier = 0.20
-        reasons.append(">= 500 incidents a day: 80/20")
-    if outages_per_month <= 1:
-        reserve = 0.05
-        reasons.append("local-coder outages <= 1 a month: reserve 5%")
-    elif outages_per_month < 4:
-        reserve = 0.07
-        reasons.append("2-4 outages a month: reserve 7%")
-    else:
-        reserve = 0.15
-        reasons.append("weekly outages: reserve 15%, and add a second provider")
+    frontier, why = _frontier_row(disputed_share)
+    reasons.append(why)
+    if incidents_per_day >= HIGH_FLOW and frontier < HIGH_FLOW_FRONTIER:
+        frontier = HIGH_FLOW_FRONTIER
+        reasons.append(f"incidents per day >= {HIGH_FLOW} (high row): 80/20, frontier raised to 20%")
+    reserve, why = _reserve_row(outages_per_month)
+    reasons.append(why)
     frontier_total = int(round(daily * frontier))
     reserve_total = int(round(daily * reserve))
     local_total = daily - frontier_total - reserve_total

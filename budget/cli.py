@@ -1,4 +1,5 @@
-"""``budget`` command line: compile, simulate, inspect, note, drill, validate, calibrate, propose, fit, export.
+"""``budget`` command line: compile, assert, simulate, inspect, note, drill, validate, calibrate, propose, review,
+fit, export.
 
 Exit codes: 0 ok; 1 a check failed or the input is invalid; 2 a usage error
 (bad flags, a malformed inspect query or a field the result does not have).
@@ -16,6 +17,7 @@ from typing import Any
 from budget import __version__
 from budget.alerts import FORMATS as ALERT_FORMATS
 from budget.alerts import load_alerts
+from budget.assertion import assert_spec
 from budget.calibrate import DEFAULT_MAX_SILENT_P0, calibrate, grid, price_of, propose, spec_yaml
 from budget.drill import apply_history, drill_csv, run_drill
 from budget.errors import BudgetError, QueryError, UsageError
@@ -23,12 +25,13 @@ from budget.export import GATEWAYS, export_text, limits_json
 from budget.export import summary_lines as export_summary
 from budget.fit import fit_spend_log, parse_tier_map
 from budget.fsutil import atomic_write_text
-from budget.gate import load_checks, report_lines, validate
+from budget.gate import load_checks
 from budget.keeper import manual_key, simulate
 from budget.loader import MAX_INPUT_BYTES, load_document
 from budget.note import entry_from_result, write_note
 from budget.plan import load_plan, plan_json, proportion_check, proportion_line, summary_line
 from budget.query import evaluate, format_value
+from budget.review import load_history, review
 from budget.scenario import (
     DEFAULT_MANUAL_TIMEOUT_SEC,
     ROUTING_POLICIES,
@@ -39,6 +42,8 @@ from budget.scenario import (
 from budget.spec import load_spec, parse_split
 from budget.spendlog import FORMATS as SPEND_LOG_FORMATS
 from budget.spendlog import read_spend_log
+from budget.validation import load_rules
+from budget.validation import run as run_validation
 
 EXIT_OK, EXIT_FAIL, EXIT_USAGE = 0, 1, 2
 
@@ -60,6 +65,15 @@ def _cmd_compile(args: argparse.Namespace) -> int:
     if checks[0].target_pct is not None and not all(c.ok for c in checks):
         return EXIT_FAIL
     return EXIT_OK
+
+
+def _cmd_assert(args: argparse.Namespace) -> int:
+    if args.tolerance < 0:
+        raise UsageError(f"--tolerance {args.tolerance:g}: must not be negative")
+    result = assert_spec(args.budget_spec, args.expect_split, args.tolerance)
+    for line in result.lines():
+        print(line)
+    return EXIT_OK if result.ok else EXIT_FAIL
 
 
 def _scenario_for(args: argparse.Namespace, spec: Any) -> Any:
@@ -191,6 +205,7 @@ def _cmd_drill(args: argparse.Namespace) -> int:
         fail_under=args.fail_under,
         report=report,
         spec_name=str(source),
+        evidence=bool(args.history),  # what budget review reads, kept when a history is written
     )
     if args.history:
         apply_history(result, args.history)
@@ -219,18 +234,35 @@ def _cmd_drill(args: argparse.Namespace) -> int:
 
 
 def _cmd_validate(args: argparse.Namespace) -> int:
-    checks = load_checks(args.validation)
-    data = _load_result(args.metrics)
-    reports = validate(checks, data)
-    for line in report_lines(reports):
-        print(line)
-    failed = [(r.target, cid) for r in reports for cid in r.failed]
-    if failed:
-        print("FAIL: " + ", ".join(f"{cid} ({target})" for target, cid in failed))
-        return EXIT_FAIL
-    n = sum(len(r.outcomes) for r in reports)
-    print(f"PASS: {n} check evaluations, none failed")
-    return EXIT_OK
+    """Exit 0 pass, 1 a check failed, 2 unusable input (every input error, a gate that checks nothing)."""
+    try:
+        rules = load_rules(args.validation)
+        data = _load_result(args.metrics)
+        baseline = _load_result(args.baseline) if args.baseline else None
+        verdict = run_validation(rules, data, args.metrics, baseline, args.baseline)
+    except BudgetError as exc:
+        if args.json:
+            print(json.dumps({"verdict": "error", "exit_code": EXIT_USAGE, "error": str(exc)}, indent=2))
+        raise UsageError(str(exc)) from None
+    if args.json:
+        print(json.dumps(verdict.to_dict(), indent=2, ensure_ascii=False))
+    else:
+        for line in verdict.lines():
+            print(line)
+    return verdict.exit_code
+
+
+def _cmd_review(args: argparse.Namespace) -> int:
+    """Exit 1 when a signal fires, 0 when none does, 2 when no signal has the data to be evaluated."""
+    result = review(load_history(args.history), args.history, args.spec)
+    if args.json:
+        print(json.dumps(result.to_dict(), indent=2, ensure_ascii=False))
+    else:
+        for line in result.lines():
+            print(line)
+    if not result.evaluated:
+        raise UsageError(f"{args.history}: no signal could be evaluated: the history is too short or too old")
+    return EXIT_FAIL if result.fired else EXIT_OK
 
 
 def _values(text: str, name: str, cast: Any = float) -> list[Any]:
@@ -383,6 +415,12 @@ def build_parser() -> argparse.ArgumentParser:
     c.add_argument("--tolerance", type=float, default=1.0, metavar="PT", help="allowed deviation, points (1)")
     c.set_defaults(func=_cmd_compile)
 
+    a = sub.add_parser("assert", help="a spec's compile-time checks (sum, split, tiers, phases), no output")
+    a.add_argument("--budget-spec", required=True, metavar="SPEC", help="budget_network.yaml")
+    a.add_argument("--expect-split", metavar="90/10", help="target share per tier, cheapest first")
+    a.add_argument("--tolerance", type=float, default=1.0, metavar="PT", help="allowed deviation, points (1)")
+    a.set_defaults(func=_cmd_assert)
+
     s = sub.add_parser("simulate", help="run the minute-by-minute budget keeper over an outage scenario")
     s.add_argument("--plan", required=True, metavar="PLAN", help="plan JSON (or a spec YAML)")
     s.add_argument("--scenario", metavar="JSON", help="scenario file (down_tier, start, duration_min, queue, ...)")
@@ -416,9 +454,14 @@ def build_parser() -> argparse.ArgumentParser:
 
     v = sub.add_parser("validate", help="the anti-Goodhart gateway: evaluate checks on a result's metrics")
     v.add_argument(
-        "--validation", required=True, metavar="YAML", help="checks file (specs/validation/budget_gate.yaml)"
+        "--validation",
+        required=True,
+        metavar="FILE",
+        help="rules: the chapter's checks or chapter 10's invariants/checks (YAML, or Markdown with a yaml block)",
     )
     v.add_argument("--metrics", required=True, metavar="JSON", help="a simulate or drill result, or plain metrics")
+    v.add_argument("--baseline", metavar="JSON", help="last release's metrics with edge_correlations (drift guard)")
+    v.add_argument("--json", action="store_true", help="print the whole verdict as JSON")
     v.set_defaults(func=_cmd_validate)
 
     c2 = sub.add_parser("calibrate", help="sweep split, reserve, timeout and guard against outage drills")
@@ -469,6 +512,11 @@ def build_parser() -> argparse.ArgumentParser:
     e.add_argument("--out", required=True, metavar="FILE", help="config.yaml (litellm) or config JSON (portkey)")
     e.add_argument("--limits-out", metavar="JSON", help="also write each tier's tpm, tokens and USD a day")
     e.set_defaults(func=_cmd_export)
+    rv = sub.add_parser("review", help="the signals to revisit the thresholds, from a drill history")
+    rv.add_argument("--history", required=True, metavar="JSONL", help="the drill's --history file")
+    rv.add_argument("--spec", metavar="SPEC", help="whose records to read (the last record's spec)")
+    rv.add_argument("--json", action="store_true", help="print the signals as JSON")
+    rv.set_defaults(func=_cmd_review)
 
     n = sub.add_parser("note", help="write a case into capstone/budget-note.md from a result")
     n.add_argument("--result", required=True, metavar="RESULT")

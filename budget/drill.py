@@ -11,6 +11,13 @@ guard. With a history file, the chapter's review rules apply:
 
 ask for a review of the proportions. The CLI exits 1 when an outage falls below
 the guard or a review is asked for, 0 otherwise.
+
+Each run also keeps the evidence the revisit signals read (``budget.review``):
+tokens spent, tasks moved to manual by the timeout, the P0/P1 tasks that arrived
+during the outage and those of them that got no failover, the P2/P3 tasks the
+most expensive tier served, and when the manual channel first opened by timeout
+with the open queue at that minute. :func:`history_entry` turns a drill result
+into the history record.
 """
 
 from __future__ import annotations
@@ -18,7 +25,8 @@ from __future__ import annotations
 import csv
 import io
 import json
-from collections.abc import Callable, Sequence
+import re
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -26,13 +34,16 @@ from typing import Any
 from budget.alerts import ImportReport, flow_per_hour
 from budget.errors import BudgetError
 from budget.fsutil import atomic_write_text
-from budget.keeper import simulate
+from budget.keeper import manual_key, simulate
 from budget.scenario import Incident, Scenario
 from budget.spec import BudgetSpec
 from budget.units import parse_clock
 
 DEFAULT_OUTAGES = (15, 30, 45)
 FLOW_CHANGE_LIMIT = 0.25
+CRITICAL = ("P0", "P1")
+EVIDENCE_IDS = 10  # task ids kept per list of evidence (the count is kept in full)
+_TARGET = re.compile(r"-> (\S+) \(")
 # the drill's figures (also what the gateway reads per outage)
 DRILL_METRICS = (
     "mttr_p95",
@@ -67,6 +78,8 @@ class DrillResult:
     timelines: dict[str, list[dict[str, Any]]]
     flow_per_hour: list[int]
     review: dict[str, Any] = field(default_factory=dict)
+    daily_budget_tokens: int = 0
+    queue_limit: int = 0
 
     @property
     def below_guard(self) -> list[int]:
@@ -85,6 +98,8 @@ class DrillResult:
             "down_tier": self.down_tier,
             "start": self.start,
             "fail_under": self.fail_under,
+            "daily_budget_tokens": self.daily_budget_tokens,
+            "queue_limit": self.queue_limit,
             "runs": self.runs,
             "outages": {str(r["outage_min"]): r for r in self.runs},
             "token_health_min": self.worst,
@@ -126,8 +141,15 @@ def run_drill(
     manual_timeout_sec: float = 120,
     baseline: bool = True,
     keep_timelines: bool = True,
+    evidence: bool = False,
 ) -> DrillResult:
-    """Replay the day once without an outage and once per outage length."""
+    """Replay the day once without an outage and once per outage length.
+
+    ``evidence`` keeps what the revisit signals read in each run: it needs each
+    outage run's decisions log and timeline, which doubles the time of a long
+    day's replay, so only a drill that writes a history (or a page that reviews
+    one) asks for it.
+    """
     parse_clock(start, "--start")
     tier = down_tier or spec.cheapest
     if tier not in spec.tiers:
@@ -153,11 +175,14 @@ def run_drill(
             horizon="day",
             source=spec_name,
         )
-        r = simulate(spec, scenario, include_decisions=False, include_timeline=keep_timelines).to_dict()
+        detail = evidence and bool(minutes)  # the no-outage run's evidence needs no decisions log
+        r = simulate(spec, scenario, include_decisions=detail, include_timeline=keep_timelines or detail).to_dict()
         row = {"outage_min": minutes, **{k: r[k] for k in DRILL_METRICS}}
         row["red_button"] = r["red_button"]["activated"]
         row["sla_breaches"] = r["sla_breaches"]
         row["verdict"] = "holds the guard" if r["token_health_min"] >= guard else f"below the {guard:.2f} guard"
+        if evidence:
+            row.update(run_evidence(r, incs, spec.most_expensive, parse_clock(start) * 60, minutes))
         runs.append(row)
         label = "no outage" if not minutes else f"{minutes} min outage"
         if keep_timelines:
@@ -174,7 +199,68 @@ def run_drill(
         runs=runs,
         timelines=timelines,
         flow_per_hour=flow_per_hour(list(incs)),
+        daily_budget_tokens=spec.daily_budget_tokens,
+        queue_limit=spec.policy.queue_limit,
     )
+
+
+def _ids(ids: list[str]) -> list[str]:
+    return ids[:EVIDENCE_IDS]
+
+
+def _seconds(clock: str) -> int:
+    """Seconds of a decisions-log time: ``HH:MM``, ``HH:MM:SS``, either with ``+Nd``."""
+    text, _, days = clock.partition("+")
+    parts = [int(x) for x in text.split(":")] + [0]
+    return int(days.rstrip("d") or 0) * 86400 + parts[0] * 3600 + parts[1] * 60 + parts[2]
+
+
+def run_evidence(r: Mapping[str, Any], incidents: Sequence[Incident], top: str, start_sec: int, minutes: int) -> dict:
+    """What the revisit signals read from one run (a simulate result with decisions and timeline)."""
+    out: dict[str, Any] = {
+        "spent_tokens": sum(int(t["spent"]) for t in r["tiers"].values()),
+        "manual_after_timeout": r[manual_key(r["manual_timeout_sec"])],
+    }
+    if not minutes:
+        return out
+    end = start_sec + minutes * 60
+    decisions = {d["id"]: d for d in r["decisions"]}
+    critical = [i.id for i in incidents if i.severity in CRITICAL and start_sec <= i.arrival_sec < end]
+    waited = [i for i in critical if decisions[i]["route"] != "failover"]
+    wide = []  # P2/P3 tasks the most expensive tier took by failover (failover happens only while a tier is down)
+    opened: dict[str, Any] | None = None
+    rows = {row["time"]: row for row in r["timeline"]}
+    for d in r["decisions"]:
+        events = d["events"]
+        for n, e in enumerate(events):
+            if e["action"] == "failover" and d["severity"] not in CRITICAL:
+                m = _TARGET.search(e["reason"])
+                if m and m.group(1) == top:
+                    wide.append(d["id"])
+            before = events[n - 1] if n else None
+            if (  # moved to the manual channel by the timeout, after waiting from within the outage
+                e["action"] == "manual"
+                and before is not None
+                and before["action"] == "degraded"
+                and start_sec <= _seconds(before["time"]) < end
+            ):
+                if opened is None or _seconds(e["time"]) < _seconds(opened["time"]):
+                    opened = {"time": e["time"], "tasks": []}
+                if e["time"] == opened["time"]:
+                    opened["tasks"].append(d["id"])
+    if opened is not None:
+        row = rows.get(opened["time"], {})
+        opened["queue"] = int(row.get("pending", 0)) + int(row.get("degraded", 0)) + int(row.get("manual", 0))
+        opened["tasks"] = _ids(sorted(opened["tasks"]))
+    out.update(
+        critical=len(critical),
+        critical_waited=len(waited),
+        critical_waited_ids=_ids(waited),
+        frontier_noncritical=len(wide),
+        frontier_noncritical_ids=_ids(sorted(wide)),
+        manual_opened=opened,
+    )
+    return out
 
 
 CSV_COLUMNS = (
@@ -226,14 +312,59 @@ def apply_history(result: DrillResult, history: str | Path) -> dict[str, Any]:
             change = (result.flow - prev_flow) / prev_flow
             if abs(change) > FLOW_CHANGE_LIMIT:
                 reasons.append(f"flow changed by {change:+.0%} ({prev_flow} -> {result.flow} alerts a day)")
-    entry = {
-        "run": len(lines) + 1,
-        "day": result.report.get("day", ""),
-        "spec": result.spec_name,
-        "flow": result.flow,
-        "token_health_min": worst,
-        "outages": {str(r["outage_min"]): r["token_health_min"] for r in result.runs if r["outage_min"]},
-    }
+    entry = {"run": len(lines) + 1, **history_entry(result.to_dict())}
     atomic_write_text(path, "\n".join([*lines, json.dumps(entry)]) + "\n")
     result.review = {"required": bool(reasons), "reasons": reasons, "run": entry["run"]}
     return result.review
+
+
+EVIDENCE_KEYS = (
+    "token_health_min",
+    "failover_to_frontier",
+    "manual_queue",
+    "manual_after_timeout",
+    "critical",
+    "critical_waited",
+    "critical_waited_ids",
+    "frontier_noncritical",
+    "frontier_noncritical_ids",
+    "manual_opened",
+)
+
+
+def history_entry(data: Mapping[str, Any]) -> dict[str, Any]:
+    """The history record of a drill result (``DrillResult.to_dict()``), without its run number.
+
+    The first keys are the original record's (day, spec, flow, token_health_min,
+    outages); the rest is what ``budget review`` reads. Pure: writing the file is
+    :func:`apply_history`'s job.
+    """
+    runs = data["runs"]
+    entry: dict[str, Any] = {
+        "day": data.get("alerts", {}).get("day", ""),
+        "spec": data["spec"],
+        "flow": data["flow"],
+        "token_health_min": data["token_health_min"],
+        "outages": {str(r["outage_min"]): r["token_health_min"] for r in runs if r["outage_min"]},
+        "fail_under": data["fail_under"],
+        "down_tier": data["down_tier"],
+        "start": data["start"],
+    }
+    budget = data.get("daily_budget_tokens") or 0
+    if budget:
+        entry["daily_budget_tokens"] = budget
+        entry["queue_limit"] = data.get("queue_limit")
+    base = next((r for r in runs if not r["outage_min"]), None)
+    if base is not None and "spent_tokens" in base and budget:
+        entry["baseline"] = {
+            "token_health_min": base["token_health_min"],
+            "degraded_queue": base["degraded_queue"],
+            "spent_tokens": base["spent_tokens"],
+            "spent_share": round(base["spent_tokens"] / budget, 4),
+        }
+    evidence = {
+        str(r["outage_min"]): {k: r[k] for k in EVIDENCE_KEYS} for r in runs if r["outage_min"] and "critical" in r
+    }
+    if evidence:
+        entry["runs"] = evidence
+    return entry

@@ -7,19 +7,22 @@ conditions. Conditions use the inspect query grammar (``mttr_p95 < "5m"``,
 ``fail_if`` condition holds or any ``require`` condition does not.
 
 The metrics may be a simulate result, a drill result (every outage is checked
-on its own) or a plain JSON object of metrics. A metric that a check names but
-the input lacks is an error, never silently true.
+on its own) or a plain JSON object of metrics. The gate fails closed: a metric
+that a check names but the input lacks, a metric that is NaN or infinite, and a
+drill result without outage runs are errors, never a pass.
 """
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from budget.errors import BudgetError, QueryError
 from budget.loader import Document, load_document, parse_text
-from budget.query import Clause, evaluate, fields_of, parse, resolve
+from budget.query import Clause, evaluate, fields_of, format_value, parse, resolve
+from budget.verdict import Item
 
 ALLOWED_CHECK_KEYS = {"id", "if", "then", "description"}
 
@@ -132,9 +135,11 @@ def checks_from_text(text: str, name: str = "<validation>") -> list[Check]:
 def _one(cond: str, metrics: dict[str, Any], where: str) -> Clause:
     for name in fields_of(parse(cond)):
         try:
-            resolve(metrics, name)
+            value = resolve(metrics, name)
         except QueryError:
             raise QueryError(f"{where}: metric {name!r} in {cond!r} is not in the input") from None
+        if isinstance(value, float) and not math.isfinite(value):
+            raise QueryError(f"{where}: metric {name!r} in {cond!r} is {value!r}, not a finite number")
     out = evaluate(cond, metrics)
     c = out.clauses[-1] if out.clauses else Clause(cond, None, out.ok)
     return Clause(cond, c.actual, out.ok)
@@ -152,9 +157,15 @@ def evaluate_checks(checks: list[Check], metrics: dict[str, Any], target: str = 
 
 
 def metric_sets(data: dict[str, Any]) -> list[tuple[str, dict[str, Any]]]:
-    """A drill result gives one metric set per outage; anything else is one set."""
+    """A drill result gives one metric set per outage; anything else is one set.
+
+    A drill result with no outage run has nothing to check: an error, never a pass.
+    """
     if isinstance(data.get("runs"), list) and isinstance(data.get("outages"), dict):
-        return [(f"outage {r['outage_min']}m", r) for r in data["runs"] if r.get("outage_min")]
+        sets = [(f"outage {r['outage_min']}m", r) for r in data["runs"] if isinstance(r, dict) and r.get("outage_min")]
+        if not sets:
+            raise QueryError("the drill result has no outage runs (only the baseline): nothing to check")
+        return sets
     return [("result", data)]
 
 
@@ -162,20 +173,35 @@ def validate(checks: list[Check], data: dict[str, Any]) -> list[GateReport]:
     return [evaluate_checks(checks, m, target) for target, m in metric_sets(data)]
 
 
-def report_lines(reports: list[GateReport]) -> list[str]:
-    from budget.query import format_value
+def _clauses(clauses: tuple[Clause, ...]) -> list[dict[str, Any]]:
+    return [{"condition": c.text, "actual": c.actual, "holds": c.ok} for c in clauses]
 
-    lines = []
+
+def items(reports: list[GateReport]) -> list[Item]:
+    """The reports as the verdict's items (one per check and target)."""
+    out = []
     for rep in reports:
         for o in rep.outcomes:
             state = "FAIL" if o.failed else ("pass" if o.activated else "not activated")
-            lines.append(f"[{rep.target}] {o.check.id}: {state}")
-            for c in o.when:
-                lines.append(f"    if   {'true ' if c.ok else 'false'}  {c.text}  (actual {format_value(c.actual)})")
-            for c in o.fail_if:
-                mark = "FAIL" if (c.ok and o.activated) else ("hit " if c.ok else "ok  ")
-                lines.append(f"    fail_if {mark}  {c.text}  (actual {format_value(c.actual)})")
-            for c in o.require:
-                mark = "ok  " if c.ok else ("FAIL" if o.activated else "miss")
-                lines.append(f"    require {mark}  {c.text}  (actual {format_value(c.actual)})")
+            data = {
+                "mode": o.check.mode,
+                "activated": o.activated,
+                "if": _clauses(o.when),
+                "fail_if": _clauses(o.fail_if),
+                "require": _clauses(o.require),
+            }
+            out.append(Item("check", o.check.id, rep.target, state, o.failed, None, _detail(o), data))
+    return out
+
+
+def _detail(o: CheckOutcome) -> list[str]:
+    lines = []
+    for c in o.when:
+        lines.append(f"if   {'true ' if c.ok else 'false'}  {c.text}  (actual {format_value(c.actual)})")
+    for c in o.fail_if:
+        mark = "FAIL" if (c.ok and o.activated) else ("hit " if c.ok else "ok  ")
+        lines.append(f"fail_if {mark}  {c.text}  (actual {format_value(c.actual)})")
+    for c in o.require:
+        mark = "ok  " if c.ok else ("FAIL" if o.activated else "miss")
+        lines.append(f"require {mark}  {c.text}  (actual {format_value(c.actual)})")
     return lines

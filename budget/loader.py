@@ -163,3 +163,8 @@ def parse_text(text: str, name: str) -> Document:
     if name.lower().endswith(".json"):
         return parse_json_text(text, name)
     return parse_yaml_text(text, name)
+
+
+def read_text(path: str | Path, limit: int = MAX_INPUT_BYTES) -> str:
+    """The checked text of an input file (exists, not a folder, within ``limit``, UTF-8, not empty)."""
+    return _read_text(Path(path), limit)

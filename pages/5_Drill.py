@@ -9,8 +9,9 @@ import streamlit as st
 
 from budget.alerts import FORMATS, import_alerts
 from budget.charts import drill_health_chart, flow_chart
-from budget.drill import drill_csv, run_drill
+from budget.drill import drill_csv, history_entry, run_drill
 from budget.errors import BudgetError
+from budget.review import FIRES, NO_DATA, history_from_text, review
 from budget.spec import spec_from_text
 from budget.workbench import MAX_UPLOAD_BYTES, read_spec_text, scenarios_dir, shipped_specs
 
@@ -110,6 +111,7 @@ if st.button("Run drill", key="w_drill_run", type="primary", disabled=bool(error
             fail_under=fail_under,
             spec_name=spec_name,
             progress=lambda f: bar.progress(f, text=f"replaying… {f:.0%}"),
+            evidence=True,  # for the Review block below
         )
         ss["drill_result"] = {
             "signature": signature,
@@ -117,6 +119,8 @@ if st.button("Run drill", key="w_drill_run", type="primary", disabled=bool(error
             "csv": drill_csv(result),
             "table": result.runs,
         }
+        # the day of the record is the stream's (the import report's), as budget drill --history writes it
+        ss.setdefault("drill_history", []).append(history_entry(result.to_dict() | {"alerts": report}))
     except BudgetError as exc:
         st.error(str(exc), icon=":material/error:")
     bar.empty()
@@ -160,3 +164,46 @@ if held:
         mime="application/json",
         key="w_drill_json",
     )
+
+# --- Review: the signals to revisit the thresholds (budget.review), on a drill history ---------
+st.subheader("Review")
+st.caption(
+    "The appendix's five signals and the drill's two, read from a drill history (`budget drill --history`). "
+    "`python scripts/drill_history_week.py` makes the shipped week."
+)
+WEEK = "drill_history_week.jsonl"
+sources = [f"scenarios/{WEEK}", "upload a history", "this session's drills"]
+review_src = st.radio("History", sources, horizontal=True, key="w_drill_review_source")
+history_text, history_name = None, review_src
+if review_src == sources[0]:
+    history_text = (scenarios_dir() / WEEK).read_text(encoding="utf-8")
+elif review_src == sources[1]:
+    hist_up = st.file_uploader("drill history (JSONL, 5 MB)", type=["jsonl", "json"], key="w_drill_review_upload")
+    if hist_up is not None:
+        history_name = hist_up.name
+        try:
+            if hist_up.size > MAX_UPLOAD_BYTES:
+                raise BudgetError(f"{hist_up.name}: over the {MAX_UPLOAD_BYTES:,}-byte limit")
+            history_text = hist_up.getvalue().decode("utf-8")
+        except UnicodeDecodeError:
+            st.error(f"{hist_up.name}: not UTF-8 text", icon=":material/error:")
+        except BudgetError as exc:
+            st.error(str(exc), icon=":material/error:")
+elif ss.get("drill_history"):
+    history_text = "".join(json.dumps(r) + "\n" for r in ss["drill_history"])
+else:
+    st.info("Run a drill above: each run adds the day's record to this session's history.")
+if history_text is not None:
+    try:
+        result_review = review(history_from_text(history_text, history_name), history_name)
+        fired = result_review.fired
+        head = f"{len(fired)} of {len(result_review.signals)} signals fire on {len(result_review.days)} days"
+        (st.warning if fired else st.success)(head + (": " + ", ".join(s.key for s in fired) if fired else ""))
+        for sig in result_review.signals:
+            mark = {FIRES: ":red[**fires**]", NO_DATA: ":gray[not enough data]"}.get(sig.status, ":green[quiet]")
+            with st.expander(f"{sig.rule} — {sig.status}", expanded=sig.status == FIRES):
+                st.markdown(f"{mark}: {sig.finding} (*{sig.meaning}*)")
+                if sig.evidence:
+                    st.markdown("\n".join(f"- {e}" for e in sig.evidence))
+    except BudgetError as exc:
+        st.error(str(exc), icon=":material/error:")

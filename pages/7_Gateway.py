@@ -1,4 +1,4 @@
-"""Gateway: the anti-Goodhart checks, edited here, evaluated on a result's metrics."""
+"""Gateway: the anti-Goodhart checks, edited or uploaded, evaluated on a result's metrics."""
 
 from __future__ import annotations
 
@@ -7,12 +7,11 @@ import json
 import streamlit as st
 
 from budget.errors import BudgetError
-from budget.gate import checks_from_text, validate
 from budget.keeper import simulate
 from budget.loader import parse_json_text
-from budget.query import format_value
 from budget.scenario import ROUTING_POLICIES, load_scenario
 from budget.spec import load_spec
+from budget.validation import rules_from_text, run
 from budget.workbench import DEFAULT_SCENARIO, DEFAULT_SPEC, MAX_UPLOAD_BYTES, scenarios_dir, specs_dir
 
 st.set_page_config(page_title="Gateway", page_icon=":material/savings:", layout="wide")
@@ -28,19 +27,41 @@ def textbook_run(policy: str) -> dict:
     ).to_dict()
 
 
+def upload_text(up) -> str:  # type: ignore[no-untyped-def]
+    """An upload's text, refused as the CLI refuses it: over the limit, or not UTF-8."""
+    if up.size > MAX_UPLOAD_BYTES:
+        raise BudgetError(f"{up.name}: over the {MAX_UPLOAD_BYTES:,}-byte limit")
+    try:
+        return up.getvalue().decode("utf-8")
+    except UnicodeDecodeError as exc:
+        raise BudgetError(f"{up.name}: not UTF-8 text (byte {exc.start})") from None
+
+
+def upload_json(up) -> dict:  # type: ignore[no-untyped-def]
+    doc = parse_json_text(upload_text(up), up.name)
+    if not isinstance(doc.data, dict):
+        raise BudgetError(f"{up.name}: must be a JSON object")
+    return doc.data
+
+
 ss.setdefault("gate_text", GATE.read_text(encoding="utf-8"))
 st.title("Anti-Goodhart gateway")
 st.caption(
     "A release that improves one metric at the expense of the others does not pass: a fast MTTR with few "
-    "escalations is accepted only if no guard metric is past its line."
+    "escalations is accepted only if no guard metric is past its line. The chapter's checks (if/then) and "
+    "the chapter-10 validator's (invariants, when_metric, correlation_guard) are both read."
 )
 
+errors: list[str] = []
 left, right = st.columns([1, 1])
 with left:
-    text = st.text_area(
-        "Checks (the chapter's validation format)", value=ss["gate_text"], height=420, key="w_gate_text"
-    )
+    text = st.text_area("Checks (either format)", value=ss["gate_text"], height=380, key="w_gate_text")
     ss["gate_text"] = text
+    rules_up = st.file_uploader(
+        "…or upload a validation file (YAML, or Markdown with a ```yaml block; 5 MB)",
+        type=["yaml", "yml", "md", "markdown"],
+        key="w_gate_rules_upload",
+    )
 with right:
     options = [f"45-minute outage, policy {p}" for p in ROUTING_POLICIES] + ["upload a result"]
     if ss.get("last_result") is not None:
@@ -56,47 +77,49 @@ with right:
         )
         if up is not None:
             try:
-                if up.size > MAX_UPLOAD_BYTES:
-                    raise BudgetError(f"{up.name}: over the {MAX_UPLOAD_BYTES:,}-byte limit")
-                doc = parse_json_text(up.getvalue().decode("utf-8", errors="replace"), up.name)
-                if not isinstance(doc.data, dict):
-                    raise BudgetError(f"{up.name}: must be a JSON object of metrics")
-                metrics, label = doc.data, up.name
+                metrics, label = upload_json(up), up.name
             except BudgetError as exc:
-                st.error(str(exc), icon=":material/error:")
+                errors.append(str(exc))
     else:
         metrics = textbook_run(pick.rsplit(" ", 1)[1])
+    base_up = st.file_uploader(
+        "Baseline for a correlation_guard (last release's metrics with edge_correlations; JSON)",
+        type=["json"],
+        key="w_gate_baseline",
+    )
 
+rules = baseline = None
 try:
-    checks = checks_from_text(text, "checks.yaml")
+    rules = rules_from_text(upload_text(rules_up), rules_up.name) if rules_up else rules_from_text(text, "checks.yaml")
 except BudgetError as exc:
-    checks = None
-    st.error(str(exc), icon=":material/error:")
-
-if checks is not None and metrics is not None:
+    errors.append(str(exc))
+if base_up is not None:
     try:
-        reports = validate(checks, metrics)
-        failed = [(r.target, cid) for r in reports for cid in r.failed]
-        if failed:
-            st.error(
-                "FAIL: " + ", ".join(f"{cid} ({t})" for t, cid in failed) + f" — {label}", icon=":material/cancel:"
-            )
+        baseline = upload_json(base_up)
+    except BudgetError as exc:
+        errors.append(str(exc))
+for e in errors:
+    st.error(e, icon=":material/error:")
+
+if rules is not None and metrics is not None and not errors:
+    try:
+        verdict = run(rules, metrics, label, baseline, base_up.name if base_up else None)
+        summary = f"{verdict.summary()} — {label}"
+        if verdict.failed:
+            st.error(summary, icon=":material/cancel:")
         else:
-            st.success(f"PASS: no activated check fails — {label}", icon=":material/check_circle:")
-        for rep in reports:
-            for o in rep.outcomes:
-                state = "fails" if o.failed else ("passes" if o.activated else "not activated")
-                with st.expander(f"{o.check.id} ({rep.target}): {state}", expanded=o.failed):
-                    st.markdown(f"**if {o.check.mode}:**")
-                    for c in o.when:
-                        st.markdown(f"- `{c.text}` → {'true' if c.ok else 'false'} (actual {format_value(c.actual)})")
-                    for c in o.fail_if:
-                        verdict = "**fails**" if (c.ok and o.activated) else ("holds" if not c.ok else "past its line")
-                        st.markdown(f"- fail_if `{c.text}` → {verdict} (actual {format_value(c.actual)})")
-                    for c in o.require:
-                        verdict = "met" if c.ok else ("**not met**" if o.activated else "not met")
-                        st.markdown(f"- require `{c.text}` → {verdict} (actual {format_value(c.actual)})")
+            st.success(summary, icon=":material/check_circle:")
+        st.caption("; ".join(verdict.notes))
+        for item in verdict.items:
+            with st.expander(item.headline(), expanded=item.failed):
+                st.markdown("\n".join(f"- `{line.strip()}`" for line in item.lines))
         st.download_button("Download the checks", text, file_name="budget_gate.yaml", key="w_gate_download")
+        st.download_button(
+            "Download the verdict (JSON)",
+            json.dumps(verdict.to_dict(), indent=2) + "\n",
+            file_name="verdict.json",
+            key="w_gate_verdict",
+        )
         with st.expander("Metrics read"):
             st.code(
                 json.dumps({k: v for k, v in metrics.items() if not isinstance(v, (list, dict))}, indent=2),

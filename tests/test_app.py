@@ -221,3 +221,61 @@ def test_oversized_uploads_are_refused_in_the_page(scratch_root: Path):
     sim.get("file_uploader")[0].upload("huge.json", big, "application/json").run()
     assert any("over the 5,242,880-byte limit" in e.value for e in sim.error)
     assert not sim.exception
+
+
+def _uploader(at: AppTest, key: str):  # type: ignore[no-untyped-def]
+    return next(u for u in at.get("file_uploader") if key in u.proto.id)
+
+
+def test_gateway_page_reads_the_chapter_10_format_markdown_and_a_baseline():
+    fix = ROOT / "specs" / "validation" / "goodhart"
+    md = "# Gate\n\n```yaml\n" + (fix / "validation.yaml").read_text() + "```\n"
+    at = open_page("pages/7_Gateway.py")
+    _uploader(at, "w_gate_rules_upload").upload("validation.md", md.encode(), "text/markdown").run()
+    at.radio(key="w_gate_source").set_value("upload a result").run()
+    _uploader(at, "w_gate_upload").upload("bad.json", (fix / "new_metrics_bad.json").read_bytes(), "application/json")
+    at.run()
+    assert any("FAIL: CI_BLOCK: red_button_mttr_blindness" in e.value for e in at.error), [e.value for e in at.error]
+    _uploader(at, "w_gate_upload").upload(
+        "drift.json", (fix / "new_metrics_drift.json").read_bytes(), "application/json"
+    )
+    at.run()
+    assert any("PASS" in s.value for s in at.success)
+    _uploader(at, "w_gate_baseline").upload(
+        "baseline.json", (fix / "baseline_metrics.json").read_bytes(), "application/json"
+    )
+    at.run()
+    assert any("FAIL: CI_BLOCK: network_consistency" in e.value for e in at.error)
+    assert not at.exception
+
+
+@pytest.mark.parametrize(
+    "name, data, message",
+    [
+        ("latin1.json", '{"silent_p0": "\xe9"}'.encode("latin-1"), "latin1.json: not UTF-8 text"),
+        ("nan.json", b'{"mttr_p95": NaN, "escalation_ratio": 0.01}', "not a finite number"),
+        ("drill.json", b'{"runs": [{"outage_min": 0}], "outages": {}}', "no outage runs"),
+    ],
+)
+def test_gateway_page_refuses_what_the_cli_refuses(name: str, data: bytes, message: str):
+    at = open_page("pages/7_Gateway.py")
+    at.radio(key="w_gate_source").set_value("upload a result").run()
+    _uploader(at, "w_gate_upload").upload(name, data, "application/json").run()
+    errors = [e.value for e in at.error]
+    assert len(errors) == 1 and message in errors[0], errors
+    assert not at.exception
+
+
+def test_drill_page_reviews_the_shipped_week_and_this_sessions_drills():
+    at = open_page("pages/5_Drill.py")
+    head = [m.value for m in [*at.warning, *at.success] if "signals fire" in m.value]
+    assert head and "on 7 days" in head[0], head
+    assert len([e for e in at.expander if " — " in e.label]) == 7
+    at.radio(key="w_drill_review_source").set_value("this session's drills").run()
+    assert any("Run a drill above" in i.value for i in at.info)
+    at.button(key="w_drill_run").click().run()
+    assert any("signals fire on 1 days" in m.value for m in [*at.warning, *at.success])
+    at.radio(key="w_drill_review_source").set_value("upload a history").run()
+    at.get("file_uploader")[1].upload("h.jsonl", b'{"spec": "s", "day": "\xe9"}\n', "application/json").run()
+    assert any("h.jsonl: not UTF-8 text" in e.value for e in at.error)
+    assert not at.exception

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 import pytest
@@ -56,7 +57,7 @@ def test_drill_result_checks_each_outage(workdir: Path):
     proc = run_cli(
         ["validate", "--validation", "specs/validation/budget_gate.yaml", "--metrics", "out/d.json"], workdir
     )
-    assert "[outage 15m] anti_goodhart_budget" in proc.stdout and "[outage 30m] ecology_warn" in proc.stdout
+    assert "[outage 15m] check anti_goodhart_budget" in proc.stdout and "[outage 30m] check ecology_warn" in proc.stdout
 
 
 @pytest.mark.parametrize(
@@ -125,3 +126,18 @@ def test_validate_cli_exit_codes(workdir: Path, tmp_path: Path):
     (workdir / "empty.yaml").write_text("checks: []\n")
     empty = run_cli(["validate", "--validation", "empty.yaml", "--metrics", "out/r.json"], workdir)
     assert empty.returncode == 2 and "is empty" in empty.stderr
+
+
+def test_validate_json_in_the_chapters_format(workdir: Path):
+    run_cli(
+        ["simulate", "--plan", "specs/budget_network.yaml", "--scenario", "scenarios/fail_local_45m.json",
+         "--policy", "close_silently", "--out", "out/g.json"],
+        workdir,
+    )  # fmt: skip
+    proc = run_cli(["validate", "--validation", str(GATE), "--metrics", "out/g.json", "--json"], workdir)
+    assert proc.returncode == 1
+    v = json.loads(proc.stdout)
+    assert (v["format"], v["verdict"], v["failed"][0]["name"]) == ("chapter", "fail", "anti_goodhart_budget")
+    check = v["targets"][0]["items"][0]
+    assert check["activated"] is True
+    assert {"condition": "silent_p0 > 0.02", "actual": 1.0, "holds": True} in check["fail_if"]

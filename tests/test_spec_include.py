@@ -12,7 +12,10 @@ from budget.plan import load_plan, plan_json
 from budget.spec import load_spec
 from tests.conftest import ROOT, run_cli
 
-PAYMENT = (ROOT / "specs" / "payment_gateway_80_20_mid.yaml").read_text()
+# the payment plan's phases under a policy block of its own (three workload entries, none the fragment sets)
+PAYMENT = (ROOT / "specs" / "payment_gateway_80_20_mid.yaml").read_text().split("\npolicy:")[0] + (
+    "\npolicy:\n  tokens_per_incident: 45000\n  rework_per_min: 0.1\n  queue_limit: 15\n"
+)
 FRAGMENT = """policy:
   tokens_per_incident: 40000
   review_share: 0.12

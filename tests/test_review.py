@@ -1,0 +1,237 @@
+"""budget review: each revisit signal firing and not, on hand-built histories; the drill's evidence; the CLI."""
+
+from __future__ import annotations
+
+import json
+from datetime import date, timedelta
+from pathlib import Path
+
+import pytest
+
+from budget.alerts import load_alerts
+from budget.drill import apply_history, history_entry, run_drill
+from budget.errors import BudgetError
+from budget.review import FIRES, NO_DATA, QUIET, history_from_text, review
+from budget.spec import load_spec
+from tests.conftest import ROOT, run_cli
+
+D0 = date(2026, 9, 1)
+
+
+def run_ev(failover=3, critical=2, waited=(), wide=(), after=5, opened=None) -> dict:
+    return {
+        "token_health_min": 0.8,
+        "failover_to_frontier": failover,
+        "manual_queue": after,
+        "manual_after_timeout": after,
+        "critical": critical,
+        "critical_waited": len(waited),
+        "critical_waited_ids": list(waited),
+        "frontier_noncritical": len(wide),
+        "frontier_noncritical_ids": list(wide),
+        "manual_opened": opened,
+    }
+
+
+def rec(offset: int, health=0.8, degraded=0, spent=0.8, runs=None, spec="s.yaml", old=False) -> dict:
+    r = {
+        "run": offset + 1,
+        "day": (D0 + timedelta(days=offset)).isoformat(),
+        "spec": spec,
+        "flow": 800,
+        "token_health_min": health,
+        "outages": {"15": health},
+    }
+    if old:
+        return r
+    r |= {"daily_budget_tokens": 1_000_000, "queue_limit": 15}
+    r["baseline"] = {"token_health_min": 1.0, "degraded_queue": degraded, "spent_tokens": 0, "spent_share": spent}
+    r["runs"] = runs if runs is not None else {"15": run_ev()}
+    return r
+
+
+def signals(records: list[dict], spec: str | None = None) -> dict:
+    text = "".join(json.dumps(r) + "\n" for r in records)
+    result = review(history_from_text(text, "h.jsonl"), "h.jsonl", spec)
+    return {s.key: s for s in result.signals}
+
+
+def status(records: list[dict], key: str) -> str:
+    return signals(records)[key].status
+
+
+# --- the appendix's five ----------------------------------------------------------------------
+
+
+def test_no_degraded_mode_in_a_month():
+    month = [rec(i) for i in range(30)]
+    s = signals(month)["no_degraded_mode"]
+    assert s.status == FIRES and "on any of 30 days from 2026-09-01 to 2026-09-30" in s.finding
+    month[12] = rec(12, degraded=4)
+    s = signals(month)["no_degraded_mode"]
+    assert s.status == QUIET and s.evidence == ["2026-09-13: 4 tasks degraded on the day as it happened"]
+    assert status([rec(i) for i in range(7)], "no_degraded_mode") == NO_DATA  # a week cannot say "a month"
+    assert status([rec(i, old=True) for i in range(30)], "no_degraded_mode") == NO_DATA
+
+
+def test_health_below_half_more_than_once_a_week():
+    week = [rec(i, health=0.45 if i in (1, 5) else 0.8) for i in range(7)]
+    s = signals(week)["health_below_half"]
+    assert s.status == FIRES
+    assert [e.split(":")[0] for e in s.evidence] == ["2026-09-02", "2026-09-06"]
+    apart = [rec(i, health=0.45 if i in (0, 8) else 0.8) for i in range(14)]
+    assert status(apart, "health_below_half") == QUIET
+    assert status([rec(0, health=0.45), rec(1)], "health_below_half") == NO_DATA
+    old = [rec(i, health=0.4, old=True) for i in range(2)]  # old records have token_health_min: enough
+    assert status(old, "health_below_half") == FIRES
+
+
+def test_failover_stuck_at_zero():
+    stuck = {"15": run_ev(failover=0, critical=2, waited=("a-1", "a-2")), "30": run_ev(failover=0, critical=3)}
+    s = signals([rec(0), rec(1, runs=stuck)])["failover_stuck"]
+    assert s.status == FIRES
+    assert s.evidence[0].startswith("2026-09-02: no failover in the 15m outage (2 P0/P1 arrived; waited: a-1, a-2)")
+    partly = {"15": run_ev(failover=0, critical=2), "30": run_ev(failover=1, critical=3)}
+    assert status([rec(0, runs=partly)], "failover_stuck") == QUIET
+    none_critical = {"15": run_ev(failover=0, critical=0)}
+    assert status([rec(0, runs=none_critical)], "failover_stuck") == NO_DATA
+
+
+def test_manual_queue_growing_two_months_in_a_row():
+    def month(offset: int, after: int) -> list[dict]:
+        return [rec(offset + i, runs={"15": run_ev(after=after)}) for i in range(3)]
+
+    growing = month(0, 4) + month(30, 6) + month(61, 9)  # September, October, November
+    s = signals(growing)["manual_growth"]
+    assert s.status == FIRES and s.evidence == ["15m outage: 2026-09 4.0 -> 2026-10 6.0 -> 2026-11 9.0"]
+    assert status(month(0, 4) + month(30, 6) + month(61, 5), "manual_growth") == QUIET
+    assert status(month(0, 4) + month(30, 6), "manual_growth") == NO_DATA
+    assert status(month(0, 4) + month(30, 6) + month(92, 9), "manual_growth") == NO_DATA  # December missing
+
+
+def test_less_than_60_percent_spent_in_a_day():
+    s = signals([rec(0), rec(1, spent=0.55)])["low_spend"]
+    assert s.status == FIRES and s.evidence == ["2026-09-02: 55% of 1,000,000 spent"]
+    assert status([rec(0), rec(1, spent=0.6)], "low_spend") == QUIET
+    assert status([rec(0, old=True)], "low_spend") == NO_DATA
+
+
+# --- the drill's two --------------------------------------------------------------------------
+
+
+def test_frontier_serving_non_critical_tasks_in_a_short_outage():
+    wide = {"15": run_ev(wide=("t-7", "t-9")), "45": run_ev()}
+    s = signals([rec(0, runs=wide)])["failover_too_wide"]
+    assert s.status == FIRES and s.evidence == ["2026-09-01, 15m outage: 2 P2/P3 tasks (t-7, t-9)"]
+    assert status([rec(0)], "failover_too_wide") == QUIET
+    long_only = {"45": run_ev(wide=("t-7",))}  # a long outage may use the expensive tier more widely
+    assert status([rec(0, runs=long_only)], "failover_too_wide") == NO_DATA
+
+
+def test_manual_channel_opening_at_a_moderate_queue():
+    early = {"15": run_ev(opened={"time": "11:02", "queue": 4, "tasks": ["t-1"]})}
+    s = signals([rec(0, runs=early)])["manual_nervous"]
+    assert s.status == FIRES and s.evidence == [
+        "2026-09-01, 15m outage: opened at 11:02 with 4 open tasks (limit 15): t-1"
+    ]
+    late = {"15": run_ev(opened={"time": "11:20", "queue": 22, "tasks": ["t-1"]})}
+    assert status([rec(0, runs=late)], "manual_nervous") == QUIET
+    assert status([rec(0, runs={"15": run_ev(opened=None)})], "manual_nervous") == QUIET  # never opened
+    assert status([rec(0, old=True)], "manual_nervous") == NO_DATA
+
+
+# --- reading the history ---------------------------------------------------------------------
+
+
+def test_records_of_one_spec_and_the_last_run_of_a_day():
+    records = [rec(0, spec="a.yaml", spent=0.5), rec(0, spec="b.yaml"), rec(0, spec="a.yaml", spent=0.9)]
+    text = "".join(json.dumps(r) + "\n" for r in records)
+    result = review(history_from_text(text, "h.jsonl"), "h.jsonl", "a.yaml")
+    assert result.notes == ["1 records of other specs left out"]
+    assert {s.key: s.status for s in result.signals}["low_spend"] == QUIET  # the day's last run: 90%
+    assert review(history_from_text(text, "h.jsonl"), "h.jsonl").spec == "a.yaml"
+
+
+def test_bad_history_records_name_their_line():
+    bad = json.dumps(rec(1)).replace('"spent_share": 0.8', '"spent_share": NaN')
+    text = json.dumps(rec(0)) + "\n" + bad + "\n"
+    with pytest.raises(BudgetError, match=r"h\.jsonl:2: baseline\.spent_share: must be a finite number, got nan"):
+        review(history_from_text(text, "h.jsonl"), "h.jsonl")
+    with pytest.raises(BudgetError, match=r"h\.jsonl:1: spec: missing"):
+        history_from_text('{"day": "2026-09-01"}\n', "h.jsonl")
+    broken = rec(0, runs={"15": run_ev(opened="11:02")})
+    with pytest.raises(BudgetError, match=r"h\.jsonl:1: runs\.15\.manual_opened: must be a record or null"):
+        review(history_from_text(json.dumps(broken) + "\n", "h.jsonl"), "h.jsonl")
+    with pytest.raises(BudgetError, match=r"h\.jsonl:1: runs: must map outage minutes"):
+        review(history_from_text(json.dumps(rec(0, runs={"x": 1})) + "\n", "h.jsonl"), "h.jsonl")
+    with pytest.raises(BudgetError, match="has no records"):
+        history_from_text("\n\n", "h.jsonl")
+
+
+def test_cli_exit_codes(tmp_path: Path):
+    (tmp_path / "old.jsonl").write_text(json.dumps(rec(0, old=True)) + "\n")
+    old = run_cli(["review", "--history", "old.jsonl"], tmp_path)
+    assert old.returncode == 2 and "no signal could be evaluated" in old.stderr
+    (tmp_path / "calm.jsonl").write_text("".join(json.dumps(rec(i)) + "\n" for i in range(7)))
+    calm = run_cli(["review", "--history", "calm.jsonl"], tmp_path)
+    assert calm.returncode == 0, calm.stdout + calm.stderr
+    assert calm.stdout.splitlines()[-1] == "0 of 7 signals fire; 2 without enough data"
+    as_json = json.loads(run_cli(["review", "--history", "calm.jsonl", "--json"], tmp_path).stdout)
+    assert [s["status"] for s in as_json["signals"]] == [NO_DATA, QUIET, QUIET, NO_DATA, QUIET, QUIET, QUIET]
+
+
+def test_the_shipped_week(workdir: Path):
+    """Smoke: the week's review follows from how its days were made (scripts/drill_history_week.py)."""
+    proc = run_cli(["review", "--history", "scenarios/drill_history_week.jsonl", "--json"], workdir)
+    assert proc.returncode == 1, proc.stderr
+    s = {x["signal"]: x for x in json.loads(proc.stdout)["signals"]}
+    assert len(s) == 7
+    assert s["low_spend"]["status"] == FIRES and s["low_spend"]["evidence"][0].startswith("2026-11-29")  # 560 alerts
+    assert s["no_degraded_mode"]["status"] == QUIET  # 1,150 alerts on 2026-11-25 exhaust the quotas
+    assert "2026-11-25" in s["no_degraded_mode"]["evidence"][0]
+    assert s["manual_growth"]["status"] == NO_DATA  # one month of history
+
+
+# --- the drill writes what the signals need ------------------------------------------------
+
+DAY, REPORT = load_alerts(ROOT / "scenarios" / "alerts_day_800.jsonl")
+MID = load_spec(ROOT / "specs" / "payment_gateway_80_20_mid.yaml")
+
+
+def test_history_entry_keeps_the_old_keys_and_adds_the_evidence(tmp_path: Path):
+    result = run_drill(MID, DAY, outages=(15,), spec_name="mid", report=REPORT, evidence=True)
+    entry = history_entry(result.to_dict())
+    assert list(entry)[:5] == ["day", "spec", "flow", "token_health_min", "outages"]
+    assert entry["baseline"]["spent_share"] == round(entry["baseline"]["spent_tokens"] / 50_000_000, 4)
+    assert set(entry["runs"]["15"]) >= {"critical", "frontier_noncritical", "manual_opened", "manual_after_timeout"}
+    apply_history(result, tmp_path / "h.jsonl")
+    written = json.loads((tmp_path / "h.jsonl").read_text())
+    assert written == {"run": 1, **entry}
+
+
+def test_a_wide_failover_policy_fires_the_drill_signal():
+    wide = MID.model_copy(update={"policy": MID.policy.model_copy(update={"failover_severities": SEVS})})
+    ranked = history_entry(run_drill(MID, DAY, outages=(15,), spec_name="mid", report=REPORT, evidence=True).to_dict())
+    widened = history_entry(
+        run_drill(wide, DAY, outages=(15,), spec_name="mid", report=REPORT, evidence=True).to_dict()
+    )
+    assert ranked["runs"]["15"]["frontier_noncritical"] == 0
+    assert widened["runs"]["15"]["frontier_noncritical"] > 0
+    assert status([ranked], "failover_too_wide") == QUIET
+    assert status([widened], "failover_too_wide") == FIRES
+
+
+SEVS = ("P0", "P1", "P2", "P3")
+
+
+def test_a_manual_timeout_longer_than_the_outage_keeps_the_channel_shut():
+    nervous = history_entry(run_drill(MID, DAY, outages=(15,), spec_name="mid", report=REPORT, evidence=True).to_dict())
+    patient = history_entry(
+        run_drill(
+            MID, DAY, outages=(15,), spec_name="mid", report=REPORT, evidence=True, manual_timeout_sec=3600
+        ).to_dict()
+    )
+    assert nervous["runs"]["15"]["manual_opened"]["queue"] <= 15
+    assert patient["runs"]["15"]["manual_opened"] is None
+    assert status([nervous], "manual_nervous") == FIRES
+    assert status([patient], "manual_nervous") == QUIET
