@@ -3,8 +3,10 @@
 - ``instant``: the tier comes back healthy and takes everything.
 - ``immediate``: for ``warmup_min`` after it returns the tier is fragile; more than
   ``warmup_capacity`` starts in one minute make it fail again for ``relapse_min``.
-- ``staged``: stage 1 gives 30 % of ``warmup_capacity`` to the first phases, stage 2
-  (60 %) follows three stable token_health windows, stage 3 (full) the audits.
+- ``staged`` (the chapter's staged return): stage 1 gives 30 % of ``warmup_capacity``
+  to triage and classification only; stage 2 (60 %) opens diagnosis and plan after
+  three stable token_health windows, and the PostToolUse audits of the manual
+  channel's decisions run; stage 3, the full return, follows the audits.
 """
 
 from __future__ import annotations
@@ -15,15 +17,23 @@ from budget.keeper.state import Keeper
 from budget.keeper.task import Task, clock
 from budget.spec import SEVERITIES
 
+# phases a recovering tier may run in stage 1 and 2: triage/classification, then diagnosis/plan too
+STAGE_PHASES = (2, 4)
+
 
 def stage_capacity(k: Keeper, tier: str) -> tuple[int | None, int]:
     """(tasks the tier may start this minute or None for no limit, phases allowed: index bound)."""
     n_phases = len(k.order)
     if k.sc.recovery == "staged" and tier in k.recovered_at and k.stage in (1, 2):
         share = k.p.stage_shares[k.stage - 1]
-        allowed = min(2, n_phases) if k.stage == 1 else n_phases
+        allowed = min(STAGE_PHASES[k.stage - 1], n_phases)
         return max(1, int(share * k.p.warmup_capacity)), allowed
     return None, n_phases
+
+
+def stage_allows(k: Keeper, task: Task, tier: str) -> bool:
+    """Whether the staged return lets ``tier`` work on the task's current phase now."""
+    return task.phase < stage_capacity(k, tier)[1]
 
 
 def can_start(k: Keeper, task: Task, tier: str) -> bool:
@@ -72,11 +82,11 @@ def resume(k: Keeper, now: int, minute: int) -> None:
         k.starts[tier] = k.starts.get(tier, 0) + 1
         start(t, now, tier, f"resumes on {tier}" + (f" (stage {k.stage})" if k.stage in (1, 2) else ""))
     cheap = k.spec.cheapest
-    if k.owed and cheap not in k.down:
+    if k.owed and cheap not in k.down and not (k.sc.recovery == "staged" and k.stage == 1):
         for t in k.owed:
             if t.manual_closed and not t.audited:
-                cap, allowed = stage_capacity(k, cheap)
-                if allowed < len(k.order) or (cap is not None and k.starts.get(cheap, 0) >= cap):
+                cap, _ = stage_capacity(k, cheap)
+                if cap is not None and k.starts.get(cheap, 0) >= cap:
                     break
                 k.starts[cheap] = k.starts.get(cheap, 0) + 1
                 audit(k, t, now)
@@ -105,21 +115,22 @@ def after_minute(k: Keeper, now: int, minute: int) -> None:
         if k.stage == 1 and since >= 3:
             stable = w[-1] >= w[-2] - 0.005 and w[-2] >= w[-3] - 0.005
             silent_flat = len(k.silent_hist) < 3 or k.silent_hist[-1] <= k.silent_hist[-3]
-            if stable and silent_flat and k.snap_open <= k.p.queue_limit:
+            # the queue that counts is the work stage 1 can take: tasks parked at its phase bound are done for now
+            waiting = sum(
+                1
+                for t in k.active
+                if t.state in ("pending", "degraded") and t.phase < STAGE_PHASES[0] and not t.quota_stalled
+            )
+            if stable and silent_flat and waiting <= k.p.queue_limit:
                 set_stage(
                     k,
                     2,
                     now,
-                    f"three stable token_health windows, no growth of silent P0, queue {k.snap_open}: "
-                    f"{k.p.stage_shares[1]:.0%} of capacity, every phase",
+                    f"three stable token_health windows, no growth of silent P0, queue {waiting}: "
+                    f"{k.p.stage_shares[1]:.0%} of capacity, diagnosis and plan open, PostToolUse audits run",
                 )
-        elif (
-            k.stage == 2
-            and since >= 1
-            and not k.owed
-            and not any(t.state == "degraded" and not t.quota_stalled for t in k.active)
-        ):
-            set_stage(k, 3, now, "PostToolUse audit done and the backlog drained: full return")
+        elif k.stage == 2 and since >= 1 and not k.owed:
+            set_stage(k, 3, now, "PostToolUse audits done: full return")
 
 
 def second_dip(k: Keeper, first: int) -> float:

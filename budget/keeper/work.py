@@ -15,6 +15,7 @@ from __future__ import annotations
 
 from budget.keeper.accounting import charge, tokens_left
 from budget.keeper.moves import audit, to_degraded
+from budget.keeper.recovery import stage_allows
 from budget.keeper.state import Keeper
 from budget.keeper.task import TICK_SEC, Task
 from budget.spec import SEVERITIES
@@ -47,6 +48,7 @@ def run_work(k: Keeper, now: int) -> None:
 
 # the order in which a tier serves its line: committed work, then the outage's audits, then reviews by severity
 WORK, POST_ANALYSIS, REVIEW = 0, 1, 2
+REMEDIATION = "remediation"
 
 
 def review_class(t: Task) -> int:
@@ -66,6 +68,8 @@ def run_minute(k: Keeper, task: Task, now: int) -> None:
             return
         if not task.failover and task.tier != tier:
             task.tier = tier
+        if task.elapsed == 0 and not held_back(k, task, p, tier, now):
+            return
         take = min(budget, k.dur[p] - task.elapsed)
         rate = k.W * k.share[p] / k.dur[p]  # tokens a second in this phase
         tokens = rate * take
@@ -100,6 +104,23 @@ def run_minute(k: Keeper, task: Task, now: int) -> None:
         if k.pm_index is not None:
             task.postmortem_done = True
         task.state = "done"
+
+
+def held_back(k: Keeper, task: Task, phase: int, tier: str, now: int) -> bool:
+    """False (and the task waits) when a phase may not start now: the staged return or the red button.
+
+    - staged return: a recovering tier runs only the phases its stage opens;
+    - red button: no mass automatic remediation, so a P2/P3 task's remediation waits
+      for the button's release (the human go-ahead); P0/P1 proceed.
+    """
+    if not stage_allows(k, task, tier):
+        to_degraded(k, task, now, f"staged return, stage {k.stage}: {tier} does not run {k.phase_names[phase]} yet")
+        return False
+    if k.red_active and k.phase_names[phase] == REMEDIATION and task.inc.severity not in k.p.failover_severities:
+        if task.events is not None and (not task.events or task.events[-1][1] != "remediation-waits"):
+            task.log(now, "remediation-waits", "red button: no mass automatic remediation; waits for a human go-ahead")
+        return False
+    return True
 
 
 def request_review(k: Keeper, task: Task, now: int) -> None:
