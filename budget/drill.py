@@ -115,7 +115,7 @@ class DrillResult:
     def table(self) -> str:
         head = (
             f"{'outage':>7} {'mttr_p95':>9} {'escalation':>10} {'manual':>7} {'health_min':>10} "
-            f"{'red button':>10}  verdict"
+            f"{'silent_p0':>9} {'red button':>10}  verdict"
         )
         lines = [head]
         for r in self.runs:
@@ -123,7 +123,7 @@ class DrillResult:
             red = "raised" if r["red_button"] else "-"
             lines.append(
                 f"{label:>7} {r['mttr_p95']:>8}s {r['escalation_share']:>10.2f} {r['manual_queue']:>7} "
-                f"{r['token_health_min']:>10.2f} {red:>10}  {r['verdict']}"
+                f"{r['token_health_min']:>10.2f} {r['silent_p0']:>9.3f} {red:>10}  {r['verdict']}"
             )
         return "\n".join(lines)
 
@@ -269,6 +269,8 @@ CSV_COLUMNS = (
     "escalation_share",
     "manual_queue",
     "token_health_min",
+    "silent_p0",
+    "mid_tier_saturation",
     "red_button",
     "verdict",
 )

@@ -19,13 +19,13 @@ def workdir(tmp_path: Path) -> Path:
     return tmp_path
 
 
-def run_cli(args: list[str], cwd: Path) -> subprocess.CompletedProcess[str]:
+def run_cli(args: list[str], cwd: Path, timeout: float = 120) -> subprocess.CompletedProcess[str]:
     """``python -m budget ARGS`` as a learner types it."""
     return subprocess.run(
         [sys.executable, "-m", "budget", *args],
         cwd=cwd,
         capture_output=True,
         text=True,
-        timeout=120,
+        timeout=timeout,
         env={"PYTHONPATH": str(ROOT), "PATH": "/usr/bin:/bin"},
     )

@@ -24,11 +24,27 @@ def failed(result: dict) -> list[str]:
     return [cid for rep in validate(checks, result) for cid in rep.failed]
 
 
-def test_shipped_gate_is_the_chapters():
+def test_shipped_copy_of_the_chapters_gate_is_byte_for_byte():
     ref = REFERENCE / "validation" / "budget_gate.yaml"
     if not ref.exists():
         pytest.skip("shared/reference not beside the checkout")
-    assert GATE.read_bytes() == ref.read_bytes()
+    assert (ROOT / "specs" / "reference" / "budget_gate.yaml").read_bytes() == ref.read_bytes()
+
+
+def test_gate_keeps_the_chapters_checks_and_adds_mid_tier_saturation():
+    chapter = checks_from_text((ROOT / "specs" / "reference" / "budget_gate.yaml").read_text(), "chapter.yaml")
+    ours = checks_from_text(GATE.read_text(), "gate.yaml")
+    assert ours[: len(chapter)] == chapter
+    extra = ours[len(chapter) :]
+    assert [c.id for c in extra] == ["mid_tier_saturation"]
+    assert extra[0].fail_if == ("mid_tier_saturation > 0.90",)
+
+
+def test_saturated_middle_tier_fails_the_gate():
+    base = simulate(SPEC, SC).to_dict()
+    assert base["mid_tier_saturation"] == 0 and failed(base) == []
+    assert failed({**base, "mid_tier_saturation": 0.95}) == ["mid_tier_saturation"]
+    assert failed({**base, "mid_tier_saturation": 0.5}) == []
 
 
 def test_ranked_plan_passes_and_goodhart_variant_fails_on_silent_p0():

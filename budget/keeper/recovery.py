@@ -13,7 +13,7 @@ from __future__ import annotations
 
 from budget.keeper.accounting import pay_rework
 from budget.keeper.moves import audit, start, to_degraded
-from budget.keeper.state import Keeper
+from budget.keeper.state import HEALTH_STEP, Keeper
 from budget.keeper.task import Task, clock
 from budget.spec import SEVERITIES
 
@@ -113,7 +113,7 @@ def after_minute(k: Keeper, now: int, minute: int) -> None:
         w = k.window_health
         since = len(w) - k.stage_since
         if k.stage == 1 and since >= 3:
-            stable = w[-1] >= w[-2] - 0.005 and w[-2] >= w[-3] - 0.005
+            stable = w[-1] >= w[-2] - HEALTH_STEP and w[-2] >= w[-3] - HEALTH_STEP
             silent_flat = len(k.silent_hist) < 3 or k.silent_hist[-1] <= k.silent_hist[-3]
             # the queue that counts is the work stage 1 can take: tasks parked at its phase bound are done for now
             waiting = sum(

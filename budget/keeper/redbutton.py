@@ -1,20 +1,21 @@
 """The red button (emergency mode): its four formal conditions, evaluated every tick.
 
-(1) token_health risk grew in two consecutive windows; (2) the open queue is
+(1) token_health risk grew in two consecutive windows (it fell by more than
+``HEALTH_STEP``, half a point, at the end of each); (2) the open queue is
 above ``queue_limit``; (3) an open P0/P1 is past its SLA; (4) a tier's endpoint
 is down. It ends at a window boundary with no condition left.
 """
 
 from __future__ import annotations
 
-from budget.keeper.state import Keeper
+from budget.keeper.state import HEALTH_STEP, Keeper
 from budget.keeper.task import clock
 
 
 def conditions(k: Keeper, now: int) -> tuple[str, ...]:
     conds = []
     w = k.window_health
-    if len(w) >= 3 and w[-1] < w[-2] - 1e-9 and w[-2] < w[-3] - 1e-9:
+    if len(w) >= 3 and w[-1] < w[-2] - HEALTH_STEP and w[-2] < w[-3] - HEALTH_STEP:
         conds.append("token_health risk grew in two consecutive windows")
     oq = k.snap_open
     if oq > k.p.queue_limit:

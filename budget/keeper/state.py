@@ -15,6 +15,10 @@ from budget.keeper.workload import phase_shares, work_tiers
 from budget.scenario import Scenario
 from budget.spec import SEVERITIES, BudgetSpec, Policy
 
+# a change of token_health smaller than this from one window to the next is noise, not a trend:
+# the red button's "risk grew" condition and the staged return's "stable window" both use it
+HEALTH_STEP = 0.005
+
 
 class Keeper:
     def __init__(self, spec: BudgetSpec, scenario: Scenario, policy: Policy) -> None:

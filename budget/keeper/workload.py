@@ -6,8 +6,8 @@
   workload), else the plan's spread of its work tiers' quotas.
 - Disputed: with ``policy.disputed_share`` set, that share of all incidents gets
   a frontier review, P0s first (every P0 is reviewed): the other ``round(share * n) - P0s``
-  are picked among the non-P0 incidents in arrival order, the ``j``-th when
-  ``frac((j + 1) * phi) < extra / non_P0`` (a golden-ratio Weyl sequence: that many,
+  are the non-P0 incidents (``j``-th in arrival order) with the smallest
+  ``frac((j + 1) * phi)`` (a golden-ratio Weyl sequence: exactly that many,
   evenly spread over the day, the same every run). This is the share a LiteLLM
   spend log shows (``budget fit``). Without it, an incident is disputed when its
   ``confidence_gap >= dispute_gap``.
@@ -55,18 +55,13 @@ def disputed_flags(incidents: Sequence[Incident], policy: Policy) -> list[bool]:
     share = policy.disputed_share
     if share is None:
         return [i.confidence_gap >= policy.dispute_gap for i in incidents]
-    p0 = sum(1 for i in incidents if i.severity == "P0")
-    others = len(incidents) - p0
-    extra = max(0, round(share * len(incidents)) - p0)
-    rate = extra / others if others else 0.0
-    flags = []
-    j = 0
-    for inc in incidents:
-        if inc.severity == "P0":
-            flags.append(False)  # reviewed as a P0 anyway
-            continue
-        flags.append(((j + 1) * _PHI) % 1.0 < rate)
-        j += 1
+    others = [n for n, inc in enumerate(incidents) if inc.severity != "P0"]
+    extra = max(0, round(share * len(incidents)) - (len(incidents) - len(others)))
+    # the non-P0 incidents whose Weyl value frac((j + 1) * phi) is among the `extra` smallest
+    ranked = sorted(range(len(others)), key=lambda j: (((j + 1) * _PHI) % 1.0, j))
+    flags = [False] * len(incidents)  # P0s are reviewed as P0s anyway
+    for j in ranked[:extra]:
+        flags[others[j]] = True
     return flags
 
 
