@@ -76,7 +76,7 @@ def remaining_work(k: Keeper, task: Task) -> float:
 
 def tokens_left(k: Keeper, tier: str) -> float:
     """What the tier can still spend: every phase quota plus its reserve."""
-    return sum(k.remaining[(q, tier)] for q in range(len(k.phase_names))) + k.reserve_left[tier]
+    return max(0.0, k.quota_total[tier] - k.spent_tier[tier])  # every charge is counted in spent_tier
 
 
 def forecast(k: Keeper, incidents: Sequence[Incident], disputed: Sequence[bool]) -> None:

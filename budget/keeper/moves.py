@@ -26,6 +26,10 @@ def to_degraded(k: Keeper, task: Task, now: int, reason: str) -> None:
 
 
 def to_manual(k: Keeper, task: Task, now: int, kind: str, reason: str) -> None:
+    if task.review == "queued":  # the manual channel decides now; the audit's post-analysis re-verifies it
+        task.review = "none"
+        task.review_left = 0.0
+        k.review_queue.remove(task)
     task.state = "manual"
     task.route = "manual"
     task.manual_since = now

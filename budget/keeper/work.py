@@ -169,8 +169,12 @@ def settle_reviews(k: Keeper, now: int) -> None:
     ahead = 0.0
     keep: list[Task] = []
     k.review_queue.sort(key=lambda t: (review_class(t), t.review_since, t.inc.arrival_sec, t.inc.id))
+    dry = tokens_left(k, k.top)
     for t in k.review_queue:
-        if t.review == "queued" and t.work_done_at is not None:
+        if t.review == "queued" and t.post_analysis and dry < t.review_left - 1e-6:
+            t.review = "dropped"
+            t.log(now, "post-analysis", f"{k.top} has no tokens left for the post-analysis ({dry:,.0f})")
+        elif t.review == "queued" and t.work_done_at is not None:
             deadline = t.inc.arrival_sec + k.sla[t.inc.severity]
             finish = _review_finish(k, ahead, t, now)
             if finish > deadline:
