@@ -15,9 +15,11 @@ from __future__ import annotations
 
 import contextlib
 import errno
+import fcntl
 import os
 import stat
 import tempfile
+import time
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -228,3 +230,51 @@ class Outputs:
 
     def __iter__(self) -> Iterator[str]:
         return iter(self.paths)
+
+
+LOCK_TIMEOUT_SEC = 10.0
+
+
+@contextlib.contextmanager
+def locked(path: str | os.PathLike[str], timeout: float = LOCK_TIMEOUT_SEC) -> Iterator[None]:
+    """Hold an exclusive ``flock`` on ``.<name>.lock`` beside ``path`` for a read-modify-write.
+
+    The lock file is removed on release (while still held); a waiter that got
+    the lock on a removed file sees that the path no longer names its file and
+    tries again, so two holders never overlap and no lock file is left behind.
+    """
+    target = Path(os.path.realpath(os.fspath(path)))
+    lock = target.parent / f".{target.name[:200]}.lock"
+    deadline = time.monotonic() + timeout
+    while True:
+        try:
+            fd = os.open(lock, os.O_RDWR | os.O_CREAT | os.O_CLOEXEC | getattr(os, "O_NOFOLLOW", 0), 0o600)
+        except OSError as exc:
+            raise BudgetError(f"{path}: cannot lock for writing: {exc.strerror}") from None
+        try:
+            while True:
+                try:
+                    fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+                    break
+                except BlockingIOError:
+                    if time.monotonic() > deadline:
+                        raise BudgetError(
+                            f"{path}: another writer holds it for over {timeout:g} s; try again"
+                        ) from None
+                    time.sleep(0.005)
+            try:
+                same = os.path.samestat(os.fstat(fd), os.stat(lock))
+            except FileNotFoundError:
+                same = False
+        except BaseException:
+            os.close(fd)
+            raise
+        if same:
+            break
+        os.close(fd)
+    try:
+        yield
+    finally:
+        with contextlib.suppress(OSError):
+            os.unlink(lock)
+        os.close(fd)
