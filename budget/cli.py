@@ -74,13 +74,15 @@ def _cmd_compile(args: argparse.Namespace) -> int:
     spec = load_spec(args.budget_spec)
     split = parse_split(args.expect_split, spec.tiers, args.tolerance) if args.expect_split else None
     checks = proportion_check(spec, split)
+    if checks[0].target_pct is not None and not all(c.ok for c in checks):  # a failed check writes no plan
+        print(summary_line(spec))
+        print(proportion_line(checks) + f"; {args.out} not written")
+        return EXIT_FAIL
     outs.set("--out", plan_json(spec))
     outs.commit()
     print(f"compiled {args.budget_spec} -> {args.out}")
     print(summary_line(spec))
     print(proportion_line(checks))
-    if checks[0].target_pct is not None and not all(c.ok for c in checks):
-        return EXIT_FAIL
     return EXIT_OK
 
 
