@@ -243,7 +243,10 @@ def _cmd_drill(args: argparse.Namespace) -> int:
 def _cmd_validate(args: argparse.Namespace) -> int:
     checks = load_checks(args.validation)
     data = _load_result(args.metrics)
-    reports = validate(checks, data)
+    try:
+        reports = validate(checks, data)
+    except BudgetError as exc:  # a check that cannot be evaluated on these metrics: name the file
+        raise type(exc)(f"{args.metrics}: {exc}") from None
     for line in report_lines(reports):
         print(line)
     failed = [(r.target, cid) for r in reports for cid in r.failed]
@@ -458,7 +461,12 @@ def main(argv: list[str] | None = None) -> int:
     _streams_never_fail()
     parser = build_parser()
     try:
-        args = parser.parse_args(argv)
+        args, extra = parser.parse_known_args(argv)
+        if extra:
+            sub = f"budget {args.command}" if getattr(args, "command", None) else "budget"
+            shown = " ".join(repr(a) for a in extra[:5]) + (" ..." if len(extra) > 5 else "")
+            say_error(f"{sub}: usage error: unrecognized arguments: {shown} (see {sub} --help)")
+            return EXIT_USAGE
     except SystemExit as exc:  # --help, --version, or a usage error already reported in one line
         return exc.code if isinstance(exc.code, int) else EXIT_USAGE
     command = getattr(args, "command", None)

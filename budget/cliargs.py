@@ -104,18 +104,25 @@ def sweep_values(
 ) -> list[Any]:
     """``0.05:0.25:0.05`` (start:stop:step, stop included) or ``a,b,c``: finite, in range, at most MAX_SWEEP_VALUES."""
     try:
-        if ":" in text:
-            a, b, step = (_float(x) for x in text.split(":"))
-            if step <= 0:
-                raise UsageError(f"{flag} {short_repr(text)}: the step must be positive")
-            count = math.floor((b - a) / step + 1e-9) + 1 if b >= a else 0
-            if count > MAX_SWEEP_VALUES:
-                raise UsageError(f"{flag} {short_repr(text)}: {count:,} values, over the limit of {MAX_SWEEP_VALUES}")
-            raw = [round(a + i * step, 10) for i in range(max(0, count))]
-        else:
-            raw = [_float(x) for x in text.split(",") if x.strip()]
+        parts = (
+            [_float(x) for x in text.split(":")] if ":" in text else [_float(x) for x in text.split(",") if x.strip()]
+        )
+        if ":" in text and len(parts) != 3:
+            raise ValueError(text)
     except ValueError:
         raise UsageError(f"{flag} {short_repr(text)}: must be start:stop:step or a comma list of numbers") from None
+    raw = parts
+    if ":" in text:
+        a, b, step = parts
+        if step <= 0:
+            raise UsageError(f"{flag} {short_repr(text)}: the step must be positive")
+        steps = (b - a) / step if b >= a else -1.0
+        if not steps < MAX_SWEEP_VALUES:  # also infinity
+            raise UsageError(
+                f"{flag} {short_repr(text)}: {steps + 1:,.0f} values, over the limit of {MAX_SWEEP_VALUES}"
+            )
+        count = int(round(steps)) + 1
+        raw = [round(a + i * step, 10) for i in range(max(0, count))]
     if not raw:
         raise UsageError(f"{flag} {short_repr(text)}: the range is empty")
     if len(raw) > MAX_SWEEP_VALUES:
