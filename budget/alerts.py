@@ -43,6 +43,7 @@ from budget.scenario import Incident
 FORMATS = ("csv", "jsonl", "alertmanager", "grafana", "pagerduty", "pagerduty-analytics")
 MAX_EPOCH_SEC = 253_402_300_799  # 9999-12-31T23:59:59Z: the last second a datetime can hold
 MAX_FIELD_CHARS = 200  # an id or service name; longer ones are cut
+DETECT_LINES = 1000  # lines read to tell the format of a line-by-line stream
 DEFAULT_SEVERITY_MAP: dict[str, str] = {
     **dict.fromkeys(["p0", "sev0", "sev-0", "critical", "crit", "emergency", "fatal", "disaster"], "P0"),
     **dict.fromkeys(["p1", "sev1", "sev-1", "high", "error", "major"], "P1"),
@@ -280,8 +281,8 @@ def detect_format(text: str, name: str, whole: Any = None) -> str:
         return "csv"
     head = text.lstrip()[:1]
     sample: Any = whole
-    if whole is None:
-        for _, obj in _json_lines(text):
+    if whole is None:  # the first record that parses, among the first DETECT_LINES
+        for _, obj in itertools.islice(_json_lines(text), DETECT_LINES):
             if not isinstance(obj, _Skip):
                 sample = obj
                 break

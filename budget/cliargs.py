@@ -20,6 +20,7 @@ from budget.limits import MAX_DURATION_MIN, MAX_INT_DIGITS, MAX_OUTAGES, MAX_SWE
 from budget.loader import short_repr
 
 MAX_MESSAGE_CHARS = 1000
+_ESCAPES = {"\n": "\\n", "\r": "\\r"}
 
 
 def _float(text: str) -> float:
@@ -162,6 +163,8 @@ def one_line(message: str) -> str:
     for ch in message[: 4 * MAX_MESSAGE_CHARS]:
         if ch == "\t":
             out.append(" ")
+        elif ch in _ESCAPES:
+            out.append(_ESCAPES[ch])
         elif unicodedata.category(ch) in ("Cc", "Cf", "Zl", "Zp", "Cs"):
             code = ord(ch)
             out.append(f"\\x{code:02x}" if code < 0x100 else f"\\u{code:04x}")

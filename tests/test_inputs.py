@@ -58,7 +58,7 @@ def test_the_read_itself_stops_at_the_limit(tmp_path: Path):
 
 
 def test_yaml_has_its_own_smaller_bound():
-    with pytest.raises(BudgetError, match="over the 1,048,576-byte limit for YAML"):
+    with pytest.raises(BudgetError, match="over the 262,144-byte limit for YAML"):
         parse_text("a: [" + "1," * (MAX_YAML_BYTES // 2) + "1]\n", "x.yaml")
 
 
@@ -312,3 +312,27 @@ def test_a_long_usage_error_is_one_line(workdir: Path):
     proc = run_cli(["drill", "--bogus"], workdir)
     assert proc.returncode == 2 and len(proc.stderr.splitlines()) == 1
     assert "budget drill: usage error: the following arguments are required" in proc.stderr
+
+
+def test_an_unexpected_error_is_one_line_naming_the_command(monkeypatch: pytest.MonkeyPatch, capsys):
+    from budget import cli
+
+    def boom(_args):
+        raise RuntimeError("something broke\nsecond line")
+
+    monkeypatch.setattr(cli, "_cmd_inspect", boom)
+    assert cli.main(["inspect", "--result", "r.json", "--query", "x"]) == 1
+    err = capsys.readouterr().err
+    assert err.splitlines() == [
+        "budget inspect: internal error: RuntimeError: something broke\\nsecond line (please report this)"
+    ]
+
+
+def test_a_big_file_with_a_late_problem_is_reported_without_walking_it_all():
+    import time as _t
+
+    text = '{"pad": [' + ",".join(["1"] * 3_000_000) + '], "a": NaN}'
+    t0 = _t.monotonic()
+    with pytest.raises(BudgetError, match=r"big\.json: not valid JSON: NaN is not a number"):
+        parse_text(text, "big.json")
+    assert _t.monotonic() - t0 < 10
