@@ -72,7 +72,10 @@ def _json(data: Any, name: str) -> str:
 def _cmd_compile(args: argparse.Namespace) -> int:
     outs = Outputs({"--out": args.out})
     spec = load_spec(args.budget_spec)
-    split = parse_split(args.expect_split, spec.tiers, args.tolerance) if args.expect_split else None
+    try:
+        split = parse_split(args.expect_split, spec.tiers, args.tolerance) if args.expect_split else None
+    except BudgetError as exc:
+        raise UsageError(f"--expect-split: {exc}") from None
     checks = proportion_check(spec, split)
     if checks[0].target_pct is not None and not all(c.ok for c in checks):  # a failed check writes no plan
         print(summary_line(spec))

@@ -29,6 +29,15 @@ MAX_WEIGHT = 1000.0  # a risk weight or a severity-mix share
 MAX_PRICE_PER_MILLION = 1_000_000.0
 
 
+def _in_range(field: str, values: dict[str, float], hi: float, severities: bool = True) -> None:
+    """Each value from 0 to ``hi``; with ``severities``, each key one of P0-P3."""
+    for k, x in values.items():
+        if severities and k not in SEVERITIES:
+            raise ValueError(f"unknown severity {k!r} (use {', '.join(SEVERITIES)})")
+        if not 0 <= x <= hi:
+            raise ValueError(f"{field}.{k}: must be from 0 to {hi:g}")
+
+
 class Policy(BaseModel):
     """Every constant of the budget keeper, with the default the chapter implies.
 
@@ -148,19 +157,13 @@ class Policy(BaseModel):
     @field_validator("token_price_per_million")
     @classmethod
     def _prices(cls, v: dict[str, float]) -> dict[str, float]:
-        for k, price in v.items():
-            if not 0 <= price <= MAX_PRICE_PER_MILLION:
-                raise ValueError(f"token_price_per_million.{k}: must be from 0 to {MAX_PRICE_PER_MILLION:g}")
+        _in_range("token_price_per_million", v, MAX_PRICE_PER_MILLION, severities=False)
         return v
 
     @field_validator("risk_weight")
     @classmethod
     def _weights(cls, v: dict[str, float]) -> dict[str, float]:
-        for k, w in v.items():
-            if k not in SEVERITIES:
-                raise ValueError(f"unknown severity {k!r} (use {', '.join(SEVERITIES)})")
-            if not 0 <= w <= MAX_WEIGHT:
-                raise ValueError(f"risk_weight.{k}: must be from 0 to {MAX_WEIGHT:g}")
+        _in_range("risk_weight", v, MAX_WEIGHT)
         return {s: float(v.get(s, 1.0)) for s in SEVERITIES}
 
     @field_validator("failover_severities", "mid_failover_severities")
@@ -187,11 +190,7 @@ class Policy(BaseModel):
     @field_validator("severity_mix")
     @classmethod
     def _mix(cls, v: dict[str, float]) -> dict[str, float]:
-        for k, share in v.items():
-            if k not in SEVERITIES:
-                raise ValueError(f"unknown severity {k!r} (use {', '.join(SEVERITIES)})")
-            if not 0 <= share <= MAX_WEIGHT:
-                raise ValueError(f"severity_mix.{k}: must be from 0 to {MAX_WEIGHT:g}")
+        _in_range("severity_mix", v, MAX_WEIGHT)
         if sum(v.values()) <= 0:
             raise ValueError("shares must add up to more than 0")
         return v

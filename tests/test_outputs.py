@@ -112,7 +112,7 @@ def test_compile_with_a_failing_split_writes_nothing(workdir: Path):
     assert proc.returncode == 1 and "FAIL" in proc.stdout and "not written" in proc.stdout
     assert (workdir / "p.json").read_text() == "old\n"
     argv[-1] = "nan/nan"
-    assert "split 'nan/nan'" in _one_line_error(run_cli(argv, workdir), 1)
+    assert "--expect-split: split 'nan/nan'" in _one_line_error(run_cli(argv, workdir), 2)
     assert (workdir / "p.json").read_text() == "old\n"
 
 
