@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import sys
 from typing import Any
 
@@ -294,7 +295,7 @@ def _cmd_calibrate(args: argparse.Namespace) -> int:
         start=args.start,
         targets=goals,
         checks=checks,
-        workers=args.workers,
+        workers=min(args.workers, os.cpu_count() or 1) if args.workers else None,  # never more than the cores
         progress=None if args.quiet or not sys.stderr.isatty() else progress,
         base_name=args.budget_spec,
     )

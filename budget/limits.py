@@ -24,6 +24,8 @@ MAX_INT_DIGITS = 18  # an integer in any input file: at most 18 digits (|n| < 10
 MAX_CSV_FIELD_CHARS = 131_072  # one CSV field (the csv module's own default)
 
 # --- work -------------------------------------------------------------------------------
+MAX_TIERS = 16  # tiers in one spec
+MAX_PHASES = 64  # phases in one spec (control_reserve not counted)
 MAX_QUEUE = 10_000  # incidents in one simulated queue (a 10,000 queue over a day: ~3 s)
 MAX_DURATION_MIN = 1440  # an outage, minutes (one day)
 MAX_DURATION_SEC = 30 * 86400  # any duration in a spec (sla_p95, sla_resolve): 30 days

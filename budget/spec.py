@@ -16,7 +16,7 @@ from typing import Any
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
 from budget.errors import BudgetError
-from budget.limits import MAX_QUEUE, MAX_TOKENS_PER_INCIDENT
+from budget.limits import MAX_PHASES, MAX_QUEUE, MAX_TIERS, MAX_TOKENS_PER_INCIDENT
 from budget.loader import Document, dotted, load_document, parse_text, short_repr
 from budget.units import format_duration, parse_duration
 
@@ -358,6 +358,10 @@ def spec_from_document(doc: Document) -> BudgetSpec:
         phases[name] = Phase(quotas=quotas, sla_p95=sla)
     if not phases:
         raise doc.error(("phases",), "has no phase besides control_reserve")
+    if len(phases) > MAX_PHASES or len(tiers) > MAX_TIERS:
+        raise doc.error(
+            ("phases",), f"has {len(phases)} phases and {len(tiers)} tiers (limits: {MAX_PHASES} and {MAX_TIERS})"
+        )
     if not tiers:
         raise doc.error(("phases",), "names no tier")
 

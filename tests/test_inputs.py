@@ -177,6 +177,12 @@ def test_sla_p95_must_be_a_finite_duration():
         spec_from_text(SPEC.replace("sla_p95: 30s", "sla_p95: " + "9" * 30 + "s"), "x.yaml")
 
 
+def test_tiers_and_phases_are_bounded():
+    phases = "".join(f"  p{i}:\n    a: 1\n" for i in range(65))
+    with pytest.raises(BudgetError, match=r"phases: has 65 phases and 1 tiers \(limits: 64 and 16\)"):
+        spec_from_text(f"daily_budget_tokens: 65\nphases:\n{phases}", "x.yaml")
+
+
 def test_reference_shaped_inputs_still_load():
     assert load_spec(ROOT / "specs" / "budget_network.yaml").daily_budget_tokens == 10_000_000
 
