@@ -92,7 +92,7 @@ def _cmd_compile(args: argparse.Namespace) -> int:
 
 def _scenario_for(args: argparse.Namespace, spec: Any) -> Any:
     if args.scenario and args.failure:
-        raise BudgetError("give either --scenario or --failure, not both")
+        raise UsageError("give either --scenario or --failure, not both")
     if args.scenario:
         doc = load_document(args.scenario)
         if not isinstance(doc.data, dict):
@@ -110,7 +110,7 @@ def _scenario_for(args: argparse.Namespace, spec: Any) -> Any:
     if args.failure:
         data.update(parse_failure(args.failure))
     if args.queue is None:
-        raise BudgetError('give --scenario FILE, or --queue N (with --failure "11:00,local-coder,down,45m")')
+        raise UsageError('give --scenario FILE, or --queue N (with --failure "11:00,local-coder,down,45m")')
     data["queue"] = args.queue
     data["manual_timeout_sec"] = (
         args.manual_timeout_sec if args.manual_timeout_sec is not None else DEFAULT_MANUAL_TIMEOUT_SEC

@@ -59,7 +59,10 @@ def check_output(path: str | os.PathLike[str], flag: str | None = None) -> Path:
     raw = os.fspath(path)
     if not raw.strip():
         raise UsageError(f"{label}: give a file name")
-    target = os.path.realpath(raw)  # through symlinks: a link to a file keeps being a link
+    try:
+        target = os.path.realpath(raw)  # through symlinks: a link to a file keeps being a link
+    except (ValueError, OSError):
+        raise UsageError(f"{label}: not a valid file name") from None
     st = _stat(target, label)
     if st is not None and not stat.S_ISREG(st.st_mode):
         kind = next((k for test, k in _KINDS if test(st.st_mode)), "not a regular file")

@@ -288,3 +288,64 @@ def test_loader_takes_any_value(value, kind: str, tmp_path_factory: pytest.TempP
         load_document(path)
     except BudgetError as exc:
         assert "doc." in str(exc)
+
+
+POLICY_SPEC = {**SPEC_DATA, "policy": SPEC.policy.model_dump(mode="json")}
+
+
+@fuzz_settings(40)
+@given(spec=_doc(dump_json(POLICY_SPEC), POLICY_SPEC, "json"), command=st.sampled_from(["simulate", "drill"]))
+def test_policy_edges_run_through_the_keeper(spec: bytes, command: str):
+    """A spec whose policy values are mutated (most land on the edges of their ranges) is refused or runs."""
+    with workfolder({"spec.json": spec, "a.jsonl": "\n".join(ALERT_LINES)}) as w:
+        if command == "simulate":
+            argv = ["simulate", "--plan", str(w / "spec.json"), "--scenario", str(w / "scenarios/fail_local_45m.json")]
+        else:
+            argv = ["drill", "--plan", str(w / "spec.json"), "--alerts", str(w / "a.jsonl"), "--outages", "30"]
+            argv += ["--fail-under", "0"]
+        check_contract([*argv, "--out", str(w / "out.json")], w, ["spec.json"], verdict_writes=True)
+
+
+def _bounds(field) -> tuple[float, float, bool]:
+    lo, hi, open_lo = 0.0, 1.0, False
+    for m in field.metadata:
+        lo, open_lo = (m.gt, True) if hasattr(m, "gt") else ((m.ge, False) if hasattr(m, "ge") else (lo, open_lo))
+        hi = m.le if hasattr(m, "le") else hi
+    return lo, hi, open_lo
+
+
+NUMERIC_POLICY = {
+    name: (field.annotation is int, *_bounds(field))
+    for name, field in type(SPEC.policy).model_fields.items()
+    if field.metadata and field.annotation in (int, float, float | None)
+}
+
+
+@st.composite
+def policy_edges(draw: st.DrawFn) -> dict:
+    """One to four numeric policy constants set to an edge of their documented range (or just inside)."""
+    out = {}
+    for name in draw(st.lists(st.sampled_from(sorted(NUMERIC_POLICY)), min_size=1, max_size=4, unique=True)):
+        is_int, lo, hi, open_lo = NUMERIC_POLICY[name]
+        low = (lo + 1 if is_int else lo + 1e-9) if open_lo else lo
+        value = draw(st.sampled_from([low, hi, (low + hi) / 2]))
+        out[name] = int(value) if is_int else float(value)
+    return out
+
+
+@fuzz_settings(30)
+@given(policy=policy_edges(), command=st.sampled_from(["simulate", "drill"]))
+def test_valid_policy_edges_answer_quickly(policy: dict, command: str):
+    """Every value inside the documented ranges runs (or is refused) in a few seconds: no crash, no stall."""
+    import time
+
+    spec = {**SPEC_DATA, "policy": policy}
+    with workfolder({"spec.json": json.dumps(spec), "a.jsonl": "\n".join(ALERT_LINES)}) as w:
+        if command == "simulate":
+            argv = ["simulate", "--plan", str(w / "spec.json"), "--scenario", str(w / "scenarios/fail_local_45m.json")]
+        else:
+            argv = ["drill", "--plan", str(w / "spec.json"), "--alerts", str(w / "a.jsonl"), "--outages", "1440"]
+            argv += ["--fail-under", "0"]
+        t0 = time.monotonic()
+        check_contract([*argv, "--out", str(w / "out.json")], w, ["spec.json"], verdict_writes=True)
+        assert time.monotonic() - t0 < 10, policy

@@ -162,3 +162,5 @@ def test_outputs_must_all_have_text():
 def test_empty_output_name_is_a_usage_error():
     with pytest.raises(UsageError, match="give a file name"):
         Outputs({"--out": ""})
+    with pytest.raises(UsageError, match="not a valid file name"):
+        Outputs({"--out": "a\x00b"})
