@@ -14,7 +14,7 @@ MIB = 1024 * 1024
 # --- files ------------------------------------------------------------------------------
 MAX_INPUT_BYTES = 5 * MIB  # a spec, plan, scenario, validation file or severity map
 MAX_YAML_BYTES = 256 * 1024  # any YAML input: composed in Python, ~2 s at worst for 256 KiB (JSON: 5 MiB)
-MAX_RESULT_BYTES = 32 * MIB  # a simulate or drill result read back (inspect, validate, note)
+MAX_RESULT_BYTES = 16 * MIB  # a simulate or drill result read back (a queue of 10,000 writes ~12 MB)
 MAX_ALERT_FILE_BYTES = 32 * MIB  # an alert stream (CSV, JSONL, webhooks, PagerDuty)
 MAX_HISTORY_BYTES = 16 * MIB  # a drill history (one line a run)
 MAX_NOTE_BYTES = 4 * MIB  # the capstone note
