@@ -13,7 +13,7 @@ MIB = 1024 * 1024
 
 # --- files ------------------------------------------------------------------------------
 MAX_INPUT_BYTES = 5 * MIB  # a spec, plan, scenario, validation file or severity map
-MAX_YAML_BYTES = 256 * 1024  # any YAML input: composed in Python, ~2 s at worst for 256 KiB (JSON: 5 MiB)
+MAX_YAML_BYTES = 256 * 1024  # any YAML input: composed in Python, ~1 s at worst for 256 KiB (JSON: 5 MiB)
 MAX_RESULT_BYTES = 16 * MIB  # a simulate or drill result read back (a queue of 10,000 writes ~12 MB)
 MAX_ALERT_FILE_BYTES = 32 * MIB  # an alert stream (CSV, JSONL, webhooks, PagerDuty)
 MAX_HISTORY_BYTES = 16 * MIB  # a drill history (one line a run)
@@ -26,12 +26,12 @@ MAX_CSV_FIELD_CHARS = 131_072  # one CSV field (the csv module's own default)
 # --- work -------------------------------------------------------------------------------
 MAX_TIERS = 16  # tiers in one spec
 MAX_PHASES = 64  # phases in one spec (control_reserve not counted)
-MAX_QUEUE = 10_000  # incidents in one simulated queue (a 10,000 queue over a day: ~3 s)
+MAX_QUEUE = 10_000  # incidents in one simulated queue (a 10,000 queue over a day: ~2 s)
 MAX_DURATION_MIN = 1440  # an outage, minutes (one day)
 MAX_DURATION_SEC = 30 * 86400  # any duration in a spec (sla_p95, sla_resolve): 30 days
 MAX_ALERTS = 100_000  # records in one alert stream
 MAX_OUTAGES = 12  # distinct outage lengths in one drill or sweep
-MAX_DRILL_REPLAYS = 300_000  # incidents x runs of one drill (75,000 alerts x 4 runs: ~4 s)
+MAX_DRILL_REPLAYS = 300_000  # incidents x runs of one drill (75,000 alerts x 4 runs: ~3 s)
 MAX_SWEEP_VALUES = 100  # values of one calibrate axis (--frontier-shares, --reserves, ...)
 MAX_SWEEP_VARIANTS = 1_000  # variants of one calibrate sweep
 MAX_SWEEP_REPLAYS = 500_000  # incidents x outages x variants of one sweep (the default: 432,000)
