@@ -39,6 +39,7 @@ bench: $(STAMP)
 	$(BIN)/python bench/drill.py
 	$(BIN)/python bench/calibrate.py
 	$(BIN)/python bench/app.py
+	$(BIN)/python bench/limits.py
 
 clean:
 	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache out

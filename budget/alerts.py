@@ -38,7 +38,9 @@ from __future__ import annotations
 import csv
 import hashlib
 import io
+import itertools
 import json
+import math
 import re
 from collections.abc import Iterator
 from dataclasses import dataclass, field
@@ -46,12 +48,16 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+from budget import jsonscan
 from budget.errors import BudgetError
-from budget.loader import load_document
+from budget.limits import MAX_ALERT_FILE_BYTES, MAX_ALERTS, MAX_CSV_FIELD_CHARS
+from budget.loader import load_document, parse_json_text, read_text, short_repr
 from budget.scenario import Incident
 
 FORMATS = ("csv", "jsonl", "alertmanager", "grafana", "pagerduty", "pagerduty-analytics")
-MAX_ALERT_FILE_BYTES = 200 * 1024 * 1024
+MAX_EPOCH_SEC = 253_402_300_799  # 9999-12-31T23:59:59Z: the last second a datetime can hold
+MAX_FIELD_CHARS = 200  # an id or service name; longer ones are cut
+DETECT_LINES = 1000  # lines read to tell the format of a line-by-line stream
 SEVERITY_WORDS: dict[str, tuple[str, ...]] = {
     "P0": ("critical", "crit", "emergency", "emerg", "alert", "fatal", "disaster", "blocker", "urgent", "highest")
     + ("sev0", "p0"),
@@ -144,7 +150,7 @@ def load_severity_map(path: str | Path | None) -> SeverityMap:
             target[severity_key(k) if section == "severity" else str(k).strip().lower()] = v
     unknown = set(doc.data) - {"severity", "pagerduty_priority"}
     if unknown:
-        raise doc.error((sorted(unknown)[0],), "unknown section (use severity, pagerduty_priority)")
+        raise doc.error((sorted(map(str, unknown))[0],), "unknown section (use severity, pagerduty_priority)")
     return SeverityMap(words, pd)
 
 
@@ -153,32 +159,45 @@ class _Skip(Exception):
 
 
 def _ts(value: Any, field_name: str) -> datetime:
+    """A UTC time from ISO 8601 text or epoch seconds; anything a datetime cannot hold is skipped."""
     if value is None or value == "":
         raise _Skip(f"missing {field_name}")
-    if isinstance(value, bool):
-        raise _Skip(f"{field_name}: not a time: {value!r}")
+    if isinstance(value, bool) or not isinstance(value, (int, float, str)):
+        raise _Skip(f"{field_name}: not a time: {short_repr(value, 40)}")
     if isinstance(value, (int, float)):
+        if not (math.isfinite(value) and 0 <= value <= MAX_EPOCH_SEC):
+            raise _Skip(f"{field_name}: epoch seconds {value!r} out of range (0 to {MAX_EPOCH_SEC})")
         return datetime.fromtimestamp(float(value), tz=UTC)
     try:
-        text = str(value).strip()
-        dt = datetime.fromisoformat(text)
-    except ValueError:
-        raise _Skip(f"{field_name}: not an ISO 8601 time: {str(value)[:40]!r}") from None
-    if dt.tzinfo is None:
-        dt = dt.replace(tzinfo=UTC)
-    return dt.astimezone(UTC)
+        dt = datetime.fromisoformat(value.strip()[:64])
+        if dt.tzinfo is None:
+            dt = dt.replace(tzinfo=UTC)
+        return dt.astimezone(UTC)
+    except (ValueError, OverflowError):  # not ISO 8601, a day that does not exist, or past year 9999 in UTC
+        raise _Skip(f"{field_name}: not an ISO 8601 time: {short_repr(value, 40)}") from None
 
 
 def _num(value: Any, default: float, name: str, lo: float, hi: float) -> float:
     if value is None or value == "":
         return default
+    if isinstance(value, bool) or not isinstance(value, (int, float, str)):
+        raise _Skip(f"{name}: not a number: {short_repr(value, 40)}")
     try:
         x = float(value)
-    except (TypeError, ValueError):
-        raise _Skip(f"{name}: not a number: {value!r}") from None
-    if not lo <= x <= hi:
-        raise _Skip(f"{name}: {x:g} is outside {lo:g}-{hi:g}")
+    except ValueError:
+        raise _Skip(f"{name}: not a number: {short_repr(value, 40)}") from None
+    if not lo <= x <= hi:  # also refuses NaN
+        raise _Skip(f"{name}: {short_repr(value, 40)} is outside {lo:g}-{hi:g}")
     return x
+
+
+def _text(value: Any) -> str | None:
+    """An id or a service name: text or a whole number, cut to MAX_FIELD_CHARS; anything else is left out."""
+    if isinstance(value, bool) or value is None or value == "":
+        return None
+    if isinstance(value, (str, int)):
+        return str(value)[:MAX_FIELD_CHARS]
+    return None
 
 
 @dataclass
@@ -200,8 +219,7 @@ def _generic(rec: dict[str, Any], line: int, sev: SeverityMap) -> _Raw:
         raise _Skip(f"unknown severity {raw_sev!r}" if raw_sev not in (None, "") else "missing severity")
     blast = _num(rec.get("blast_radius"), DEFAULT_BLAST[severity], "blast_radius", 0, 1000)
     gap = _num(rec.get("confidence_gap"), 0.0, "confidence_gap", 0, 1)
-    ident = rec.get("id")
-    return _Raw(line, at, severity, rec.get("service") or None, blast, gap, str(ident) if ident else None)
+    return _Raw(line, at, severity, _text(rec.get("service")), blast, gap, _text(rec.get("id")))
 
 
 def _am_alert(alert: dict[str, Any], line: int, sev: SeverityMap) -> tuple[_Raw, tuple[str, str]]:
@@ -215,20 +233,25 @@ def _am_alert(alert: dict[str, Any], line: int, sev: SeverityMap) -> tuple[_Raw,
     severity = sev.word(raw_sev)
     if severity is None:
         raise _Skip(f"unknown severity {raw_sev!r}" if raw_sev else "missing labels.severity")
-    service = labels.get("service") or labels.get("job") or labels.get("alertname")
+    service = _text(labels.get("service") or labels.get("job") or labels.get("alertname"))
     fingerprint = (
-        alert.get("fingerprint")
-        or hashlib.sha1(json.dumps(labels, sort_keys=True).encode(), usedforsecurity=False).hexdigest()[:16]
+        _text(alert.get("fingerprint"))
+        or hashlib.sha1(json.dumps(labels, sort_keys=True, default=str).encode(), usedforsecurity=False).hexdigest()[
+            :16
+        ]
     )
     blast = _num(labels.get("blast_radius"), DEFAULT_BLAST[severity], "blast_radius", 0, 1000)
     gap = _num(labels.get("confidence_gap"), 0.0, "confidence_gap", 0, 1)
-    return _Raw(line, at, severity, service, blast, gap, str(fingerprint)), (str(fingerprint), str(alert["startsAt"]))
+    return _Raw(line, at, severity, service, blast, gap, fingerprint), (fingerprint, str(alert["startsAt"]))
 
 
 def _pd_severity(rec: dict[str, Any], sev: SeverityMap, analytics: bool) -> str:
     if analytics and rec.get("major") is True:
         return "P0"
-    prio = rec.get("priority_name") if analytics else (rec.get("priority") or {}).get("summary")
+    raw = rec.get("priority_name") if analytics else rec.get("priority")
+    prio = raw.get("summary") if isinstance(raw, dict) else raw  # {"summary": "P1"} or just "P1"
+    if prio is not None and not isinstance(prio, (str, int)) or isinstance(prio, bool):
+        raise _Skip(f"priority: not a name: {short_repr(prio, 40)}")
     if prio:
         mapped = sev.pagerduty.get(str(prio).strip().lower()) or sev.word(prio)
         if mapped is None:
@@ -248,50 +271,57 @@ def _pd(rec: dict[str, Any], line: int, sev: SeverityMap, analytics: bool) -> _R
     at = _ts(rec.get("created_at"), "created_at")
     severity = _pd_severity(rec, sev, analytics)
     if analytics:
-        service = rec.get("service_name")
+        service = _text(rec.get("service_name"))
     else:
-        service = (rec.get("service") or {}).get("summary") if isinstance(rec.get("service"), dict) else None
-    ident = rec.get("id") or rec.get("incident_number")
-    return _Raw(line, at, severity, service, DEFAULT_BLAST[severity], 0.0, str(ident) if ident else None)
+        service = _text(rec["service"].get("summary")) if isinstance(rec.get("service"), dict) else None
+    ident = _text(rec.get("id")) or _text(rec.get("incident_number"))
+    return _Raw(line, at, severity, service, DEFAULT_BLAST[severity], 0.0, ident)
 
 
 def _json_lines(text: str) -> Iterator[tuple[int, Any]]:
-    for n, line in enumerate(text.splitlines(), 1):
+    for n, line in enumerate(text.split("\n"), 1):
         if not line.strip():
             continue
         try:
-            yield n, json.loads(line)
-        except json.JSONDecodeError as exc:
-            yield n, _Skip(f"not valid JSON ({exc.msg})")
+            yield n, jsonscan.loads(line)
+        except RecursionError:
+            yield n, _Skip("not valid JSON (nested too deeply)")
+        except ValueError as exc:  # JSONDecodeError, or a value the strict reader refuses
+            yield n, _Skip(f"not valid JSON ({getattr(exc, 'msg', None) or exc})")
 
 
-def detect_format(text: str, name: str) -> str:
-    """Guess the format from the file's name and first record."""
+def _whole_json(text: str, name: str) -> Any:
+    """The file as one JSON document (a webhook payload, an export), or None when it is not one (JSONL)."""
+    if text.lstrip()[:1] not in ("[", "{"):
+        return None
+    try:
+        json.loads(text)
+    except (ValueError, RecursionError):
+        return None  # not one document: read it line by line
+    return parse_json_text(text, name).data
+
+
+def detect_format(text: str, name: str, whole: Any = None) -> str:
+    """Guess the format from the file's name and first record (``whole``: the file as one JSON document)."""
     if name.lower().endswith(".csv"):
         return "csv"
     head = text.lstrip()[:1]
-    try:
-        whole: Any = json.loads(text) if head in "[{" else None
-    except json.JSONDecodeError:
-        whole = None
     sample: Any = whole
-    if whole is None:
-        for _, obj in _json_lines(text):
+    if whole is None:  # the first record that parses, among the first DETECT_LINES
+        for _, obj in itertools.islice(_json_lines(text), DETECT_LINES):
             if not isinstance(obj, _Skip):
                 sample = obj
                 break
     if isinstance(sample, list):
         sample = next((x for x in sample if isinstance(x, dict)), {})
     if not isinstance(sample, dict):
-        if head not in "[{" and "," in text.splitlines()[0]:
+        if head not in "[{" and "," in text.lstrip().split("\n", 1)[0]:
             return "csv"
         raise BudgetError(f"{name}: cannot tell the alert format; give --format ({', '.join(FORMATS)})")
     if "alerts" in sample:
-        return (
-            "grafana"
-            if "orgId" in sample or any("values" in a for a in sample["alerts"][:1] if isinstance(a, dict))
-            else "alertmanager"
-        )
+        first = sample["alerts"][:1] if isinstance(sample["alerts"], list) else []
+        grafana = "orgId" in sample or any(isinstance(a, dict) and "values" in a for a in first)
+        return "grafana" if grafana else "alertmanager"
     if "incidents" in sample:
         return "pagerduty"
     if "data" in sample and isinstance(sample["data"], list):
@@ -305,13 +335,23 @@ def detect_format(text: str, name: str) -> str:
     raise BudgetError(f"{name}: cannot tell the alert format; give --format ({', '.join(FORMATS)})")
 
 
-def _records(text: str, fmt: str, name: str, sev: SeverityMap, report: ImportReport) -> Iterator[_Raw]:
-    if fmt == "csv":
-        reader = csv.DictReader(io.StringIO(text))
-        if not reader.fieldnames or "timestamp" not in [f.strip() for f in reader.fieldnames]:
+def _count(report: ImportReport, name: str) -> None:
+    report.records += 1
+    if report.records > MAX_ALERTS:
+        raise BudgetError(f"{name}: more than {MAX_ALERTS:,} alert records, over the limit for one stream")
+
+
+def _csv_records(text: str, name: str, sev: SeverityMap, report: ImportReport) -> Iterator[_Raw]:
+    reader = csv.DictReader(io.StringIO(text, newline=""))
+    try:
+        header = [f.strip() for f in reader.fieldnames or []]
+        if "timestamp" not in header:
             raise BudgetError(f"{name}:1: CSV needs a header with timestamp, severity, service")
+        twice = sorted({f for f in header if header.count(f) > 1})
+        if twice:
+            raise BudgetError(f"{name}:1: the CSV header names {twice[0]!r} twice")
         for row in reader:
-            report.records += 1
+            _count(report, name)
             line = reader.line_num
             try:
                 if None in row:
@@ -319,17 +359,22 @@ def _records(text: str, fmt: str, name: str, sev: SeverityMap, report: ImportRep
                 yield _generic({k.strip(): (v.strip() if isinstance(v, str) else v) for k, v in row.items()}, line, sev)
             except _Skip as exc:
                 report.skipped.append((line, str(exc)))
+    except csv.Error as exc:
+        where = f"{name}:{reader.line_num + 1}" if reader.line_num else name
+        if "field larger than field limit" in str(exc):
+            raise BudgetError(f"{where}: a CSV field is over {MAX_CSV_FIELD_CHARS:,} characters") from None
+        raise BudgetError(f"{where}: not valid CSV: {exc}") from None
+
+
+def _records(
+    text: str, fmt: str, name: str, sev: SeverityMap, report: ImportReport, whole: Any = None
+) -> Iterator[_Raw]:
+    if fmt == "csv":
+        yield from _csv_records(text, name, sev, report)
         return
-    stripped = text.lstrip()
-    whole: Any = None
-    if stripped[:1] in "[{":
-        try:
-            whole = json.loads(text)
-        except json.JSONDecodeError:
-            whole = None
     items: list[tuple[int, Any]]
-    if whole is None:
-        items = list(_json_lines(text))
+    if whole is None:  # one record a line; past MAX_ALERTS the count stops the import
+        items = list(itertools.islice(_json_lines(text), MAX_ALERTS + 1))
     elif isinstance(whole, list):
         items = [(i + 1, x) for i, x in enumerate(whole)]
     else:
@@ -337,16 +382,16 @@ def _records(text: str, fmt: str, name: str, sev: SeverityMap, report: ImportRep
     seen: set[tuple[str, str]] = set()
     for line, obj in items:
         if isinstance(obj, _Skip):
-            report.records += 1
+            _count(report, name)
             report.skipped.append((line, str(obj)))
             continue
         if fmt in ("alertmanager", "grafana"):
             if not isinstance(obj, dict) or not isinstance(obj.get("alerts"), list):
-                report.records += 1
+                _count(report, name)
                 report.skipped.append((line, "not an Alertmanager payload (no alerts list)"))
                 continue
             for alert in obj["alerts"]:
-                report.records += 1
+                _count(report, name)
                 try:
                     raw, key = _am_alert(alert, line, sev)
                 except _Skip as exc:
@@ -362,19 +407,19 @@ def _records(text: str, fmt: str, name: str, sev: SeverityMap, report: ImportRep
             if isinstance(obj, dict) and isinstance(obj.get("incidents" if not analytics else "data"), list):
                 inner = obj["incidents" if not analytics else "data"]
                 for i, rec in enumerate(inner):
-                    report.records += 1
+                    _count(report, name)
                     try:
                         yield _pd(rec, line if len(items) > 1 else i + 1, sev, analytics)
                     except _Skip as exc:
                         report.skipped.append((line if len(items) > 1 else i + 1, str(exc)))
             else:
-                report.records += 1
+                _count(report, name)
                 try:
                     yield _pd(obj, line, sev, analytics)
                 except _Skip as exc:
                     report.skipped.append((line, str(exc)))
         else:  # jsonl / generic objects
-            report.records += 1
+            _count(report, name)
             try:
                 if not isinstance(obj, dict):
                     raise _Skip("not an object")
@@ -394,10 +439,11 @@ def import_alerts(
         raise BudgetError(f"{name}: file is empty")
     if fmt is not None and fmt not in FORMATS:
         raise BudgetError(f"--format {fmt!r}: use one of {', '.join(FORMATS)}")
-    fmt = fmt or detect_format(text, name)
+    whole = None if fmt == "csv" or (fmt is None and name.lower().endswith(".csv")) else _whole_json(text, name)
+    fmt = fmt or detect_format(text, name, whole)
     sev = severity_map or load_severity_map(None)
     report = ImportReport(source=name, format=fmt)
-    raws = list(_records(text, fmt, name, sev, report))
+    raws = list(_records(text, fmt, name, sev, report, whole))
     if not raws:
         raise BudgetError(f"{name}: no incident could be read ({report.summary()})")
     day0 = min(r.at for r in raws).replace(hour=0, minute=0, second=0, microsecond=0)
@@ -427,16 +473,7 @@ def import_alerts(
 def load_alerts(
     path: str | Path, fmt: str | None = None, severity_map: str | Path | None = None
 ) -> tuple[tuple[Incident, ...], ImportReport]:
-    p = Path(path)
-    if not p.exists():
-        raise BudgetError(f"{path}: no such file")
-    size = p.stat().st_size
-    if size > MAX_ALERT_FILE_BYTES:
-        raise BudgetError(f"{path}: file is {size:,} bytes, over the {MAX_ALERT_FILE_BYTES:,}-byte limit")
-    try:
-        text = p.read_text(encoding="utf-8")
-    except UnicodeDecodeError as exc:
-        raise BudgetError(f"{path}: not UTF-8 text (byte {exc.start})") from None
+    text = read_text(path, MAX_ALERT_FILE_BYTES)
     return import_alerts(text, str(path), fmt, load_severity_map(severity_map))
 
 

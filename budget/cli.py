@@ -3,7 +3,9 @@ fit, export.
 
 Exit codes: 0 ok; 1 a check failed or the input is invalid; 2 a usage error
 (bad flags, a malformed inspect query or a field the result does not have).
-Errors are one line on stderr; nothing is written when a command fails.
+Errors are one line on stderr; nothing is written when a command fails: every
+command checks its inputs and flags first, computes everything, and only then
+writes all its outputs together (:class:`budget.fsutil.Outputs`).
 """
 
 from __future__ import annotations
@@ -19,15 +21,27 @@ from budget.alerts import FORMATS as ALERT_FORMATS
 from budget.alerts import load_alerts
 from budget.assertion import assert_spec
 from budget.calibrate import DEFAULT_MAX_SILENT_P0, calibrate, grid, price_of, propose, spec_yaml
-from budget.drill import apply_history, drill_csv, run_drill
+from budget.cliargs import integer, number, outages, say_error, sweep_values, targets
+from budget.drill import apply_history, drill_csv, read_history, run_drill
 from budget.errors import BudgetError, QueryError, UsageError
 from budget.export import GATEWAYS, export_text, limits_json
 from budget.export import summary_lines as export_summary
 from budget.fit import fit_spend_log, parse_tier_map
-from budget.fsutil import atomic_write_text
+from budget.fsutil import Outputs, check_output
 from budget.gate import load_checks
 from budget.keeper import manual_key, simulate
-from budget.loader import MAX_INPUT_BYTES, load_document
+from budget.limits import (
+    MAX_INCIDENTS_PER_DAY,
+    MAX_INT_DIGITS,
+    MAX_QUEUE,
+    MAX_RESULT_BYTES,
+    MAX_SWEEP_REPLAYS,
+    MAX_SWEEP_VARIANTS,
+    MAX_TOKENS_PER_INCIDENT,
+    MAX_WORKERS,
+    check_replays,
+)
+from budget.loader import load_document
 from budget.note import entry_from_result, write_note
 from budget.plan import load_plan, plan_json, proportion_check, proportion_line, summary_line
 from budget.query import evaluate, format_value
@@ -42,34 +56,64 @@ from budget.scenario import (
 from budget.spec import load_spec, parse_split
 from budget.spendlog import FORMATS as SPEND_LOG_FORMATS
 from budget.spendlog import read_spend_log
+from budget.units import parse_clock
 from budget.validation import load_rules
 from budget.validation import run as run_validation
 
 EXIT_OK, EXIT_FAIL, EXIT_USAGE = 0, 1, 2
+_COMMANDS = (
+    "compile",
+    "assert",
+    "simulate",
+    "inspect",
+    "drill",
+    "validate",
+    "calibrate",
+    "propose",
+    "review",
+    "note",
+    "fit",
+    "export",
+)
 
 
 class _Parser(argparse.ArgumentParser):
     def error(self, message: str) -> None:  # type: ignore[override]
-        self.print_usage(sys.stderr)
-        self.exit(EXIT_USAGE, f"budget: usage error: {message}\n")
+        say_error(f"{self.prog}: usage error: {message} (see {self.prog} --help)")
+        self.exit(EXIT_USAGE)
+
+
+def _json(data: Any, name: str) -> str:
+    """Output JSON text; a non-finite number is an error, never a bare NaN in a file."""
+    try:
+        return json.dumps(data, indent=2, ensure_ascii=False, allow_nan=False) + "\n"
+    except ValueError:
+        raise BudgetError(
+            f"{name}: the result holds a non-finite number (NaN or infinity); nothing was written"
+        ) from None
 
 
 def _cmd_compile(args: argparse.Namespace) -> int:
+    outs = Outputs({"--out": args.out})
     spec = load_spec(args.budget_spec)
-    split = parse_split(args.expect_split, spec.tiers, args.tolerance) if args.expect_split else None
+    try:
+        split = parse_split(args.expect_split, spec.tiers, args.tolerance) if args.expect_split else None
+    except BudgetError as exc:
+        raise UsageError(f"--expect-split: {exc}") from None
     checks = proportion_check(spec, split)
-    atomic_write_text(args.out, plan_json(spec))
+    if checks[0].target_pct is not None and not all(c.ok for c in checks):  # a failed check writes no plan
+        print(summary_line(spec))
+        print(proportion_line(checks) + f"; {args.out} not written")
+        return EXIT_FAIL
+    outs.set("--out", plan_json(spec))
+    outs.commit()
     print(f"compiled {args.budget_spec} -> {args.out}")
     print(summary_line(spec))
     print(proportion_line(checks))
-    if checks[0].target_pct is not None and not all(c.ok for c in checks):
-        return EXIT_FAIL
     return EXIT_OK
 
 
 def _cmd_assert(args: argparse.Namespace) -> int:
-    if args.tolerance < 0:
-        raise UsageError(f"--tolerance {args.tolerance:g}: must not be negative")
     result = assert_spec(args.budget_spec, args.expect_split, args.tolerance)
     for line in result.lines():
         print(line)
@@ -78,7 +122,7 @@ def _cmd_assert(args: argparse.Namespace) -> int:
 
 def _scenario_for(args: argparse.Namespace, spec: Any) -> Any:
     if args.scenario and args.failure:
-        raise BudgetError("give either --scenario or --failure, not both")
+        raise UsageError("give either --scenario or --failure, not both")
     if args.scenario:
         doc = load_document(args.scenario)
         if not isinstance(doc.data, dict):
@@ -96,7 +140,7 @@ def _scenario_for(args: argparse.Namespace, spec: Any) -> Any:
     if args.failure:
         data.update(parse_failure(args.failure))
     if args.queue is None:
-        raise BudgetError('give --scenario FILE, or --queue N (with --failure "11:00,local-coder,down,45m")')
+        raise UsageError('give --scenario FILE, or --queue N (with --failure "11:00,local-coder,down,45m")')
     data["queue"] = args.queue
     data["manual_timeout_sec"] = (
         args.manual_timeout_sec if args.manual_timeout_sec is not None else DEFAULT_MANUAL_TIMEOUT_SEC
@@ -107,10 +151,12 @@ def _scenario_for(args: argparse.Namespace, spec: Any) -> Any:
 
 
 def _cmd_simulate(args: argparse.Namespace) -> int:
+    outs = Outputs({"--out": args.out})
     spec = load_plan(args.plan)
     scenario = _scenario_for(args, spec)
     result = simulate(spec, scenario, routing=args.policy).to_dict()
-    atomic_write_text(args.out, json.dumps(result, indent=2, ensure_ascii=False) + "\n")
+    outs.set("--out", _json(result, args.out))
+    outs.commit()
     mk = manual_key(result["manual_timeout_sec"])
     print(f"simulated {scenario.source} on {args.plan} ({result['policy']}) -> {args.out}")
     outage = (
@@ -139,9 +185,9 @@ def _cmd_simulate(args: argparse.Namespace) -> int:
 
 
 def _load_result(path: str) -> dict[str, Any]:
-    doc = load_document(path, limit=200 * MAX_INPUT_BYTES)
+    doc = load_document(path, limit=MAX_RESULT_BYTES)
     if not isinstance(doc.data, dict):
-        raise BudgetError(f"{path}: not a result (a JSON object)")
+        raise BudgetError(f"{doc.name}: not a result (a JSON object)")
     return doc.data
 
 
@@ -161,6 +207,7 @@ def _cmd_inspect(args: argparse.Namespace) -> int:
 
 
 def _cmd_note(args: argparse.Namespace) -> int:
+    check_output(args.out, "--out")
     data = _load_result(args.result)
     entry = entry_from_result(
         data,
@@ -180,26 +227,20 @@ def _cmd_note(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
-def _outages(text: str) -> list[int]:
-    try:
-        values = [int(x) for x in text.split(",") if x.strip()]
-    except ValueError:
-        raise BudgetError(f"--outages {text!r}: must be minutes like 15,30,45") from None
-    if not values:
-        raise BudgetError("--outages: give at least one outage length in minutes")
-    return values
-
-
 def _cmd_drill(args: argparse.Namespace) -> int:
     if bool(args.budget_spec) == bool(args.plan):
-        raise BudgetError("give one of --budget-spec or --plan")
+        raise UsageError("give one of --budget-spec or --plan")
+    outs = Outputs({"--out": args.out, "--csv": args.csv, "--history": args.history})
+    lengths = outages(args.outages)
+    parse_clock(args.start, "--start")
     source = args.budget_spec or args.plan
     spec = load_plan(source)
     incidents, report = load_alerts(args.alerts, args.format, args.severity_map)
+    history = read_history(args.history, str(source)) if args.history else None
     result = run_drill(
         spec,
         incidents,
-        outages=_outages(args.outages),
+        outages=lengths,
         start=args.start,
         down_tier=args.down_tier,
         fail_under=args.fail_under,
@@ -207,11 +248,12 @@ def _cmd_drill(args: argparse.Namespace) -> int:
         spec_name=str(source),
         evidence=bool(args.history),  # what budget review reads, kept when a history is written
     )
-    if args.history:
-        apply_history(result, args.history)
-    atomic_write_text(args.out, result.to_json())
-    if args.csv:
-        atomic_write_text(args.csv, drill_csv(result))
+    if history is not None:
+        outs.set("--history", apply_history(result, history))
+    outs.set("--out", result.to_json())
+    if "--csv" in outs:
+        outs.set("--csv", drill_csv(result))
+    outs.commit()
     print(report.summary())
     print(f"drill of {source}: {result.down_tier} down from {result.start}; guard {result.fail_under:.2f}")
     print(result.table())
@@ -265,44 +307,22 @@ def _cmd_review(args: argparse.Namespace) -> int:
     return EXIT_FAIL if result.fired else EXIT_OK
 
 
-def _values(text: str, name: str, cast: Any = float) -> list[Any]:
-    """``0.05:0.25:0.05`` (start:stop:step, stop included) or ``a,b,c``."""
-    try:
-        if ":" in text:
-            a, b, step = (float(x) for x in text.split(":"))
-            if step <= 0:
-                raise UsageError(f"{name} {text!r}: the step must be positive")
-            n = int(round((b - a) / step)) + 1 if b >= a else 0
-            values = [cast(round(a + i * step, 10)) for i in range(max(0, n))]
-        else:
-            values = [cast(float(x)) for x in text.split(",") if x.strip()]
-    except ValueError:
-        raise UsageError(f"{name} {text!r}: must be start:stop:step or a comma list of numbers") from None
-    if not values:
-        raise UsageError(f"{name} {text!r}: the range is empty")
-    return values
-
-
-def _targets(text: str) -> dict[int, float]:
-    out = {}
-    for part in text.split(","):
-        try:
-            minutes, floor = part.split(":")
-            out[int(minutes)] = float(floor)
-        except ValueError:
-            raise UsageError(f"--targets {text!r}: must be like 15:0.70,30:0.50") from None
-    return out
-
-
 def _cmd_calibrate(args: argparse.Namespace) -> int:
+    outs = Outputs({"--out": args.out, "--csv": args.csv})
+    variants = grid(
+        sweep_values(args.frontier_shares, "--frontier-shares", 0, 1, above=True),
+        sweep_values(args.reserves, "--reserves", 0, 10**MAX_INT_DIGITS - 1, int),
+        sweep_values(args.timeouts, "--timeouts", 0, 86400, above=True),
+        sweep_values(args.thresholds, "--thresholds", 0, 1),
+    )
+    if len(variants) > MAX_SWEEP_VARIANTS:
+        raise UsageError(f"the sweep has {len(variants):,} variants, over the limit of {MAX_SWEEP_VARIANTS:,}")
+    lengths = outages(args.outages)
+    goals = targets(args.targets)
+    parse_clock(args.start, "--start")
     base = load_plan(args.budget_spec)
     incidents, report = load_alerts(args.alerts, args.format)
-    variants = grid(
-        _values(args.frontier_shares, "--frontier-shares"),
-        _values(args.reserves, "--reserves", lambda x: int(x)),
-        _values(args.timeouts, "--timeouts"),
-        _values(args.thresholds, "--thresholds"),
-    )
+    check_replays("calibrate", len(incidents), len(variants) * len(lengths), MAX_SWEEP_REPLAYS, "give a smaller sweep")
     checks = load_checks(args.validation) if args.validation else None
     last = [-1]
 
@@ -316,29 +336,29 @@ def _cmd_calibrate(args: argparse.Namespace) -> int:
         base,
         incidents,
         variants,
-        outages=_outages(args.outages),
+        outages=lengths,
         start=args.start,
-        targets=_targets(args.targets),
+        targets=goals,
         max_silent_p0=args.max_silent_p0,
         checks=checks,
-        workers=args.workers,
-        progress=None if args.quiet else progress,
+        workers=min(args.workers, os.cpu_count() or 1) if args.workers else None,  # never more than the cores
+        progress=None if args.quiet or not sys.stderr.isatty() else progress,
         base_name=args.budget_spec,
     )
-    atomic_write_text(args.csv, result.csv())
-    print(report.summary())
-    targets = ", ".join(f"{m}m >= {t:.2f}" for m, t in sorted(result.targets.items()))
-    if result.max_silent_p0 is not None:
-        targets += f", silent_p0 <= {result.max_silent_p0:.2f}"
-    passing = sum(1 for r in result.rows if r.meets)
-    print(
-        f"swept {len(result.rows)} variants of {args.budget_spec}: {passing} meet {targets}"
-        + (" and the gateway" if checks else "")
-        + f"; table in {args.csv}"
-    )
     best = result.recommended
+    goal_text = ", ".join(f"{m}m >= {t:.2f}" for m, t in sorted(result.targets.items()))
+    if result.max_silent_p0 is not None:
+        goal_text += f", silent_p0 <= {result.max_silent_p0:.2f}"
+    passing = sum(1 for r in result.rows if r.meets)
+    swept = f"swept {len(result.rows)} variants of {args.budget_spec}: {passing} meet {goal_text}" + (
+        " and the gateway" if checks else ""
+    )
     if best is None or result.recommended_spec is None:
-        print("no variant meets the targets: widen the sweep (larger reserves or frontier shares)")
+        closest = max(result.rows, key=lambda r: (min(r.floors.values(), default=0.0), -r.index))
+        print(report.summary())
+        print(swept)
+        print(f"closest: variant {closest.index} ({closest.why})")
+        print("no variant meets the targets: widen the sweep (larger reserves or frontier shares); nothing written")
         return EXIT_FAIL
     v = best.variant
     floors = ", ".join(f"{m}m {f:.2f}" for m, f in sorted(best.floors.items()))
@@ -348,7 +368,11 @@ def _cmd_calibrate(args: argparse.Namespace) -> int:
         f"{v.manual_timeout_sec:g}s, guard {v.alert_threshold:.2f}\n"
         f"token_health_min {floors}; {best.daily_budget_tokens:,} tokens a day, {best.cost:.2f} a day"
     )
-    atomic_write_text(args.out, spec_yaml(result.recommended_spec, header))
+    outs.set("--csv", result.csv())
+    outs.set("--out", spec_yaml(result.recommended_spec, header))
+    outs.commit()
+    print(report.summary())
+    print(f"{swept}; table in {args.csv}")
     print(
         f"recommended: frontier {v.frontier_share:.1%}, control_reserve {v.reserve:,}, manual timeout "
         f"{v.manual_timeout_sec:g}s, guard {v.alert_threshold:.2f}"
@@ -363,8 +387,10 @@ def _cmd_calibrate(args: argparse.Namespace) -> int:
 
 
 def _cmd_propose(args: argparse.Namespace) -> int:
+    outs = Outputs({"--out": args.out})
     p = propose(args.incidents_per_day, args.incident_tokens, args.disputed_share, args.outages_per_month)
-    atomic_write_text(args.out, p.text)
+    outs.set("--out", p.text)
+    outs.commit()
     for r in p.reasons:
         print(r)
     print(
@@ -375,11 +401,13 @@ def _cmd_propose(args: argparse.Namespace) -> int:
 
 
 def _cmd_fit(args: argparse.Namespace) -> int:
+    outs = Outputs({"--out": args.out})
     tier_map = parse_tier_map(args.tier_map)
     tiers = [t.strip() for t in args.tiers.split(",") if t.strip()] if args.tiers else None
     spec = load_plan(args.budget_spec) if args.budget_spec else None
     fit = fit_spend_log(read_spend_log(args.spend_logs, args.format), tier_map, tiers, spec)
-    atomic_write_text(args.out, fit.fragment_yaml())
+    outs.set("--out", fit.fragment_yaml())
+    outs.commit()
     for line in fit.summary_lines():
         print(line)
     where = os.path.relpath(args.out, os.path.dirname(args.budget_spec) or ".") if args.budget_spec else args.out
@@ -388,12 +416,12 @@ def _cmd_fit(args: argparse.Namespace) -> int:
 
 
 def _cmd_export(args: argparse.Namespace) -> int:
+    outs = Outputs({"--out": args.out, "--limits-out": args.limits_out})
     spec = load_plan(args.budget_spec)
-    text = export_text(spec, args.to, args.budget_spec)
-    limits = limits_json(spec) if args.limits_out else None
-    atomic_write_text(args.out, text)
-    if limits is not None:
-        atomic_write_text(args.limits_out, limits)
+    outs.set("--out", export_text(spec, args.to, args.budget_spec))
+    if "--limits-out" in outs:
+        outs.set("--limits-out", limits_json(spec))
+    outs.commit()
     kind = "LiteLLM proxy config" if args.to == "litellm" else "Portkey config"
     print(f"exported {args.budget_spec} -> {args.out} ({kind})")
     for line in export_summary(spec, args.to):
@@ -412,22 +440,26 @@ def build_parser() -> argparse.ArgumentParser:
     c.add_argument("--budget-spec", required=True, metavar="SPEC", help="budget_network.yaml")
     c.add_argument("--out", required=True, metavar="PLAN", help="where to write the plan JSON")
     c.add_argument("--expect-split", metavar="90/10", help="target share per tier, cheapest first")
-    c.add_argument("--tolerance", type=float, default=1.0, metavar="PT", help="allowed deviation, points (1)")
+    c.add_argument("--tolerance", type=number(0, 100), default=1.0, metavar="PT", help="allowed deviation, points (1)")
     c.set_defaults(func=_cmd_compile)
 
     a = sub.add_parser("assert", help="a spec's compile-time checks (sum, split, tiers, phases), no output")
     a.add_argument("--budget-spec", required=True, metavar="SPEC", help="budget_network.yaml")
     a.add_argument("--expect-split", metavar="90/10", help="target share per tier, cheapest first")
-    a.add_argument("--tolerance", type=float, default=1.0, metavar="PT", help="allowed deviation, points (1)")
+    a.add_argument("--tolerance", type=number(0, 100), default=1.0, metavar="PT", help="allowed deviation, points (1)")
     a.set_defaults(func=_cmd_assert)
 
     s = sub.add_parser("simulate", help="run the minute-by-minute budget keeper over an outage scenario")
     s.add_argument("--plan", required=True, metavar="PLAN", help="plan JSON (or a spec YAML)")
     s.add_argument("--scenario", metavar="JSON", help="scenario file (down_tier, start, duration_min, queue, ...)")
     s.add_argument("--failure", metavar='"11:00,local-coder,down,45m"', help="the chapter's production form")
-    s.add_argument("--queue", type=int, metavar="N", help="incidents in the queue (overrides the scenario)")
-    s.add_argument("--manual-timeout-sec", type=float, metavar="SEC", help="degraded -> manual after (120)")
-    s.add_argument("--seed", type=int, metavar="N", help="seed of the incident generator")
+    s.add_argument(
+        "--queue", type=integer(0, MAX_QUEUE), metavar="N", help="incidents in the queue (overrides the scenario)"
+    )
+    s.add_argument(
+        "--manual-timeout-sec", type=number(0, 86400, above=True), metavar="SEC", help="degraded -> manual after (120)"
+    )
+    s.add_argument("--seed", type=integer(), metavar="N", help="seed of the incident generator")
     s.add_argument("--policy", choices=ROUTING_POLICIES, help="routing policy (ranked)")
     s.add_argument("--out", required=True, metavar="RESULT", help="where to write the result JSON")
     s.set_defaults(func=_cmd_simulate)
@@ -446,7 +478,9 @@ def build_parser() -> argparse.ArgumentParser:
     d.add_argument("--outages", default="15,30,45", metavar="15,30,45", help="outage lengths, minutes")
     d.add_argument("--start", default="11:00", metavar="HH:MM", help="when the outage starts (11:00)")
     d.add_argument("--down-tier", metavar="TIER", help="the tier switched off (the cheapest)")
-    d.add_argument("--fail-under", type=float, metavar="X", help="guard for the exit code (spec's alert_threshold)")
+    d.add_argument(
+        "--fail-under", type=number(0, 1), metavar="X", help="guard for the exit code (spec's alert_threshold)"
+    )
     d.add_argument("--history", metavar="JSONL", help="append this run and apply the review rules")
     d.add_argument("--out", required=True, metavar="JSON", help="where to write the drill result")
     d.add_argument("--csv", metavar="CSV", help="also write the table as CSV")
@@ -477,23 +511,25 @@ def build_parser() -> argparse.ArgumentParser:
     c2.add_argument("--targets", default="15:0.70,30:0.50", metavar="15:0.70,30:0.50")
     c2.add_argument(
         "--max-silent-p0",
-        type=float,
+        type=number(0, 1),
         default=DEFAULT_MAX_SILENT_P0,
         metavar="X",
         help="most P0 closed without escalation at any outage (0.02, the anti-Goodhart line)",
     )
     c2.add_argument("--validation", default=None, metavar="YAML", help="gateway checks every variant must pass")
-    c2.add_argument("--workers", type=int, default=None, help="processes (all cores)")
+    c2.add_argument("--workers", type=integer(1, MAX_WORKERS), default=None, help="processes (all cores)")
     c2.add_argument("--quiet", action="store_true", help="no progress on stderr")
     c2.add_argument("--out", required=True, metavar="YAML", help="the recommended spec")
     c2.add_argument("--csv", required=True, metavar="CSV", help="the whole sweep")
     c2.set_defaults(func=_cmd_calibrate)
 
     pr = sub.add_parser("propose", help="a starting plan from the chapter's Low / Default / High table")
-    pr.add_argument("--incidents-per-day", type=int, required=True)
-    pr.add_argument("--incident-tokens", type=int, default=50_000, help="cost of an incident (50000)")
-    pr.add_argument("--disputed-share", type=float, default=0.10, help="share of disputed reviews (0.10)")
-    pr.add_argument("--outages-per-month", type=float, default=3, help="local-coder outages a month (3)")
+    pr.add_argument("--incidents-per-day", type=integer(1, MAX_INCIDENTS_PER_DAY), required=True)
+    pr.add_argument(
+        "--incident-tokens", type=integer(1, MAX_TOKENS_PER_INCIDENT), default=50_000, help="cost of an incident"
+    )
+    pr.add_argument("--disputed-share", type=number(0, 1), default=0.10, help="share of disputed reviews (0.10)")
+    pr.add_argument("--outages-per-month", type=number(0, 1000), default=3, help="local-coder outages a month (3)")
     pr.add_argument("--out", required=True, metavar="YAML")
     pr.set_defaults(func=_cmd_propose)
 
@@ -523,7 +559,7 @@ def build_parser() -> argparse.ArgumentParser:
     n.add_argument("--case", required=True, metavar="NAME", help="e.g. high_memory_usage")
     n.add_argument("--risk", help='default: "<tier> unavailable <N>m"')
     n.add_argument("--effect", help="default: from the result")
-    n.add_argument("--alert-threshold", type=float, help="the guard (the result's, 0.60)")
+    n.add_argument("--alert-threshold", type=number(0, 1), help="the guard (the result's, 0.60)")
     n.add_argument("--decision", help='default: "do not transfer entire queue to expensive tier"')
     n.add_argument("--out", default="capstone/budget-note.md", metavar="NOTE")
     n.add_argument("--replace", action="store_true", help="replace the case if the note has it")
@@ -531,32 +567,57 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+def _streams_never_fail() -> None:
+    """A file name that is not valid UTF-8 is printed escaped instead of raising."""
+    for stream in (sys.stdout, sys.stderr):
+        reconfigure = getattr(stream, "reconfigure", None)
+        if reconfigure is not None:
+            try:
+                reconfigure(errors="backslashreplace")
+            except (ValueError, OSError):
+                pass
+
+
 def main(argv: list[str] | None = None) -> int:
+    """Run one command; always returns an exit code (0 ok, 1 failed check or invalid input, 2 usage)."""
+    _streams_never_fail()
     parser = build_parser()
-    args = parser.parse_args(argv)
-    if not getattr(args, "command", None):
-        parser.print_help(sys.stderr)
+    try:
+        args, extra = parser.parse_known_args(argv)
+        if extra:
+            sub = f"budget {args.command}" if getattr(args, "command", None) else "budget"
+            shown = " ".join(repr(a) for a in extra[:5]) + (" ..." if len(extra) > 5 else "")
+            say_error(f"{sub}: usage error: unrecognized arguments: {shown} (see {sub} --help)")
+            return EXIT_USAGE
+    except SystemExit as exc:  # --help, --version, or a usage error already reported in one line
+        return exc.code if isinstance(exc.code, int) else EXIT_USAGE
+    command = getattr(args, "command", None)
+    if not command:
+        say_error(f"budget: usage error: give a command ({', '.join(_COMMANDS)}); see budget --help")
         return EXIT_USAGE
     try:
         return int(args.func(args))
     except (QueryError, UsageError) as exc:
-        print(f"budget: error: {exc}", file=sys.stderr)
+        say_error(f"budget: error: {exc}")
         return EXIT_USAGE
     except BudgetError as exc:
-        print(f"budget: error: {exc}", file=sys.stderr)
+        say_error(f"budget: error: {exc}")
         return EXIT_FAIL
     except KeyboardInterrupt:
-        print("budget: interrupted", file=sys.stderr)
+        say_error("budget: interrupted")
         return 130
     except RecursionError:
-        print("budget: error: input nested too deeply", file=sys.stderr)
+        say_error(f"budget {command}: error: input nested too deeply")
         return EXIT_FAIL
     except MemoryError:
-        print("budget: error: input too large to process", file=sys.stderr)
+        say_error(f"budget {command}: error: input too large to process")
         return EXIT_FAIL
     except OSError as exc:
         name = f"{exc.filename}: " if getattr(exc, "filename", None) else ""
-        print(f"budget: error: {name}{exc.strerror or exc}", file=sys.stderr)
+        say_error(f"budget {command}: error: {name}{exc.strerror or exc}")
+        return EXIT_FAIL
+    except Exception as exc:  # last resort: a bug must still answer in one line, never a traceback
+        say_error(f"budget {command}: internal error: {type(exc).__name__}: {exc} (please report this)")
         return EXIT_FAIL
 
 

@@ -25,16 +25,19 @@ from __future__ import annotations
 import csv
 import io
 import json
+import os
 import re
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from budget import jsonscan
 from budget.alerts import ImportReport, flow_per_hour
 from budget.errors import BudgetError
-from budget.fsutil import atomic_write_text
 from budget.keeper import manual_key, simulate
+from budget.limits import MAX_ALERTS, MAX_DRILL_REPLAYS, MAX_HISTORY_BYTES, check_replays
+from budget.loader import read_text
 from budget.scenario import Incident, Scenario
 from budget.spec import BudgetSpec
 from budget.units import parse_clock
@@ -159,6 +162,7 @@ def run_drill(
             raise BudgetError(f"--outages: {o} must be between 1 and 1440 minutes")
     if not incidents:
         raise BudgetError("the alert stream has no incidents")
+    check_replays("drill", len(incidents), len(outages) + baseline, MAX_DRILL_REPLAYS, "give fewer outages")
     guard = spec.policy.alert_threshold if fail_under is None else fail_under
     incs = tuple(sorted(incidents, key=lambda i: (i.arrival_sec, i.id)))
     runs: list[dict[str, Any]] = []
@@ -286,38 +290,76 @@ def drill_csv(result: DrillResult) -> str:
     return out.getvalue()
 
 
-def apply_history(result: DrillResult, history: str | Path) -> dict[str, Any]:
-    """Compare with the previous run in ``history`` (JSONL), append this run, return the review."""
-    path = Path(history)
+@dataclass(frozen=True)
+class History:
+    """A drill history file as read before the run: its lines, verbatim, and the last run of this spec."""
+
+    path: str
+    lines: tuple[str, ...]
+    previous: dict[str, Any] | None
+
+
+def _history_number(path: str, n: int, entry: dict[str, Any], key: str, lo: float, hi: float, default: float) -> float:
+    value = entry.get(key, default)
+    if isinstance(value, bool) or not isinstance(value, (int, float)) or not lo <= value <= hi:
+        raise BudgetError(f"{path}:{n}: {key}: must be a number from {lo:g} to {hi:g}, got {value!r}")
+    return float(value)
+
+
+def read_history(history: str | Path, spec_name: str) -> History:
+    """Read and check a history file (JSONL) before the drill runs; a missing file is an empty history."""
+    path = str(history)
+    if not os.path.lexists(path):
+        return History(path, (), None)
+    text = read_text(history, MAX_HISTORY_BYTES, empty_ok=True)
+    lines = tuple(ln for ln in text.splitlines() if ln.strip())
     previous: dict[str, Any] | None = None
-    lines: list[str] = []
-    if path.exists():
-        lines = [ln for ln in path.read_text(encoding="utf-8").splitlines() if ln.strip()]
-        for n, ln in enumerate(lines, 1):
-            try:
-                entry = json.loads(ln)
-            except json.JSONDecodeError:
-                raise BudgetError(f"{path}:{n}: not valid JSON; fix or move the history file") from None
-            if isinstance(entry, dict) and entry.get("spec") == result.spec_name:
-                previous = entry  # the rules compare runs of the same budget
+    for n, ln in enumerate(lines, 1):
+        try:
+            entry = jsonscan.loads(ln)
+        except ValueError as exc:
+            why = getattr(exc, "msg", None) or str(exc)
+            raise BudgetError(f"{path}:{n}: not valid JSON ({why}); fix or move the history file") from None
+        if not isinstance(entry, dict):
+            raise BudgetError(f"{path}:{n}: must be a JSON object (one drill run a line)")
+        if entry.get("spec") == spec_name:  # the rules compare runs of the same budget
+            _history_number(path, n, entry, "token_health_min", 0, 1, 1.0)
+            _history_number(path, n, entry, "flow", 0, MAX_ALERTS, 0)
+            previous = entry
+    return History(path, lines, previous)
+
+
+def review_reasons(result: DrillResult, previous: dict[str, Any] | None) -> list[str]:
+    """The chapter's review rules, comparing this run with the previous run of the same spec."""
     reasons: list[str] = []
+    if previous is None:
+        return reasons
     worst = result.worst
-    if previous is not None:
-        prev_worst = float(previous.get("token_health_min", 1.0))
-        if worst < result.fail_under and prev_worst < result.fail_under:
-            reasons.append(
-                f"token_health_min below {result.fail_under:.2f} on two consecutive runs "
-                f"({prev_worst:.2f}, then {worst:.2f})"
-            )
-        prev_flow = int(previous.get("flow", 0))
-        if prev_flow > 0:
-            change = (result.flow - prev_flow) / prev_flow
-            if abs(change) > FLOW_CHANGE_LIMIT:
-                reasons.append(f"flow changed by {change:+.0%} ({prev_flow} -> {result.flow} alerts a day)")
-    entry = {"run": len(lines) + 1, **history_entry(result.to_dict())}
-    atomic_write_text(path, "\n".join([*lines, json.dumps(entry)]) + "\n")
-    result.review = {"required": bool(reasons), "reasons": reasons, "run": entry["run"]}
-    return result.review
+    prev_worst = float(previous.get("token_health_min", 1.0))
+    if worst < result.fail_under and prev_worst < result.fail_under:
+        reasons.append(
+            f"token_health_min below {result.fail_under:.2f} on two consecutive runs "
+            f"({prev_worst:.2f}, then {worst:.2f})"
+        )
+    prev_flow = int(previous.get("flow", 0))
+    if prev_flow > 0:
+        change = (result.flow - prev_flow) / prev_flow
+        if abs(change) > FLOW_CHANGE_LIMIT:
+            reasons.append(f"flow changed by {change:+.0%} ({prev_flow} -> {result.flow} alerts a day)")
+    return reasons
+
+
+def history_record(result: DrillResult, run: int) -> dict[str, Any]:
+    """The line this run adds to the history: its number, then :func:`history_entry`."""
+    return {"run": run, **history_entry(result.to_dict())}
+
+
+def apply_history(result: DrillResult, history: History) -> str:
+    """Set ``result.review`` from the history and return the history file's new text (nothing is written)."""
+    reasons = review_reasons(result, history.previous)
+    record = history_record(result, len(history.lines) + 1)
+    result.review = {"required": bool(reasons), "reasons": reasons, "run": record["run"]}
+    return "\n".join([*history.lines, json.dumps(record, allow_nan=False)]) + "\n"
 
 
 EVIDENCE_KEYS = (

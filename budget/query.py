@@ -24,6 +24,8 @@ from dataclasses import dataclass
 from typing import Any
 
 from budget.errors import QueryError
+from budget.limits import MAX_NESTING as MAX_QUERY_NESTING
+from budget.limits import MAX_QUERY_CHARS
 
 _TOKEN = re.compile(
     r"""
@@ -118,11 +120,15 @@ def tokenize(query: str) -> list[Tok]:
                 number /= 100
             elif unit:
                 number *= _UNIT[unit]
+            if not math.isfinite(number):
+                raise _error(query, i, "number is too large")
             toks.append(Tok("num", m.group(0), i, number))
         elif m.group("str") is not None:
             raw = m.group("str")[1:-1]
             dm = _DUR_STR.match(raw.strip())
             value: Any = float(dm.group(1)) * _UNIT[dm.group(2)] if dm else raw
+            if isinstance(value, float) and not math.isfinite(value):
+                raise _error(query, i, "duration is too large")
             toks.append(Tok("str", m.group(0), i, value))
         else:
             word = m.group("ident")
@@ -139,9 +145,12 @@ def tokenize(query: str) -> list[Tok]:
 
 class _Parser:
     def __init__(self, query: str) -> None:
+        if len(query) > MAX_QUERY_CHARS:
+            raise QueryError(f"query: {len(query):,} characters, over the limit of {MAX_QUERY_CHARS:,}")
         self.q = query
         self.toks = tokenize(query)
         self.i = 0
+        self.depth = 0
 
     def peek(self) -> Tok:
         return self.toks[self.i]
@@ -176,6 +185,15 @@ class _Parser:
 
     def unary(self) -> Any:
         t = self.peek()
+        self.depth += 1
+        if self.depth > MAX_QUERY_NESTING:
+            raise _error(self.q, t.pos, f"nested deeper than {MAX_QUERY_NESTING} levels")
+        try:
+            return self._unary(t)
+        finally:
+            self.depth -= 1
+
+    def _unary(self, t: Tok) -> Any:
         if t.kind == "op" and t.text == "!":
             self.take()
             return Not(self.unary())

@@ -18,7 +18,8 @@ from typing import Any, Literal
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
 from budget.errors import BudgetError
-from budget.loader import Document, load_document, parse_text
+from budget.limits import MAX_DURATION_MIN, MAX_QUEUE
+from budget.loader import Document, load_document, parse_text, short_repr
 from budget.spec import SEVERITIES, BudgetSpec, Policy
 from budget.units import parse_clock, parse_duration
 
@@ -27,8 +28,7 @@ DEFAULT_ROUTING = "ranked"
 RECOVERY_MODES = ("instant", "immediate", "staged")
 DEFAULT_START = "11:00"
 DEFAULT_MANUAL_TIMEOUT_SEC = 120
-MAX_DURATION_MIN = 1440
-MAX_QUEUE = 1_000_000
+MAX_ARRIVAL_SEC = 86400  # an incident's arrival: at most a day after the scenario's start
 _GOLDEN = (math.sqrt(5) - 1) / 2
 
 
@@ -51,14 +51,14 @@ class Incident:
 class IncidentIn(BaseModel):
     """An incident as a scenario file gives it; validated, then turned into an :class:`Incident`."""
 
-    model_config = ConfigDict(extra="forbid", frozen=True)
+    model_config = ConfigDict(extra="forbid", frozen=True, strict=True, allow_inf_nan=False)
 
-    id: str
+    id: str = Field(min_length=1, max_length=200)
     severity: Literal["P0", "P1", "P2", "P3"]
     blast_radius: float = Field(1, ge=0, le=1000)
-    arrival_sec: int = Field(ge=0, description="Seconds after 00:00 of the scenario's day.")
+    arrival_sec: int = Field(ge=0, le=2 * 86400, description="Seconds after 00:00 of the scenario's day.")
     confidence_gap: float = Field(0.0, ge=0, le=1)
-    service: str | None = None
+    service: str | None = Field(None, max_length=200)
 
     def to_incident(self) -> Incident:
         return Incident(self.id, self.severity, self.arrival_sec, self.blast_radius, self.confidence_gap, self.service)
@@ -92,9 +92,9 @@ class Scenario(BaseModel):
 
 
 class _RawScenario(BaseModel):
-    """The file's own fields, checked before incidents are made."""
+    """The file's own fields, checked before incidents are made (strict: no booleans or text as numbers)."""
 
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(extra="forbid", strict=True, allow_inf_nan=False)
 
     down_tier: str | None = None
     start: str = DEFAULT_START
@@ -105,7 +105,14 @@ class _RawScenario(BaseModel):
     policy: str = DEFAULT_ROUTING
     recovery: Literal["instant", "immediate", "staged"] = "instant"
     horizon: Literal["scenario", "day"] = "scenario"
-    incidents: list[dict[str, Any]] | None = None
+    incidents: list[Any] | None = Field(None, max_length=MAX_QUEUE)
+
+    @field_validator("seed")
+    @classmethod
+    def _seed(cls, v: int) -> int:
+        if abs(v) >= 10**18:
+            raise ValueError("must have at most 18 digits")
+        return v
 
     @field_validator("start")
     @classmethod
@@ -198,8 +205,8 @@ def _arrival(value: object, start_sec: int, field: str) -> int:
     if isinstance(value, bool):
         raise BudgetError(f"{field}: must be HH:MM[:SS] or seconds after start, got {value!r}")
     if isinstance(value, (int, float)):
-        if value < 0:
-            raise BudgetError(f"{field}: must not be negative, got {value}")
+        if not math.isfinite(value) or not 0 <= value <= MAX_ARRIVAL_SEC:
+            raise BudgetError(f"{field}: must be from 0 to {MAX_ARRIVAL_SEC} seconds after start, got {value!r}")
         return start_sec + int(value)
     if isinstance(value, str):
         parts = value.strip().split(":")
@@ -209,7 +216,7 @@ def _arrival(value: object, start_sec: int, field: str) -> int:
                 return base * 60 + int(parts[2])
         elif len(parts) == 2:
             return parse_clock(value, field) * 60
-    raise BudgetError(f"{field}: must be HH:MM[:SS] or seconds after start, got {value!r}")
+    raise BudgetError(f"{field}: must be HH:MM[:SS] or seconds after start, got {short_repr(value)}")
 
 
 def scenario_from_document(doc: Document, spec: BudgetSpec | None = None) -> Scenario:
@@ -243,7 +250,8 @@ def scenario_from_document(doc: Document, spec: BudgetSpec | None = None) -> Sce
             except BudgetError as exc:
                 raise doc.error((*loc, "arrival"), str(exc).split(": ", 1)[1]) from None
             fields.setdefault("id", f"inc-{i + 1:03d}")
-            fields["id"] = str(fields["id"])
+            if isinstance(fields["id"], int) and not isinstance(fields["id"], bool):
+                fields["id"] = str(fields["id"])
             try:
                 inc = IncidentIn.model_validate({**fields, "arrival_sec": arrival}).to_incident()
             except ValidationError as exc:

@@ -16,6 +16,7 @@ loops are refused, as are missing files and fragments with other keys.
 
 from __future__ import annotations
 
+import math
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -23,7 +24,8 @@ from typing import Any
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
 from budget.errors import BudgetError
-from budget.loader import Document, dotted, load_document, parse_text
+from budget.limits import MAX_PHASES, MAX_QUEUE, MAX_TIERS, MAX_TOKENS_PER_INCIDENT
+from budget.loader import Document, dotted, load_document, parse_text, short_repr
 from budget.units import format_duration, parse_duration
 
 RESERVE = "control_reserve"
@@ -31,18 +33,34 @@ SLA_KEY = "sla_p95"
 SEVERITIES = ("P0", "P1", "P2", "P3")
 DEFAULT_ALERT_THRESHOLD = 0.60
 DEFAULT_SPLIT_TOLERANCE_PCT = 1.0
+MAX_WEIGHT = 1000.0  # a risk weight or a severity-mix share
+MAX_PRICE_PER_MILLION = 1_000_000.0
+
+
+def _in_range(field: str, values: dict[str, float], hi: float, severities: bool = True) -> None:
+    """Each value from 0 to ``hi``; with ``severities``, each key one of P0-P3."""
+    for k, x in values.items():
+        if severities and k not in SEVERITIES:
+            raise ValueError(f"unknown severity {k!r} (use {', '.join(SEVERITIES)})")
+        if not 0 <= x <= hi:
+            raise ValueError(f"{field}.{k}: must be from 0 to {hi:g}")
 
 
 class Policy(BaseModel):
     """Every constant of the budget keeper, with the default the chapter implies.
 
     Units are in the names: ``_sec``, ``_min``, ``_share`` (0..1), ``_tokens``.
+    Values are strict: numbers are finite and never booleans, integers are
+    integers (``3.0`` and ``"3"`` are refused), and each has a documented range.
     """
 
-    model_config = ConfigDict(extra="forbid", frozen=True)
+    model_config = ConfigDict(extra="forbid", frozen=True, strict=True, allow_inf_nan=False)
 
     tokens_per_incident: int = Field(
-        50_000, gt=0, description="Tokens one incident costs through the whole pipeline (chapter: ~50K)."
+        50_000,
+        gt=0,
+        le=MAX_TOKENS_PER_INCIDENT,
+        description="Tokens one incident costs through the whole pipeline (chapter: ~50K).",
     )
     failover_allowance_share: float = Field(
         0.25,
@@ -55,7 +73,7 @@ class Policy(BaseModel):
         ("P0", "P1", "P2"),
         description="Severities a middle tier (neither cheapest nor most expensive) takes on failover.",
     )
-    failover_min_age_sec: float = Field(90, ge=0, description="A task must be older than this to fail over.")
+    failover_min_age_sec: float = Field(90, ge=0, le=86400, description="A task must be older than this to fail over.")
     post_analysis_severities: tuple[str, ...] = Field(
         ("P0", "P1", "P2"),
         description="Severities whose decisions made by hand in the manual channel the most expensive tier "
@@ -84,7 +102,7 @@ class Policy(BaseModel):
         description="Most rework one waiting task can owe, as a share of its tokens: a task stale long enough "
         "is redone from scratch, not more.",
     )
-    queue_limit: int = Field(25, gt=0, description="Open queue size above which the red button fires.")
+    queue_limit: int = Field(25, gt=0, le=MAX_QUEUE, description="Open queue size above which the red button fires.")
     window_min: int = Field(5, gt=0, le=60, description="Length of a keeper window, minutes.")
     review_share: float = Field(
         0.10, ge=0, le=1, description="Frontier review cost of a disputed or P0 task, share of its tokens."
@@ -96,12 +114,12 @@ class Policy(BaseModel):
         0.5, gt=0, le=1, description="Typical phase time as a share of the phase's sla_p95."
     )
     manual_resolve_min: float = Field(
-        10, gt=0, description="Minutes a human needs to close a task in the manual channel."
+        10, gt=0, le=1440, description="Minutes a human needs to close a task in the manual channel."
     )
     drain_min: int = Field(60, ge=0, le=1440, description="Minutes simulated after the outage ends.")
     warmup_min: int = Field(15, ge=0, le=240, description="Minutes a recovered tier stays fragile.")
     warmup_capacity: int = Field(
-        10, gt=0, description="Tasks a fragile tier can take in one minute; more makes it fail again."
+        10, gt=0, le=MAX_QUEUE, description="Tasks a fragile tier can take in one minute; more makes it fail again."
     )
     relapse_min: int = Field(5, gt=0, le=240, description="Minutes a flooded tier stays down when it relapses.")
     stage_shares: tuple[float, float] = Field(
@@ -135,6 +153,7 @@ class Policy(BaseModel):
     capacity_peak_factor: float = Field(
         48.0,
         gt=0,
+        le=1440,
         description="Derived capacity: a tier serves this many times its average minute of the day.",
     )
     phase_shares: dict[str, float] = Field(
@@ -143,14 +162,30 @@ class Policy(BaseModel):
         "tiers' quotas.",
     )
 
+    @field_validator(
+        "failover_severities", "mid_failover_severities", "post_analysis_severities", "stage_shares", mode="before"
+    )
+    @classmethod
+    def _list_as_tuple(cls, v: Any) -> Any:
+        return tuple(v) if isinstance(v, list) else v  # YAML and JSON give lists
+
+    @field_validator("stage_shares")
+    @classmethod
+    def _stage_shares(cls, v: tuple[float, float]) -> tuple[float, float]:
+        if not all(0 < x <= 1 for x in v):
+            raise ValueError(f"each stage share must be above 0 and at most 1, got {list(v)}")
+        return v
+
+    @field_validator("token_price_per_million")
+    @classmethod
+    def _prices(cls, v: dict[str, float]) -> dict[str, float]:
+        _in_range("token_price_per_million", v, MAX_PRICE_PER_MILLION, severities=False)
+        return v
+
     @field_validator("risk_weight")
     @classmethod
     def _weights(cls, v: dict[str, float]) -> dict[str, float]:
-        for k, w in v.items():
-            if k not in SEVERITIES:
-                raise ValueError(f"unknown severity {k!r} (use {', '.join(SEVERITIES)})")
-            if w < 0:
-                raise ValueError(f"risk_weight.{k}: must not be negative")
+        _in_range("risk_weight", v, MAX_WEIGHT)
         return {s: float(v.get(s, 1.0)) for s in SEVERITIES}
 
     @field_validator("failover_severities", "mid_failover_severities", "post_analysis_severities")
@@ -177,11 +212,7 @@ class Policy(BaseModel):
     @field_validator("severity_mix")
     @classmethod
     def _mix(cls, v: dict[str, float]) -> dict[str, float]:
-        for k, share in v.items():
-            if k not in SEVERITIES:
-                raise ValueError(f"unknown severity {k!r} (use {', '.join(SEVERITIES)})")
-            if share < 0:
-                raise ValueError(f"severity_mix.{k}: must not be negative")
+        _in_range("severity_mix", v, MAX_WEIGHT)
         if sum(v.values()) <= 0:
             raise ValueError("shares must add up to more than 0")
         return v
@@ -274,7 +305,11 @@ def parse_split(text: str, tiers: tuple[str, ...], tolerance_pct: float = DEFAUL
     try:
         values = [float(p.rstrip("%")) for p in parts]
     except ValueError:
-        raise BudgetError(f"split {text!r}: must be percentages like 90/10") from None
+        raise BudgetError(f"split {short_repr(text)}: must be percentages like 90/10") from None
+    if not all(math.isfinite(v) for v in values):
+        raise BudgetError(f"split {short_repr(text)}: parts must be finite percentages like 90/10")
+    if not math.isfinite(tolerance_pct) or not 0 <= tolerance_pct <= 100:
+        raise BudgetError(f"split tolerance {tolerance_pct!r}: must be from 0 to 100 points")
     if len(values) == len(tiers):
         keys = list(tiers)
     elif len(values) == 2 and len(tiers) > 2:
@@ -345,6 +380,10 @@ def spec_from_document(doc: Document) -> BudgetSpec:
         phases[name] = Phase(quotas=quotas, sla_p95=sla)
     if not phases:
         raise doc.error(("phases",), "has no phase besides control_reserve")
+    if len(phases) > MAX_PHASES or len(tiers) > MAX_TIERS:
+        raise doc.error(
+            ("phases",), f"has {len(phases)} phases and {len(tiers)} tiers (limits: {MAX_PHASES} and {MAX_TIERS})"
+        )
     if not tiers:
         raise doc.error(("phases",), "names no tier")
 
@@ -476,16 +515,16 @@ def _split_from(doc: Document, raw: object, tiers: tuple[str, ...]) -> Split:
     if not isinstance(raw, dict):
         raise doc.error(loc, "must be like '90/10' or a mapping of tier to percent (plus tolerance_pct)")
     tol = raw.get("tolerance_pct", DEFAULT_SPLIT_TOLERANCE_PCT)
-    if isinstance(tol, bool) or not isinstance(tol, (int, float)) or tol < 0:
-        raise doc.error((*loc, "tolerance_pct"), f"must be a non-negative number, got {tol!r}")
+    if isinstance(tol, bool) or not isinstance(tol, (int, float)) or not 0 <= tol <= 100:
+        raise doc.error((*loc, "tolerance_pct"), f"must be a number of points from 0 to 100, got {tol!r}")
     target: dict[str, float] = {}
     for k, v in raw.items():
         if k == "tolerance_pct":
             continue
         if any(part not in tiers for part in str(k).split("+")):
             raise doc.error((*loc, k), f"unknown tier (tiers in this spec: {', '.join(tiers)})")
-        if isinstance(v, bool) or not isinstance(v, (int, float)) or v < 0:
-            raise doc.error((*loc, k), f"must be a percentage, got {v!r}")
+        if isinstance(v, bool) or not isinstance(v, (int, float)) or not 0 <= v <= 100:
+            raise doc.error((*loc, k), f"must be a percentage from 0 to 100, got {v!r}")
         target[k] = float(v)
     if abs(sum(target.values()) - 100) > 1e-6:
         raise doc.error(loc, f"percentages add up to {sum(target.values()):g}, not 100")

@@ -40,7 +40,7 @@ from pathlib import Path
 from typing import Any
 
 from budget.errors import BudgetError
-from budget.loader import _read_text
+from budget.loader import read_text
 
 MAX_SPEND_LOG_BYTES = 64 * 1024 * 1024
 REQUIRED = ("request_id", "startTime", "total_tokens")
@@ -264,4 +264,4 @@ def parse_spend_log(text: str, name: str = "<spend log>", fmt: str | None = None
 
 def read_spend_log(path: str | Path, fmt: str | None = None) -> SpendLog:
     """Read an export from disk (at most :data:`MAX_SPEND_LOG_BYTES`)."""
-    return parse_spend_log(_read_text(Path(path), MAX_SPEND_LOG_BYTES), str(path), fmt)
+    return parse_spend_log(read_text(path, MAX_SPEND_LOG_BYTES), str(path), fmt)

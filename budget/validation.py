@@ -135,12 +135,15 @@ def run(
     if baseline is not None and not (rules.chapter_10 is not None and rules.chapter_10.has_drift_guard):
         raise QueryError(f"--baseline {baseline_name}: {rules.source} has no correlation_guard check to read it")
     sets = gate.metric_sets(metrics)
-    if rules.chapter_10 is not None:
-        items = [
-            item
-            for target, m in sets
-            for item in goodhart.evaluate(rules.chapter_10, m, target, baseline, baseline_name or "baseline")
-        ]
-    else:
-        items = gate.items([gate.evaluate_checks(list(rules.chapter), m, target) for target, m in sets])
+    try:
+        if rules.chapter_10 is not None:
+            items = [
+                item
+                for target, m in sets
+                for item in goodhart.evaluate(rules.chapter_10, m, target, baseline, baseline_name or "baseline")
+            ]
+        else:
+            items = gate.items([gate.evaluate_checks(list(rules.chapter), m, target) for target, m in sets])
+    except QueryError as exc:  # a metric these rules read that the input lacks, a non-finite value: name the file
+        raise QueryError(f"{metrics_name}: {exc}") from None
     return Verdict(rules.format, rules.source, metrics_name, items, baseline_name, notes=[rules.describe()])

@@ -17,7 +17,8 @@ import yaml
 
 from budget.errors import BudgetError
 from budget.fsutil import atomic_write_text
-from budget.loader import parse_yaml_text
+from budget.limits import MAX_INPUT_BYTES, MAX_UPLOAD_BYTES  # noqa: F401 (the pages read it here)
+from budget.loader import parse_yaml_text, read_text
 from budget.plan import plan_json
 from budget.spec import RESERVE, SLA_KEY, BudgetSpec, spec_from_text
 
@@ -25,7 +26,6 @@ DEFAULT_SPEC = "budget_network.yaml"
 DEFAULT_SCENARIO = "fail_local_45m.json"
 EXAMPLE_PLAN = Path("specs") / "reference" / "budget_plan.example.json"
 NOTE_PATH = Path("capstone") / "budget-note.md"
-MAX_UPLOAD_BYTES = 5 * 1024 * 1024
 _SAFE_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$")
 
 
@@ -58,12 +58,12 @@ def shipped_scenarios() -> list[str]:
 
 
 def read_spec_text(name: str) -> str:
-    return (specs_dir() / name).read_text(encoding="utf-8")
+    return read_text(specs_dir() / name, MAX_INPUT_BYTES)
 
 
 def example_plan_text() -> str | None:
     p = root() / EXAMPLE_PLAN
-    return p.read_text(encoding="utf-8") if p.exists() else None
+    return read_text(p, MAX_INPUT_BYTES) if p.exists() else None
 
 
 def plan_diff(spec: BudgetSpec) -> list[str]:

@@ -253,7 +253,7 @@ def test_gateway_page_reads_the_chapter_10_format_markdown_and_a_baseline():
     "name, data, message",
     [
         ("latin1.json", '{"silent_p0": "\xe9"}'.encode("latin-1"), "latin1.json: not UTF-8 text"),
-        ("nan.json", b'{"mttr_p95": NaN, "escalation_ratio": 0.01}', "not a finite number"),
+        ("nan.json", b'{"mttr_p95": NaN, "escalation_ratio": 0.01}', "NaN is not a number"),
         ("drill.json", b'{"runs": [{"outage_min": 0}], "outages": {}}', "no outage runs"),
     ],
 )

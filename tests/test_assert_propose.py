@@ -69,7 +69,7 @@ def test_assert_checks_every_tier_and_phase(tmp_path: Path):
 
 def test_assert_usage_errors(workdir: Path):
     proc = run_cli(["assert", "--budget-spec", "specs/budget_network.yaml", "--tolerance", "-1"], workdir)
-    assert proc.returncode == 2 and "--tolerance -1: must not be negative" in proc.stderr
+    assert proc.returncode == 2 and "--tolerance: must be a finite number from 0 to 100, got '-1'" in proc.stderr
     missing = run_cli(["assert", "--budget-spec", "nope.yaml"], workdir)
     assert missing.returncode == 1 and "nope.yaml: no such file" in missing.stdout
 

@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 from budget.alerts import load_alerts
-from budget.drill import apply_history, run_drill
+from budget.drill import apply_history, read_history, run_drill
 from budget.errors import BudgetError
 from budget.plan import proportion_check
 from budget.spec import load_spec, parse_split
@@ -68,16 +68,21 @@ def test_mid_tier_takes_diagnosis_and_p2_failover():
     assert sev  # every decision is logged
 
 
+def _review(result, hist: Path) -> dict:
+    hist.write_text(apply_history(result, read_history(hist, result.spec_name)))
+    return result.review
+
+
 def test_history_rules(tmp_path: Path):
     spec = load_spec(ROOT / "specs" / "payment_gateway_85_15.yaml")
     hist = tmp_path / "drill_history.jsonl"
     first = run_drill(spec, DAY, outages=(15,), spec_name="pg")
-    assert apply_history(first, hist) == {"required": False, "reasons": [], "run": 1}
+    assert _review(first, hist) == {"required": False, "reasons": [], "run": 1}
     second = run_drill(spec, DAY, outages=(15,), spec_name="pg")
-    review = apply_history(second, hist)
+    review = _review(second, hist)
     assert review["required"] and "two consecutive runs" in review["reasons"][0]
     third = run_drill(spec, DAY[:500], outages=(15,), spec_name="pg")
-    assert any("flow changed by -38%" in r for r in apply_history(third, hist)["reasons"])
+    assert any("flow changed by -38%" in r for r in _review(third, hist)["reasons"])
     assert len(hist.read_text().splitlines()) == 3
 
 
