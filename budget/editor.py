@@ -89,7 +89,7 @@ class TableCheck:
 
 
 def _header(text: str) -> str:
-    lines = []
+    lines: list[str] = []
     for line in text.splitlines():
         if line.startswith("#") or (not line.strip() and lines):
             lines.append(line)
@@ -211,7 +211,7 @@ def check_table(table: QuotaTable, split: str | None = None, tolerance_pct: floa
     quota_sum = sum(tier_totals.values())
     problems: list[str] = []
     daily, why = quota_value(table.daily)
-    if why or daily == 0:
+    if daily is None or daily == 0:
         problems.append(f"daily_budget_tokens: {why or 'must be positive'}")
         daily = None
     elif quota_sum != daily:

@@ -32,7 +32,12 @@ def test_round_trip_keeps_the_spec_and_the_header_comment():
     text = table_to_text(table)
     assert text.startswith("# Daily token budget of the SDD incident pipeline")
     a, b = spec_from_text(TEN_M), spec_from_text(text)
-    assert (a.daily_budget_tokens, a.phases, a.reserve, a.tiers) == (b.daily_budget_tokens, b.phases, b.reserve, b.tiers)
+    assert (a.daily_budget_tokens, a.phases, a.reserve, a.tiers) == (
+        b.daily_budget_tokens,
+        b.phases,
+        b.reserve,
+        b.tiers,
+    )
     mid = spec_from_text(table_to_text(table_from_text(MID)))
     assert mid.tiers == ("local-coder", "mid-coder", "frontier-reviewer")
     assert mid.policy.queue_limit == 15 and mid.split is not None
