@@ -76,8 +76,9 @@ class CurrentSpec:
         if self._parsed is None or self._parsed[0] != self.text:
             try:
                 self._parsed = (self.text, spec_from_text(self.text, self.name), None)
-            except BudgetError as exc:
-                self._parsed = (self.text, None, str(exc))
+            except ValueError as exc:  # BudgetError, or a parser's own complaint about the text
+                message = str(exc) if isinstance(exc, BudgetError) else f"{self.name}: {exc}"
+                self._parsed = (self.text, None, message)
         return self._parsed[1], self._parsed[2]
 
     @property

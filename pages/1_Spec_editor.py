@@ -93,8 +93,8 @@ parse_error = None
 try:
     table = table_from_text(cur.text, cur.name)
     ss["editor_table_text"] = cur.text
-except BudgetError as exc:
-    parse_error = str(exc)
+except ValueError as exc:  # BudgetError, or the YAML reader's own complaint (a 5,000-digit number)
+    parse_error = str(exc) if isinstance(exc, BudgetError) else f"{cur.name}: {exc}"
     table = table_from_text(ss.get("editor_table_text") or cur.original, cur.name)
 ss["editor_table"] = table
 
@@ -107,7 +107,8 @@ elif parse_error:
 else:
     st.error(cur.error, icon=":material/error:")
 
-default_split = spec.split and "/".join(f"{v:g}" for v in spec.split.target.values())
+declared = spec.split if spec is not None else None
+default_split = declared and "/".join(f"{v:g}" for v in declared.target.values())
 s = st.columns([1, 1, 1, 1])
 split = s[0].text_input(
     "Target split, cheapest tier first (%)",
@@ -247,13 +248,13 @@ with st.expander("Add, rename or delete phases and tiers", expanded=False):
         r[2].button(
             "Rename",
             key="w_spec_rename_phase",
-            on_click=lambda: _op(rename_phase, which, ss["w_spec_phase_name"]),
+            on_click=lambda: _op(rename_phase, ss["w_spec_phase_pick"], ss["w_spec_phase_name"]),
             disabled=not names,
         )
         st.button(
             f"Delete phase {which}",
             key="w_spec_delete_phase",
-            on_click=lambda: _op(delete_phase, which),
+            on_click=lambda: _op(delete_phase, ss["w_spec_phase_pick"]),
             disabled=not names,
         )
     with ti:
@@ -267,11 +268,14 @@ with st.expander("Add, rename or delete phases and tiers", expanded=False):
         r[2].button(
             "Rename",
             key="w_spec_rename_tier",
-            on_click=lambda: _op(rename_tier, tier, ss["w_spec_tier_name"]),
+            on_click=lambda: _op(rename_tier, ss["w_spec_tier_pick"], ss["w_spec_tier_name"]),
             disabled=not tier,
         )
         st.button(
-            f"Delete tier {tier}", key="w_spec_delete_tier", on_click=lambda: _op(delete_tier, tier), disabled=not tier
+            f"Delete tier {tier}",
+            key="w_spec_delete_tier",
+            on_click=lambda: _op(delete_tier, ss["w_spec_tier_pick"]),
+            disabled=not tier,
         )
 
 with st.expander("YAML (edit here or in the table)", expanded=bool(parse_error)):
