@@ -66,7 +66,8 @@ def sidebar() -> None:
             tiers = " / ".join(f"{spec.tier_total(t):,}" for t in spec.tiers)
             st.caption(f"{spec.daily_budget_tokens:,} tokens a day; {' / '.join(spec.tiers)}: {tiers} tokens")
         else:
-            st.caption(f"{cur.error} — fix it in the Spec editor.")
+            error = cur.error or ""
+            st.caption((error if len(error) <= 160 else error[:157] + "…") + " Fix it in the Spec editor.")
 
 
 def need_spec() -> BudgetSpec | None:

@@ -39,11 +39,14 @@ def sum_chart(table: QuotaTable, check: TableCheck) -> alt.LayerChart | alt.Face
         ],
         columns=["what", "tier", "tokens", "order"],
     )
+    top = max(check.quota_sum, check.daily or 0, 1) * 1.04
     bar = (
         alt.Chart(parts)
         .mark_bar(height=26)
         .encode(
-            x=alt.X("sum(tokens):Q", title="tokens per day", axis=alt.Axis(format="~s")),
+            x=alt.X(
+                "sum(tokens):Q", title="tokens per day", axis=alt.Axis(format="~s"), scale=alt.Scale(domain=[0, top])
+            ),
             y=alt.Y("what:N", title=None),
             color=alt.Color("tier:N", sort=list(table.tiers), legend=alt.Legend(orient="right", title="tier")),
             order=alt.Order("order:Q"),
@@ -54,10 +57,12 @@ def sum_chart(table: QuotaTable, check: TableCheck) -> alt.LayerChart | alt.Face
     if check.daily is not None:
         diff = check.difference or 0
         label = "= daily budget" if diff == 0 else f"{diff:+,} tokens vs daily budget"
-        rule = pd.DataFrame({"x": [check.daily], "label": [f"daily_budget_tokens {check.daily:,}: {label}"]})
-        line = alt.Chart(rule).encode(x="x:Q")
+        rule = pd.DataFrame(
+            {"x": [check.daily], "what": ["quota sum"], "label": [f"daily_budget_tokens {check.daily:,}: {label}"]}
+        )
+        line = alt.Chart(rule).encode(x="x:Q", y=alt.Y("what:N", title=None))
         layers += [
-            line.mark_rule(color="#d62728" if diff else "#2ca02c", strokeWidth=3),
-            line.mark_text(align="right", dx=-4, dy=-22, fontSize=12, fontWeight="bold").encode(text="label:N"),
+            line.mark_tick(color="#d62728" if diff else "#2ca02c", thickness=4, size=44),
+            line.mark_text(align="right", dx=-4, dy=-24, fontSize=12, fontWeight="bold").encode(text="label:N"),
         ]
     return alt.layer(*layers).properties(height=70, title="quota sum against the daily budget (tokens per day)")

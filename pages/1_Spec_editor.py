@@ -141,9 +141,9 @@ s[3].metric(
 )
 st.altair_chart(sum_chart(table, check), width="stretch")
 if diff:
-    fix = st.columns([2, 3])
+    fix = st.columns([1, 1])
     fix[0].button(
-        f"Set daily_budget_tokens to the quota sum ({check.quota_sum:,})",
+        f"Set the daily budget to the quota sum ({check.quota_sum:,})",
         key="w_spec_fix_daily",
         on_click=_op,
         args=(daily_to_sum,),

@@ -53,7 +53,10 @@ CONFIG = {
 def show_runs(rows: list[dict[str, Any]], runs: dict[str, Any], columns: list[str], title: str, key: str) -> None:
     """A table of runs (what the section is about first; the rest behind an expander) and their curves."""
     frame = pd.DataFrame(rows)
-    table(frame[[c for c in columns if c in frame]], key, f"{key}.csv", column_config=CONFIG)
+    config = dict(CONFIG)
+    if frame["variant"].str.len().max() > 24:  # long labels are cut, so the figures stay in view at 1280 px
+        config["variant"] = st.column_config.TextColumn("variant", width="medium")
+    table(frame[[c for c in columns if c in frame]], key, f"{key}.csv", column_config=config)
     rest = [c for c in frame.columns if c not in columns]
     with st.expander("All columns of these runs"):
         st.dataframe(frame[["variant", *rest]], hide_index=True, width="stretch", column_config=CONFIG)
@@ -95,7 +98,9 @@ with st.form("w_cmp_form", clear_on_submit=False):
     label = fc[1].text_input("label", value="", key="w_cmp_label", placeholder="e.g. queue 40, 60 min")
     if fc[2].form_submit_button("Add variant and run", disabled=spec is None):
         plan = current_key()
-        name = label.strip() or f"{cur.name.removesuffix('.yaml')}, {duration} min, queue {queue}, {timeout}s, {policy}"
+        name = (
+            label.strip() or f"{cur.name.removesuffix('.yaml')}: {duration} min, queue {queue}, {timeout:g} s, {policy}"
+        )
         v = Variant(
             name,
             spec=plan,
