@@ -100,14 +100,18 @@ def table(
     file_name: str,
     column_config: dict[str, Any] | None = None,
     height: int | None = None,
+    csv: str | None = None,
 ) -> None:
-    """A read-only table (its columns in the order given) with its CSV download under it."""
+    """A read-only table (its columns in the order given) with its CSV download under it.
+
+    ``csv``: the file to download when it holds more than the table shows (the CLI's own CSV).
+    """
     frame = data if isinstance(data, pd.DataFrame) else pd.DataFrame(data)
     kwargs: dict[str, Any] = {"height": height} if height else {}
     st.dataframe(frame, hide_index=True, width="stretch", column_config=column_config, **kwargs)
     st.download_button(
         f"Download {file_name}",
-        frame.to_csv(index=False),
+        csv if csv is not None else frame.to_csv(index=False),
         file_name=file_name,
         mime="text/csv",
         key=f"w_dl_{key}",

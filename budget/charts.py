@@ -269,10 +269,13 @@ def calibration_heatmap(
         star = alt.Chart(mark).encode(x=x, y=y, tooltip=["what:N"])
         layers += [
             star.mark_rect(fill=None, stroke="#000000", strokeWidth=3),
-            star.mark_text(text="★ recommended", dy=-12, fontSize=10, fontWeight="bold"),
+            star.mark_text(text="★", dx=-20, fontSize=15, fontWeight="bold"),
         ]
     return alt.layer(*layers).properties(
-        title=alt.TitleParams(f"{outage}-minute outage", subtitle="token_health_min, worst over the other knobs"),
+        title=alt.TitleParams(
+            f"{outage}-minute outage",
+            subtitle="token_health_min, worst over the other knobs; ★ = recommended",
+        ),
         height=280,
     )
 

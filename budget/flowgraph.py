@@ -25,7 +25,7 @@ def pipeline_dot(spec: BudgetSpec, result: dict[str, Any] | None = None) -> str:
     policy = spec.policy
     lines = [
         "digraph pipeline {",
-        '  graph [rankdir=LR, fontname="Helvetica", fontsize=11, nodesep=0.35, ranksep=0.5];',
+        '  graph [rankdir=TB, fontname="Helvetica", fontsize=11, nodesep=0.3, ranksep=0.35];',
         '  node [shape=box, style="rounded,filled", fillcolor="#ffffff", fontname="Helvetica", fontsize=11];',
         '  edge [fontname="Helvetica", fontsize=10];',
     ]
@@ -35,7 +35,7 @@ def pipeline_dot(spec: BudgetSpec, result: dict[str, Any] | None = None) -> str:
     cells = "|".join(
         f"{name}\\nSLA p95 {p.sla_p95 or '-'}" for name, p in spec.phases.items()
     )  # record fields: one per phase
-    lines.append(f'  phases [shape=record, style="filled", fillcolor="#f7f7ff", label="{{SDD phases|{cells}}}"];')
+    lines.append(f'  phases [shape=record, style="filled", fillcolor="#f7f7ff", label="SDD phases|{cells}"];')
     lines.append("  arrivals -> phases;")
     down = result.get("down_tier") if result else None
     for tier in spec.tiers:
@@ -51,7 +51,7 @@ def pipeline_dot(spec: BudgetSpec, result: dict[str, Any] | None = None) -> str:
             text += f"\nDOWN {result['duration_min']} min from {result['start']}" if result else ""
             fill = "#fde0dd"
         lines.append(f'  "{tier}" [fillcolor="{fill}", label={_q(text)}];')
-        lines.append(f'  phases -> "{tier}" [label={_q("quota per phase")}, color="#999999"];')
+        lines.append(f'  phases -> "{tier}" [color="#999999"];')
     severities = "/".join(policy.failover_severities)
     keeper = (
         f"budget keeper (every minute)\nranked failover: {severities}, age > {policy.failover_min_age_sec:g} s\n"
@@ -59,7 +59,7 @@ def pipeline_dot(spec: BudgetSpec, result: dict[str, Any] | None = None) -> str:
     )
     lines.append(f'  keeper [shape=diamond, fillcolor="#fff5d6", label={_q(keeper)}];')
     source = down or spec.cheapest
-    lines.append(f'  "{source}" -> keeper [label={_q("tier down: tasks wait for routing")}, style=dashed];')
+    lines.append(f'  "{source}" -> keeper [label={_q("down: tasks wait")}, style=dashed];')
     lines.append(f'  degraded [fillcolor="#fff0e0", label={_q("degraded queue")}];')
     timeout = result["manual_timeout_sec"] if result else None
     manual_text = "manual channel\n(proof protocol kept)"
@@ -72,7 +72,8 @@ def pipeline_dot(spec: BudgetSpec, result: dict[str, Any] | None = None) -> str:
         manual = f"exit 3: {result[mk]} tasks after {timeout:g} s\n(manual timeout: the SLA threshold)"
     else:
         manual = "exit 3: after manual_timeout_sec\n(the SLA threshold)"
-    lines.append(f'  keeper -> "{spec.most_expensive}" [label={_q(failover)}, color="#d62728", penwidth=2];')
+    target = result.get("failover_tier", spec.most_expensive) if result else spec.most_expensive
+    lines.append(f'  keeper -> "{target}" [label={_q(failover)}, color="#d62728", penwidth=2, constraint=false];')
     lines.append(f'  keeper -> degraded [label={_q(degraded)}, color="#ff7f0e", penwidth=2];')
     lines.append(f'  degraded -> manual [label={_q(manual)}, color="#2ca02c", penwidth=2];')
     guard = f"token_health guard {policy.alert_threshold:.2f}\nbelow it: automatic failover blocked"

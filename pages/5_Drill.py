@@ -12,7 +12,7 @@ from budget.charts import drill_health_chart, flow_chart
 from budget.drill import drill_csv, run_drill
 from budget.errors import BudgetError
 from budget.workbench import scenarios_dir
-from ui import current, load_shipped, need_spec, read_upload, spec_label, table, workbook, workbook_pair
+from ui import current, load_shipped, need_spec, read_upload, spec_label, workbook, workbook_pair
 
 ss = st.session_state
 DEFAULT_ALERTS = "alerts_day_800.jsonl"
@@ -138,18 +138,19 @@ if held:
         )
     else:
         st.success(f"every outage holds the {data['fail_under']:.2f} guard", icon=":material/check_circle:")
-    table(
+    st.dataframe(
         pd.DataFrame(held["table"])[
             ["outage_min", "token_health_min", "verdict", "mttr_p95", "escalation_share", "manual_queue", "red_button"]
         ],
-        "drill_runs",
-        "drill_runs.csv",
+        hide_index=True,
+        width="stretch",
         column_config={
             "outage_min": st.column_config.NumberColumn("outage (min)"),
-            "token_health_min": st.column_config.NumberColumn("token_health_min (0-1)", format="%.2f"),
-            "escalation_share": st.column_config.NumberColumn("escalation_share (0-1)", format="%.2f"),
+            "token_health_min": st.column_config.NumberColumn("token_health_min", format="%.2f"),
+            "escalation_share": st.column_config.NumberColumn("escalation (share)", format="%.2f"),
             "mttr_p95": st.column_config.NumberColumn("mttr_p95 (s)"),
-            "manual_queue": st.column_config.NumberColumn("manual_queue (tasks)"),
+            "manual_queue": st.column_config.NumberColumn("manual (tasks)"),
+            "red_button": st.column_config.CheckboxColumn("red button"),
         },
     )
     whole_day = st.toggle("Show the whole day", value=False, key="w_drill_whole_day")
@@ -166,7 +167,6 @@ if held:
             for r in held["table"]
         ),
     )
-    workbook_pair(entry)
     d = st.columns(2)
     d[0].download_button("Download table (CSV)", held["csv"], file_name="drill.csv", mime="text/csv", key="w_drill_csv")
     d[1].download_button(
@@ -176,3 +176,4 @@ if held:
         mime="application/json",
         key="w_drill_json",
     )
+    workbook_pair(entry)

@@ -150,10 +150,10 @@ if held:
             current().load("recommended.yaml", held["yaml"], "calibrate")
             st.switch_page("pages/2_Simulator.py")
     h = st.columns(2)
-    h[0].altair_chart(calibration_heatmap(held["rows"], 15, best), width="stretch")
-    h[1].altair_chart(calibration_heatmap(held["rows"], 30, best), width="stretch")
+    h[0].altair_chart(calibration_heatmap(held["rows"], 15, best), width="stretch", height=340)
+    h[1].altair_chart(calibration_heatmap(held["rows"], 30, best), width="stretch", height=340)
     money = held.get("currency", "USD")
-    order = [
+    main = [
         "meets_targets",
         "token_health_min_15m",
         "token_health_min_30m",
@@ -163,29 +163,31 @@ if held:
         "frontier_share",
         "control_reserve",
         "manual_timeout_sec",
-        "alert_threshold",
-        "daily_budget_tokens",
-        "why",
     ]
     frame = pd.DataFrame(held["rows"])
-    two = st.column_config.NumberColumn(format="%.2f")
+    config = {
+        "meets_targets": st.column_config.CheckboxColumn("meets targets"),
+        "cost_per_day": st.column_config.NumberColumn(f"cost ({money}/day)", format="%.2f"),
+        "control_reserve": st.column_config.NumberColumn("reserve (tokens)", format="localized"),
+        "daily_budget_tokens": st.column_config.NumberColumn("daily budget (tokens)", format="localized"),
+        "frontier_share": st.column_config.NumberColumn("frontier", format="percent"),
+        "manual_timeout_sec": st.column_config.NumberColumn("timeout (s)"),
+        "alert_threshold": st.column_config.NumberColumn("guard", format="%.2f"),
+    }
+    for minutes in OUTAGES:
+        config[f"token_health_min_{minutes}m"] = st.column_config.NumberColumn(
+            f"{minutes} min", format="%.2f", help=f"token_health_min at a {minutes}-minute outage (0-1)"
+        )
     table(
-        frame[[c for c in order if c in frame]],
+        frame[[c for c in main if c in frame]],
         "cal_sweep",
         "sweep.csv",
         height=300,
-        column_config={
-            "meets_targets": st.column_config.CheckboxColumn("meets targets"),
-            "token_health_min_15m": two,
-            "token_health_min_30m": two,
-            "token_health_min_45m": two,
-            "cost_per_day": st.column_config.NumberColumn(f"cost ({money}/day)", format="%.2f"),
-            "control_reserve": st.column_config.NumberColumn("control_reserve (tokens)", format="localized"),
-            "daily_budget_tokens": st.column_config.NumberColumn("daily budget (tokens)", format="localized"),
-            "frontier_share": st.column_config.NumberColumn("frontier share", format="percent"),
-            "manual_timeout_sec": st.column_config.NumberColumn("manual timeout (s)"),
-        },
+        column_config=config,
+        csv=held["csv"],
     )
+    with st.expander("Every column of the sweep (guard, daily budget, why)"):
+        st.dataframe(frame, hide_index=True, width="stretch", column_config=config)
     entry = workbook().record(
         "Calibrate",
         f"sweep of {spec_name}",
