@@ -6,9 +6,8 @@ module only keeps those objects in ``st.session_state`` and draws them.
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-import pandas as pd
 import streamlit as st
 
 from budget.current import EDITED, INVALID, SHIPPED, CurrentSpec
@@ -16,6 +15,9 @@ from budget.errors import BudgetError
 from budget.spec import BudgetSpec
 from budget.workbench import DEFAULT_SPEC, MAX_UPLOAD_BYTES, read_spec_text, shipped_specs
 from budget.workbook import Entry, Workbook
+
+if TYPE_CHECKING:
+    import pandas as pd
 
 STATE_BADGE = {
     SHIPPED: ("green", ":material/verified:"),
@@ -106,6 +108,8 @@ def table(
 
     ``csv``: the file to download when it holds more than the table shows (the CLI's own CSV).
     """
+    import pandas as pd  # here, not at the top: Home and the sidebar draw without it (a faster first visit)
+
     frame = data if isinstance(data, pd.DataFrame) else pd.DataFrame(data)
     kwargs: dict[str, Any] = {"height": height} if height else {}
     st.dataframe(frame, hide_index=True, width="stretch", column_config=column_config, **kwargs)

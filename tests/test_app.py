@@ -29,8 +29,9 @@ PAGES = [
 
 @pytest.fixture(autouse=True)
 def scratch_root(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
-    for item in ("specs", "scenarios"):
+    for item in ("specs", "scenarios", "capstone"):
         shutil.copytree(ROOT / item, tmp_path / item)
+    (tmp_path / "capstone" / "budget-note.md").unlink(missing_ok=True)  # a learner's own note stays theirs
     monkeypatch.setenv("BUDGET_WORKBENCH_ROOT", str(tmp_path))
     return tmp_path
 
@@ -242,6 +243,8 @@ def test_budget_note_writes_asks_before_replacing_and_refuses_a_low_threshold(sc
     at.number_input(key="w_note_threshold").set_value(0.5).run()
     assert any("must be above simulated_floor" in e.value for e in at.error)
     assert not at.exception
+    assert (scratch_root / "capstone" / "README.md").read_bytes() == (ROOT / "capstone" / "README.md").read_bytes()
+    assert any(b.label.startswith("Download capstone/budget-note.md") for b in at.get("download_button"))
 
 
 def test_budget_note_does_not_call_a_collapse_a_warning_zone():

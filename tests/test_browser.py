@@ -40,9 +40,10 @@ def app_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[str, Pat
     if not Path(CHROMIUM).exists():
         pytest.fail("chromium is not installed: `make test` installs Debian's chromium")
     work = tmp_path_factory.mktemp("workbench")
-    for item in ("app.py", "pages", "specs", "scenarios", ".streamlit"):
+    for item in ("app.py", "ui.py", "pages", "specs", "scenarios", "capstone", ".streamlit"):
         src = ROOT / item
         (shutil.copytree if src.is_dir() else shutil.copy)(src, work / item)
+    (work / "capstone" / "budget-note.md").unlink(missing_ok=True)
     port = _free_port()
     env = {**os.environ, "BUDGET_WORKBENCH_ROOT": str(work), "PYTHONPATH": str(ROOT)}
     log = open(work / "streamlit.log", "w")  # noqa: SIM115 - closed in finally
@@ -258,6 +259,7 @@ def test_a_learners_walk_in_a_real_browser(app_url):
         expect(page.locator("[data-testid=stException]")).to_have_count(0)
         browser.close()
 
+    assert (work / "capstone" / "README.md").read_bytes() == (ROOT / "capstone" / "README.md").read_bytes()
     note = (work / "capstone" / "budget-note.md").read_text()
     assert "## high_memory_usage" in note
     assert 'effect: "2 tasks go to frontier-reviewer, 18 remain degraded/manual"' in note
