@@ -127,7 +127,9 @@ def main() -> None:
         walks = [walk(browser) for _ in range(REPEAT)]
         cold = {name: statistics.median(new_tab(browser, path) for _ in range(REPEAT)) for name, path in URLS.items()}
         browser.close()
+    load = ", ".join(f"{x:.1f}" for x in os.getloadavg())
     print(f"first visit of each page, median of {REPEAT} fresh servers (target < {TARGET_S:.0f} s)")
+    print(f"machine: {os.cpu_count()} cores, load average {load} (other work on the machine slows every figure)")
     print(f"  {'page':12} {'in the app':>10}  {'new tab, fresh server':>22}")
     for name in ["Home", *PAGES[1:]]:
         median = statistics.median(w[name] for w in walks)

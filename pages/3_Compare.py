@@ -47,7 +47,15 @@ CONFIG = {
     "mttr_p95_s": st.column_config.NumberColumn("mttr_p95 (s)"),
     "timeout_s": st.column_config.NumberColumn("timeout (s)"),
     "outage_min": st.column_config.NumberColumn("outage (min)"),
+    "failover": st.column_config.NumberColumn("failover", help="tasks failed over to the expensive tier"),
+    "degraded": st.column_config.NumberColumn("degraded", help="tasks sent to the degraded queue"),
+    "manual": st.column_config.NumberColumn("manual", help="tasks moved to the manual channel"),
+    "queue": st.column_config.NumberColumn("queue", help="tasks in the queue when the tier fails"),
 }
+UNITS = (
+    "failover, degraded and manual count tasks; token_health_min and predictions run from 0 to 1; "
+    "mttr_p95 is in seconds."
+)
 
 
 def show_runs(rows: list[dict[str, Any]], runs: dict[str, Any], columns: list[str], title: str, key: str) -> None:
@@ -80,7 +88,7 @@ show_runs(
     "token_health: 15 vs 45 minutes vs 5M (minutes from 11:00)",
     "cmp_chapter",
 )
-st.caption("The checks: " + "; ".join(f"{r['variant']}: `{r['check']}`" for r in rows))
+st.caption(UNITS + " The checks: " + "; ".join(f"{r['variant']}: `{r['check']}`" for r in rows))
 
 st.subheader("Your variants")
 spec = need_spec()
