@@ -67,6 +67,16 @@ def simulate_command(plan: str, scenario: str, policy: str, query: str | None = 
     return "\n".join(lines)
 
 
+def failure_command(
+    plan: str, start: str, tier: str, duration_min: int, queue: int, timeout_sec: float, policy: str
+) -> str:
+    """The chapter's production form of a run: ``--failure "11:00,local-coder,down,45m"``."""
+    return (
+        f'budget simulate --plan {plan} --failure "{start},{tier},down,{duration_min}m" --queue {queue} '
+        f"--manual-timeout-sec {timeout_sec:g} --policy {policy} --out out/result.json"
+    )
+
+
 def simulate_output(result: dict[str, Any]) -> str:
     """The run's figures in the words the CLI prints them, with units."""
     mk = manual_key(result["manual_timeout_sec"])

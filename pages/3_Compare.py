@@ -13,7 +13,7 @@ from budget.errors import BudgetError
 from budget.scenario import ROUTING_POLICIES
 from budget.spec import spec_from_text
 from budget.workbench import read_spec_text
-from budget.workbook import simulate_command
+from budget.workbook import failure_command
 from ui import current, need_spec, spec_label, table, workbook, workbook_pair
 
 ss = st.session_state
@@ -146,9 +146,13 @@ if variants:
         entry = workbook().record(
             "Compare",
             f"variant {v.label} (predicted {v.predicted_floor:.2f})",
-            simulate_command(
+            failure_command(
                 ss.get("cmp_plan_labels", {}).get(v.spec, v.spec),
-                f"<{v.duration_min} min, queue {v.queue}, timeout {v.manual_timeout_sec:g}s>",
+                v.start,
+                v.down_tier,
+                v.duration_min,
+                v.queue,
+                v.manual_timeout_sec,
                 v.policy,
             ),
             f"predicted token_health_min {v.predicted_floor:.2f}, actual {last['token_health_min']:.4f} "

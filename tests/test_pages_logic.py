@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import shlex
+import shutil
+
 import pytest
 
 from budget.charts import RUN_COLOURS, calibration_heatmap, drill_health_chart, overlay_health_chart, queue_chart
@@ -13,8 +16,8 @@ from budget.keeper import simulate
 from budget.scenario import load_scenario
 from budget.spec import load_spec
 from budget.workbench import sweep_estimate, value_with_unit
-from budget.workbook import Workbook, simulate_command, simulate_output
-from tests.conftest import ROOT
+from budget.workbook import Workbook, failure_command, simulate_command, simulate_output
+from tests.conftest import ROOT, run_cli
 
 SPEC = load_spec(ROOT / "specs" / "budget_network.yaml")
 
@@ -129,3 +132,14 @@ def test_the_policy_sentence_is_read_off_the_runs():
     assert "hold_all: token_health_min 0.58 (guard breached (0.60)), 0 tasks failed over, 7 P0/P1" in sentence
     assert "all_to_frontier: token_health_min 0.00" in sentence
     assert "keeps token_health" not in sentence
+
+
+def test_a_variant_is_written_in_the_chapters_production_form(tmp_path):
+    cmd = failure_command("specs/budget_network.yaml", "11:00", "local-coder", 60, 40, 60, "ranked")
+    assert cmd == (
+        'budget simulate --plan specs/budget_network.yaml --failure "11:00,local-coder,down,60m" --queue 40 '
+        "--manual-timeout-sec 60 --policy ranked --out out/result.json"
+    )
+    shutil.copytree(ROOT / "specs", tmp_path / "specs")
+    done = run_cli(shlex.split(cmd)[1:], tmp_path)  # the command runs as printed
+    assert done.returncode == 0, done.stderr
