@@ -167,6 +167,7 @@ if held:
             for r in held["table"]
         ),
     )
+    workbook_pair(entry)
     d = st.columns(2)
     d[0].download_button("Download table (CSV)", held["csv"], file_name="drill.csv", mime="text/csv", key="w_drill_csv")
     d[1].download_button(
@@ -176,4 +177,3 @@ if held:
         mime="application/json",
         key="w_drill_json",
     )
-    workbook_pair(entry)

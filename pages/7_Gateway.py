@@ -10,9 +10,10 @@ from budget.errors import BudgetError
 from budget.gate import checks_from_text, validate
 from budget.keeper import simulate
 from budget.loader import parse_json_text
+from budget.query import format_value
 from budget.scenario import ROUTING_POLICIES, load_scenario
 from budget.spec import load_spec
-from budget.workbench import DEFAULT_SCENARIO, DEFAULT_SPEC, MAX_UPLOAD_BYTES, scenarios_dir, specs_dir, value_with_unit
+from budget.workbench import DEFAULT_SCENARIO, DEFAULT_SPEC, MAX_UPLOAD_BYTES, scenarios_dir, specs_dir
 
 ss = st.session_state
 GATE = specs_dir() / "validation" / "budget_gate.yaml"
@@ -87,15 +88,13 @@ if checks is not None and metrics is not None:
                 with st.expander(f"{o.check.id} ({rep.target}): {state}", expanded=o.failed):
                     st.markdown(f"**if {o.check.mode}:**")
                     for c in o.when:
-                        st.markdown(
-                            f"- `{c.text}` → {'true' if c.ok else 'false'} (actual {value_with_unit(c.text, c.actual)})"
-                        )
+                        st.markdown(f"- `{c.text}` → {'true' if c.ok else 'false'} (actual {format_value(c.actual)})")
                     for c in o.fail_if:
                         verdict = "**fails**" if (c.ok and o.activated) else ("holds" if not c.ok else "past its line")
-                        st.markdown(f"- fail_if `{c.text}` → {verdict} (actual {value_with_unit(c.text, c.actual)})")
+                        st.markdown(f"- fail_if `{c.text}` → {verdict} (actual {format_value(c.actual)})")
                     for c in o.require:
                         verdict = "met" if c.ok else ("**not met**" if o.activated else "not met")
-                        st.markdown(f"- require `{c.text}` → {verdict} (actual {value_with_unit(c.text, c.actual)})")
+                        st.markdown(f"- require `{c.text}` → {verdict} (actual {format_value(c.actual)})")
         st.download_button("Download the checks", text, file_name="budget_gate.yaml", key="w_gate_download")
         with st.expander("Metrics read"):
             st.code(
