@@ -6,12 +6,14 @@ commands. Every check is an inspect query evaluated on what the engine returns.
 
 from __future__ import annotations
 
+import shlex
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from budget.alerts import load_alerts
 from budget.calibrate import calibrate, grid, propose
+from budget.cli import _values, build_parser
 from budget.drill import run_drill
 from budget.gate import load_checks, validate
 from budget.keeper import simulate
@@ -169,12 +171,6 @@ EXERCISES: tuple[Exercise, ...] = (
     ),
 )
 
-# The sweep of exercise 8 is the CLI's default grid (budget calibrate --help).
-SWEEP_SHARES = tuple(round(0.05 + 0.025 * i, 4) for i in range(9))
-SWEEP_RESERVES = (700_000, 1_000_000, 1_500_000, 2_000_000, 3_000_000)
-SWEEP_TIMEOUTS = (60.0, 120.0)
-SWEEP_GUARDS = (0.60, 0.65)
-
 
 @dataclass(frozen=True)
 class ExerciseRun:
@@ -211,11 +207,19 @@ def _traps(spec: BudgetSpec, scenario: Scenario) -> dict[str, Any]:
 
 
 def _calibrate(specs: Path, scenarios: Path) -> dict[str, Any]:
+    """Exercise 8's sweep: the grid its command gets from the CLI's own defaults (one source)."""
+    command = next(c for c in EXERCISES[-1].commands if c.startswith("budget calibrate"))
+    args = build_parser().parse_args(shlex.split(command)[1:])
     incidents, _ = load_alerts(scenarios / "alerts_day_800.jsonl")
     cal = calibrate(
         load_spec(specs / "payment_gateway_80_20_mid.yaml"),
         incidents,
-        grid(SWEEP_SHARES, SWEEP_RESERVES, SWEEP_TIMEOUTS, SWEEP_GUARDS),
+        grid(
+            _values(args.frontier_shares, "--frontier-shares"),
+            _values(args.reserves, "--reserves", int),
+            _values(args.timeouts, "--timeouts"),
+            _values(args.thresholds, "--thresholds"),
+        ),
         checks=load_checks(specs / "validation" / "budget_gate.yaml"),
     )
     best = cal.recommended.to_dict() if cal.recommended else {}

@@ -226,8 +226,9 @@ def test_compare_puts_the_prediction_error_in_the_first_columns():
     assert list(mine.columns)[:4] == ["variant", "predicted", "token_health_min", "prediction_error"]
     assert mine["predicted"].iloc[0] == 0.4
     assert len(mine.columns) <= 8
-    policies = texts(at)
-    assert "hold_all: token_health_min 0.58 (guard breached (0.60))" in policies
+    shown = next(d.value for d in at.dataframe if "hold_all" in set(d.value["variant"]))
+    hold = shown[shown["variant"] == "hold_all"].iloc[0]
+    assert f"hold_all: token_health_min {hold['token_health_min']:.2f} (guard {hold['guard']})" in texts(at)
 
 
 def test_budget_note_writes_asks_before_replacing_and_refuses_a_low_threshold(scratch_root: Path):
