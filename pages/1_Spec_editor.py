@@ -172,14 +172,23 @@ st.data_editor(
     column_config={
         PHASE: st.column_config.TextColumn("phase", help="a phase of the SDD pipeline, or control_reserve"),
         **{
-            t: st.column_config.NumberColumn(f"{t} (tokens)", min_value=0, step=1, format="localized")
+            t: st.column_config.NumberColumn(t, help="tokens per day", min_value=0, step=1, format="localized")
             for t in table.tiers
         },
         SLA_KEY: st.column_config.TextColumn("sla_p95", help="30s, 10m, 2h or seconds; none for control_reserve"),
-        ROW_TOTAL: st.column_config.NumberColumn("row total (tokens)", format="localized"),
-        CHECK: st.column_config.TextColumn("check", width="large"),
+        ROW_TOTAL: st.column_config.NumberColumn("row total", help="tokens per day", format="localized"),
+        CHECK: st.column_config.TextColumn("check", width="medium", help="what breaks a rule in the row"),
     },
 )
+
+if check.row_issues:
+    st.warning(
+        "Rows to fix:\n"
+        + "\n".join(
+            f"- **{table.rows[i].phase or '(no name)'}**: {'; '.join(why)}" for i, why in check.row_issues.items()
+        ),
+        icon=":material/warning:",
+    )
 
 left, right = st.columns([1, 1])
 with left:

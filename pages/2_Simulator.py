@@ -229,7 +229,7 @@ if held:
         [{k: d[k] for k in main} for d in decisions],
         "sim_decisions",
         "decisions.csv",
-        column_config={"reason": st.column_config.TextColumn(width="large")},
+        column_config={"reason": st.column_config.TextColumn(width="medium", help="the last reason the keeper gave")},
         height=320,
     )
     with st.expander("Each task's full trail"):
