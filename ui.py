@@ -6,6 +6,7 @@ module only keeps those objects in ``st.session_state`` and draws them.
 
 from __future__ import annotations
 
+import threading
 from typing import TYPE_CHECKING, Any
 
 import streamlit as st
@@ -18,6 +19,15 @@ from budget.workbook import Entry, Workbook
 
 if TYPE_CHECKING:
     import pandas as pd
+
+
+def _preload() -> None:
+    """Import the table and chart libraries (about a second) while the learner reads the first page."""
+    import altair  # noqa: F401
+    import pandas  # noqa: F401
+
+
+threading.Thread(target=_preload, name="preload-pandas-altair", daemon=True).start()
 
 STATE_BADGE = {
     SHIPPED: ("green", ":material/verified:"),

@@ -23,6 +23,7 @@ import urllib.request
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
 CHROMIUM = "/usr/bin/chromium"
 PAGES = ["Home", "Spec editor", "Simulator", "Compare", "Budget note", "Drill", "Calibrate", "Gateway", "Workbook"]
 URLS = {name: "" if name == "Home" else name.replace(" ", "_") for name in PAGES}
@@ -119,6 +120,28 @@ def new_tab(browser, path: str) -> float:  # type: ignore[no-untyped-def]
         proc.wait(timeout=10)
 
 
+def reruns() -> None:
+    """Reruns after the first visit, measured with AppTest (the script alone, no browser drawing)."""
+    from streamlit.testing.v1 import AppTest
+    from timing import median_seconds
+
+    at = AppTest.from_file(str(ROOT / "app.py"), default_timeout=120)
+    at.run()
+    at.switch_page("pages/2_Simulator.py").run()
+    rows = []
+    for scenario in ("fail_local_45m.json", "fail_local_15m.json"):
+        at.selectbox(key="w_sim_scenario").select(scenario).run()
+        at.button(key="w_sim_run").click().run()  # first run: simulates and caches
+        rows.append((f"Simulator rerun, {scenario}", median_seconds(at.run, 7) * 1000, 300))
+    at.switch_page("pages/3_Compare.py").run()
+    rows.append(("Compare rerun", median_seconds(at.run, 7) * 1000, 1000))
+    at.switch_page("pages/1_Spec_editor.py").run()
+    rows.append(("Spec editor rerun", median_seconds(at.run, 7) * 1000, 300))
+    assert not at.exception
+    for name, ms, target in rows:
+        print(f"  {name:40} {ms:7.1f} ms   target < {target} ms: {'ok' if ms < target else 'OVER'}")
+
+
 def main() -> None:
     from playwright.sync_api import sync_playwright
 
@@ -140,6 +163,8 @@ def main() -> None:
         "through the sidebar;\nnew tab: the page's URL opened on a just-started server (Python imports "
         "and the browser's start-up included)"
     )
+    print("reruns (AppTest, the script alone):")
+    reruns()
 
 
 if __name__ == "__main__":

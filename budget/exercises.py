@@ -13,7 +13,6 @@ from typing import Any
 
 from budget.alerts import load_alerts
 from budget.calibrate import calibrate, grid, propose
-from budget.cli import _values, build_parser
 from budget.drill import run_drill
 from budget.gate import load_checks, validate
 from budget.keeper import simulate
@@ -208,6 +207,8 @@ def _traps(spec: BudgetSpec, scenario: Scenario) -> dict[str, Any]:
 
 def _calibrate(specs: Path, scenarios: Path) -> dict[str, Any]:
     """Exercise 8's sweep: the grid its command gets from the CLI's own defaults (one source)."""
+    from budget.cli import _values, build_parser  # here: the whole CLI is not needed to draw Home
+
     command = next(c for c in EXERCISES[-1].commands if c.startswith("budget calibrate"))
     args = build_parser().parse_args(shlex.split(command)[1:])
     incidents, _ = load_alerts(scenarios / "alerts_day_800.jsonl")
