@@ -92,8 +92,13 @@ def need_spec() -> BudgetSpec | None:
 
 
 def spec_label(cur: CurrentSpec) -> str:
-    """How a command names the current spec: its file, or a file to save it as first."""
-    return cur.path or f"specs/{cur.name.removesuffix('.yaml')}_edited.yaml"
+    """How a command names the current spec: its shipped file, the file Calibrate or an upload gave, or the
+    file to save an edited spec as first (the Spec editor's "Save as a new spec")."""
+    if cur.path:
+        return cur.path
+    if cur.text == cur.original:
+        return "out/recommended.yaml" if cur.origin == "calibrate" else cur.name
+    return f"specs/{cur.name.removesuffix('.yaml')}_edited.yaml"
 
 
 def read_upload(upload: Any) -> str:
