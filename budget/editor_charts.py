@@ -54,15 +54,20 @@ def sum_chart(table: QuotaTable, check: TableCheck) -> alt.LayerChart | alt.Face
         )
     )
     layers: list[alt.Chart] = [bar]
+    subtitle = "daily_budget_tokens is not a positive whole number"
     if check.daily is not None:
         diff = check.difference or 0
-        label = "= daily budget" if diff == 0 else f"{diff:+,} tokens vs daily budget"
-        rule = pd.DataFrame(
-            {"x": [check.daily], "what": ["quota sum"], "label": [f"daily_budget_tokens {check.daily:,}: {label}"]}
+        said = "= the daily budget" if diff == 0 else f"{diff:+,} tokens against the daily budget"
+        subtitle = f"quota sum {check.quota_sum:,} {said} ({check.daily:,}, the mark)"
+        rule = pd.DataFrame({"x": [check.daily], "what": ["quota sum"]})
+        layers.append(
+            alt.Chart(rule)
+            .mark_tick(color="#d62728" if diff else "#2ca02c", thickness=4, size=44)
+            .encode(
+                x="x:Q", y=alt.Y("what:N", title=None), tooltip=[alt.Tooltip("x:Q", title="daily budget", format=",d")]
+            )
         )
-        line = alt.Chart(rule).encode(x="x:Q", y=alt.Y("what:N", title=None))
-        layers += [
-            line.mark_tick(color="#d62728" if diff else "#2ca02c", thickness=4, size=44),
-            line.mark_text(align="right", dx=-4, dy=-24, fontSize=12, fontWeight="bold").encode(text="label:N"),
-        ]
-    return alt.layer(*layers).properties(height=70, title="quota sum against the daily budget (tokens per day)")
+    return alt.layer(*layers).properties(
+        height=70,
+        title=alt.TitleParams("quota sum against the daily budget (tokens per day)", subtitle=subtitle, anchor="start"),
+    )

@@ -27,10 +27,6 @@ def run45() -> dict:
     return simulate(SPEC, load_scenario(ROOT / "scenarios" / "fail_local_45m.json", SPEC)).to_dict()
 
 
-def _layers(chart) -> list[dict]:  # type: ignore[no-untyped-def]
-    return chart.to_dict()["layer"]
-
-
 def test_the_flow_diagram_carries_the_runs_counts_thresholds_and_guard(run45):
     dot = pipeline_dot(SPEC, run45)
     assert dot.startswith("digraph pipeline {")
@@ -87,10 +83,12 @@ def test_editor_charts_draw_an_invalid_table():
     text = (ROOT / "specs" / "budget_network.yaml").read_text().replace("3000000", "3500000")
     table = table_from_text(text)
     check = check_table(table)
-    layers = _layers(sum_chart(table, check))
-    labels = [d["label"] for ds in sum_chart(table, check).to_dict()["datasets"].values() for d in ds if "label" in d]
-    assert labels == ["daily_budget_tokens 10,000,000: +500,000 tokens vs daily budget"]
-    assert layers[1]["mark"]["color"] == "#d62728"
+    chart = sum_chart(table, check).to_dict()
+    assert (
+        chart["title"]["subtitle"]
+        == "quota sum 10,500,000 +500,000 tokens against the daily budget (10,000,000, the mark)"
+    )
+    assert chart["layer"][1]["mark"]["color"] == "#d62728"
     assert quota_chart(table).to_dict()["mark"]["type"] == "bar"
 
 
