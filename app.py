@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import streamlit as st
 
-from ui import sidebar
+from ui import preload, sidebar
 
 st.set_page_config(page_title="Token budget workbench", page_icon=":material/savings:", layout="wide")
 
@@ -28,3 +28,4 @@ PAGES = [
 page = st.navigation(PAGES)
 sidebar()
 page.run()
+preload()

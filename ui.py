@@ -21,13 +21,24 @@ if TYPE_CHECKING:
     import pandas as pd
 
 
-def _preload() -> None:
-    """Import the table and chart libraries (about a second) while the learner reads the first page."""
+def _import_tables_and_charts() -> None:
     import altair  # noqa: F401
     import pandas  # noqa: F401
 
 
-threading.Thread(target=_preload, name="preload-pandas-altair", daemon=True).start()
+_preloader = threading.Thread(target=_import_tables_and_charts, name="preload-pandas-altair", daemon=True)
+_preload_lock = threading.Lock()
+
+
+def preload() -> None:
+    """Import the table and chart libraries (about a second) while the learner reads the first page.
+
+    Called after a page has run, so that the first page's own script does not wait for it.
+    """
+    with _preload_lock:
+        if _preloader.ident is None:
+            _preloader.start()
+
 
 STATE_BADGE = {
     SHIPPED: ("green", ":material/verified:"),

@@ -53,8 +53,8 @@ for ex in EXERCISES:
         else:
             mark = ":green[:material/check_circle:]"
         number = f"{ex.number}. " if ex.number else ""
-        head[0].markdown(f"{mark} **{number}{ex.title}** · _{ex.complexity}_")
-        st.code("\n".join(ex.commands), language="bash", wrap_lines=True)
+        commands = "\n".join(ex.commands)
+        head[0].markdown(f"{mark} **{number}{ex.title}** · _{ex.complexity}_\n```bash\n{commands}\n```")
         if isinstance(run, str):
             st.error(run, icon=":material/error:")
         elif run is not None:
@@ -65,7 +65,7 @@ for ex in EXERCISES:
                 )
             if ex.key == "note":
                 st.markdown(run.data["section"])
-        if ex.page:
+        if run is not None and ex.page:
             st.page_link(ex.page, label="Take it further on its page", icon=":material/arrow_forward:")
 
 st.caption("The model, every formula and constant, is documented in docs/model.md.")
