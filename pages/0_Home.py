@@ -53,8 +53,8 @@ for ex in EXERCISES:
         else:
             mark = ":green[:material/check_circle:]"
         number = f"{ex.number}. " if ex.number else ""
-        commands = "\n".join(ex.commands)
-        head[0].markdown(f"{mark} **{number}{ex.title}** · _{ex.complexity}_\n```bash\n{commands}\n```")
+        head[0].markdown(f"{mark} **{number}{ex.title}** · _{ex.complexity}_")
+        st.code("\n".join(ex.commands), language="bash", wrap_lines=True)
         if isinstance(run, str):
             st.error(run, icon=":material/error:")
         elif run is not None:
