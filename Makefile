@@ -24,7 +24,7 @@ browser:
 run: $(STAMP)
 	$(BIN)/streamlit run app.py --server.headless true --server.port 8501
 
-SOURCES := budget tests bench $(wildcard app.py pages scripts)
+SOURCES := budget tests bench $(wildcard app.py ui.py pages scripts)
 
 lint: $(STAMP)
 	$(BIN)/ruff check $(SOURCES)

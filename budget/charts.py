@@ -7,11 +7,13 @@ from typing import Any
 import altair as alt
 import pandas as pd
 
-from budget.spec import BudgetSpec
-from budget.workbench import quota_rows
-
 FLOOR_LINE = 0.5
 DAY = "2026-01-01 "
+# distinct hues for runs drawn together (colour-blind safe order), and the reference lines
+RUN_COLOURS = ["#1f77b4", "#d62728", "#2ca02c", "#9467bd", "#8c564b", "#e377c2", "#17becf", "#bcbd22"]
+BASELINE_COLOUR = "#7f7f7f"
+GUARD_COLOUR = "#ff7f0e"
+FLOOR_COLOUR = "#222222"
 
 
 def _times(rows: list[dict[str, Any]]) -> pd.Series:
@@ -71,26 +73,45 @@ def health_chart(result: dict[str, Any], title: str = "token_health per minute")
             tooltip=[alt.Tooltip("time:T", format="%H:%M"), alt.Tooltip("token_health:Q", format=".2f")],
         )
     )
-    names = [f"guard {guard:.2f}", f"floor {FLOOR_LINE:.2f}"]
-    rules = pd.DataFrame({"y": [guard, FLOOR_LINE], "line": names})
-    rule = (
-        alt.Chart(rules)
-        .mark_rule(strokeDash=[6, 4])
-        .encode(
-            y="y:Q",
-            color=alt.Color(
-                "line:N",
-                title=None,
-                scale=alt.Scale(domain=names, range=["#ff7f0e", "#7f7f7f"]),
-                legend=alt.Legend(orient="bottom"),
-            ),
-        )
-    )
-    layers: list[alt.Chart] = [line, rule]
+    layers: list[alt.Chart] = [line, _reference_lines(guard)]
     band = _outage_band(result)
     if band is not None:
         layers.insert(0, band)
     return alt.layer(*layers).properties(title=title, height=280)
+
+
+def _reference_lines(guard: float) -> alt.Chart:
+    """The guard (alert_threshold) and the 0.5 floor as labelled dashed rules, with their own legend."""
+    names = [f"guard {guard:.2f}", f"floor {FLOOR_LINE:.2f}"]
+    rules = pd.DataFrame({"y": [guard, FLOOR_LINE], "line": names})
+    return (
+        alt.Chart(rules)
+        .mark_rule(strokeDash=[6, 4], strokeWidth=1.5)
+        .encode(
+            y="y:Q",
+            strokeDash=alt.StrokeDash(
+                "line:N", title=None, scale=alt.Scale(domain=names, range=[[6, 4], [2, 2]]), legend=None
+            ),
+            color=alt.Color(
+                "line:N",
+                title="lines",
+                scale=alt.Scale(domain=names, range=[GUARD_COLOUR, FLOOR_COLOUR]),
+                legend=alt.Legend(orient="bottom"),
+            ),
+        )
+    )
+
+
+def _run_colours(labels: list[str], baseline: str | None = None) -> alt.Scale:
+    """One distinct colour per run, in order; the baseline (no outage) grey."""
+    colours, i = [], 0
+    for label in labels:
+        if label == baseline:
+            colours.append(BASELINE_COLOUR)
+        else:
+            colours.append(RUN_COLOURS[i % len(RUN_COLOURS)])
+            i += 1
+    return alt.Scale(domain=labels, range=colours)
 
 
 def queue_chart(result: dict[str, Any]) -> alt.Chart:
@@ -111,34 +132,14 @@ def queue_chart(result: dict[str, Any]) -> alt.Chart:
             color=alt.Color("queue:N", title="queue", legend=alt.Legend(orient="bottom")),
             tooltip=[alt.Tooltip("time:T", format="%H:%M"), "queue:N", "tasks:Q"],
         )
-        .properties(title="queues per minute", height=240)
-    )
-
-
-def quota_chart(spec: BudgetSpec) -> alt.Chart:
-    """Stacked bars: quota per phase, one colour per tier (tokens)."""
-    rows = quota_rows(spec)
-    long = [{"phase": r["phase"], "tier": t, "tokens": r[t]} for r in rows for t in spec.tiers]
-    order = [r["phase"] for r in rows]
-    return (
-        alt.Chart(pd.DataFrame(long))
-        .mark_bar()
-        .encode(
-            y=alt.Y("phase:N", sort=order, title=None, axis=alt.Axis(labelOverlap=False, labelLimit=160)),
-            x=alt.X("sum(tokens):Q", title="tokens per day", axis=alt.Axis(format=",d")),
-            color=alt.Color("tier:N", sort=list(spec.tiers), legend=alt.Legend(orient="bottom")),
-            order=alt.Order("tier_order:Q"),
-            tooltip=["phase:N", "tier:N", alt.Tooltip("tokens:Q", format=",d")],
-        )
-        .transform_calculate(tier_order=f"indexof({list(spec.tiers)!r}, datum.tier)")
-        .properties(title="quota per phase and tier", height=alt.Step(34))
+        .properties(title="tasks per queue, minute by minute", height=320)
     )
 
 
 def overlay_health_chart(
     runs: dict[str, dict[str, Any]], guard: float = 0.6, title: str = "token_health, runs overlaid"
 ) -> alt.LayerChart | alt.FacetChart:
-    """Several runs' token_health on one chart, x = minutes since the outage start."""
+    """Several runs' token_health on one chart, x = minutes since the run starts, one distinct colour each."""
     frames = []
     for label, result in runs.items():
         df = timeline_frame(result, label)
@@ -147,39 +148,71 @@ def overlay_health_chart(
     data = pd.concat(frames, ignore_index=True) if frames else pd.DataFrame(columns=["minute", "token_health", "run"])
     lines = (
         alt.Chart(data)
-        .mark_line(strokeWidth=2)
+        .mark_line(strokeWidth=2.2)
         .encode(
-            x=alt.X("minute:Q", title="minutes since the run starts"),
+            x=alt.X("minute:Q", title="minutes since the run starts (min)"),
             y=alt.Y("token_health:Q", title="token_health (0-1)", scale=alt.Scale(domain=[0, 1])),
-            color=alt.Color("run:N", title="run", legend=alt.Legend(orient="bottom", columns=2, labelLimit=260)),
-            tooltip=["run:N", "minute:Q", alt.Tooltip("token_health:Q", format=".2f")],
+            color=alt.Color(
+                "run:N",
+                title="run",
+                scale=_run_colours(list(runs)),
+                legend=alt.Legend(orient="bottom", columns=2, labelLimit=320),
+            ),
+            tooltip=["run:N", alt.Tooltip("minute:Q", title="minute"), alt.Tooltip("token_health:Q", format=".2f")],
         )
     )
-    rule = alt.Chart(pd.DataFrame({"y": [guard]})).mark_rule(strokeDash=[6, 4], color="#ff7f0e").encode(y="y:Q")
-    return alt.layer(lines, rule).properties(title=title, height=300)
+    return (
+        alt.layer(lines, _reference_lines(guard))
+        .resolve_scale(color="independent", strokeDash="independent")
+        .properties(title=title, height=320)
+    )
 
 
-def drill_health_chart(drill: dict[str, Any]) -> alt.LayerChart | alt.FacetChart:
-    """token_health over the replayed day, one line per outage length, with the guard."""
-    frames = []
-    for label, rows in drill.get("timelines", {}).items():
-        frames.append(
-            pd.DataFrame({"time": _times(rows), "token_health": [r["token_health"] for r in rows], "run": label})
-        )
-    data = pd.concat(frames, ignore_index=True)
+OUTAGE_LEAD_MIN = 15  # minutes shown before the outage starts in the focused drill chart
+OUTAGE_TAIL_MIN = 90  # minutes shown after the longest outage ends
+
+
+def drill_health_chart(drill: dict[str, Any], focus: bool = True) -> alt.LayerChart | alt.FacetChart:
+    """token_health per outage length, one distinct colour and dash each, with the guard and the floor.
+
+    ``focus``: only the outage window (15 minutes before the start to 90 after the longest outage
+    ends), where the runs differ; otherwise the whole replayed day.
+    """
+    labels = list(drill.get("timelines", {}))
+    frames = [
+        pd.DataFrame({"time": _times(rows), "token_health": [r["token_health"] for r in rows], "run": label})
+        for label, rows in drill.get("timelines", {}).items()
+    ]
+    data = pd.concat(frames, ignore_index=True) if frames else pd.DataFrame(columns=["time", "token_health", "run"])
+    window = ""
+    if focus and drill.get("start") and len(data):
+        start = pd.Timestamp(DAY + drill["start"])
+        longest = max([int(m) for m in drill.get("outages", [])] or [0])
+        lo = start - pd.Timedelta(minutes=OUTAGE_LEAD_MIN)
+        hi = start + pd.Timedelta(minutes=longest + OUTAGE_TAIL_MIN)
+        data = data[(data["time"] >= lo) & (data["time"] <= hi)]
+        window = f", {lo:%H:%M}-{hi:%H:%M}"
+    baseline = next((x for x in labels if x.startswith(("none", "no outage", "0"))), None)
+    dashes = [[1, 0], [8, 3], [4, 2], [2, 2], [10, 2, 2, 2]]
     lines = (
         alt.Chart(data)
-        .mark_line(strokeWidth=1.8)
+        .mark_line(strokeWidth=2.2)
         .encode(
             x=alt.X("time:T", title="time of day (HH:MM)", axis=alt.Axis(format="%H:%M")),
             y=alt.Y("token_health:Q", title="token_health (0-1)", scale=alt.Scale(domain=[0, 1])),
-            color=alt.Color("run:N", title="run", legend=alt.Legend(orient="bottom")),
+            color=alt.Color("run:N", title="outage", scale=_run_colours(labels, baseline)),
+            strokeDash=alt.StrokeDash(
+                "run:N", scale=alt.Scale(domain=labels, range=[dashes[i % len(dashes)] for i in range(len(labels))])
+            ),
             tooltip=["run:N", alt.Tooltip("time:T", format="%H:%M"), alt.Tooltip("token_health:Q", format=".2f")],
         )
     )
     guard = float(drill.get("fail_under", 0.6))
-    rule = alt.Chart(pd.DataFrame({"y": [guard]})).mark_rule(strokeDash=[6, 4], color="#ff7f0e").encode(y="y:Q")
-    return alt.layer(lines, rule).properties(title=f"token_health per outage (guard {guard:.2f} dashed)", height=300)
+    return (
+        alt.layer(lines, _reference_lines(guard))
+        .resolve_scale(color="independent", strokeDash="independent")
+        .properties(title=f"token_health per outage length{window}", height=340)
+    )
 
 
 def flow_chart(per_hour: list[int]) -> alt.Chart:
@@ -197,26 +230,59 @@ def flow_chart(per_hour: list[int]) -> alt.Chart:
     )
 
 
-def calibration_heatmap(rows: list[dict[str, Any]], outage: int) -> alt.LayerChart | alt.FacetChart:
-    """token_health_min at one outage over frontier share x control reserve (worst over the other knobs)."""
+def calibration_heatmap(
+    rows: list[dict[str, Any]], outage: int, recommended: dict[str, Any] | None = None
+) -> alt.LayerChart | alt.FacetChart:
+    """token_health_min at one outage over frontier share x control reserve (worst over the other knobs).
+
+    The recommended variant's cell is outlined and starred.
+    """
     key = f"token_health_min_{outage}m"
     df = pd.DataFrame(rows)
     df = df.groupby(["frontier_share", "control_reserve"], as_index=False)[key].min()
-    df["frontier share"] = (df["frontier_share"] * 100).round(1).astype(str) + "%"
-    df["reserve"] = (df["control_reserve"] / 1e6).round(2).astype(str) + "M"
-    order_x = [f"{round(v * 100, 1)}%" for v in sorted(df["frontier_share"].unique())]
-    order_y = [f"{round(v / 1e6, 2)}M" for v in sorted(df["control_reserve"].unique())]
-    base = alt.Chart(df).encode(
-        x=alt.X("frontier share:O", sort=order_x, title="frontier share of the day"),
-        y=alt.Y("reserve:O", sort=order_y[::-1], title="control_reserve (tokens)"),
-    )
+    df["frontier share"] = df["frontier_share"].map(_share_label)
+    df["reserve"] = df["control_reserve"].map(_reserve_label)
+    order_x = [_share_label(v) for v in sorted(df["frontier_share"].unique())]
+    order_y = [_reserve_label(v) for v in sorted(df["control_reserve"].unique())]
+    x = alt.X("frontier share:O", sort=order_x, title="frontier share of the day (%)")
+    y = alt.Y("reserve:O", sort=order_y[::-1], title="control_reserve (tokens)")
+    base = alt.Chart(df).encode(x=x, y=y)
     rect = base.mark_rect().encode(
         color=alt.Color(
             f"{key}:Q",
-            title=f"token_health_min at {outage} min",
+            title="token_health_min",
             scale=alt.Scale(domain=[0, 1], scheme="redyellowgreen"),
+            legend=alt.Legend(orient="bottom", gradientLength=160),
         ),
         tooltip=["frontier share:O", "reserve:O", alt.Tooltip(f"{key}:Q", format=".2f")],
     )
     text = base.mark_text(fontSize=11).encode(text=alt.Text(f"{key}:Q", format=".2f"))
-    return alt.layer(rect, text).properties(title=f"token_health_min at a {outage}-minute outage", height=260)
+    layers: list[alt.Chart] = [rect, text]
+    if recommended is not None:
+        mark = pd.DataFrame(
+            {
+                "frontier share": [_share_label(recommended["frontier_share"])],
+                "reserve": [_reserve_label(recommended["control_reserve"])],
+                "what": ["recommended"],
+            }
+        )
+        star = alt.Chart(mark).encode(x=x, y=y, tooltip=["what:N"])
+        layers += [
+            star.mark_rect(fill=None, stroke="#000000", strokeWidth=3),
+            star.mark_text(text="★", dx=-20, fontSize=15, fontWeight="bold"),
+        ]
+    return alt.layer(*layers).properties(
+        title=alt.TitleParams(
+            f"{outage}-minute outage",
+            subtitle="token_health_min, worst over the other knobs; ★ = recommended",
+        ),
+        height=280,
+    )
+
+
+def _share_label(v: float) -> str:
+    return f"{round(v * 100, 1):g}%"
+
+
+def _reserve_label(v: float) -> str:
+    return f"{round(v / 1e6, 2):g}M"

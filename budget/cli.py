@@ -307,8 +307,8 @@ def _cmd_review(args: argparse.Namespace) -> int:
     return EXIT_FAIL if result.fired else EXIT_OK
 
 
-def _cmd_calibrate(args: argparse.Namespace) -> int:
-    outs = Outputs({"--out": args.out, "--csv": args.csv})
+def sweep_grid(args: argparse.Namespace) -> list[Any]:
+    """The variants ``budget calibrate``'s flags (or their defaults) describe; the Home page runs the same."""
     variants = grid(
         sweep_values(args.frontier_shares, "--frontier-shares", 0, 1, above=True),
         sweep_values(args.reserves, "--reserves", 0, 10**MAX_INT_DIGITS - 1, int),
@@ -317,6 +317,12 @@ def _cmd_calibrate(args: argparse.Namespace) -> int:
     )
     if len(variants) > MAX_SWEEP_VARIANTS:
         raise UsageError(f"the sweep has {len(variants):,} variants, over the limit of {MAX_SWEEP_VARIANTS:,}")
+    return variants
+
+
+def _cmd_calibrate(args: argparse.Namespace) -> int:
+    outs = Outputs({"--out": args.out, "--csv": args.csv})
+    variants = sweep_grid(args)
     lengths = outages(args.outages)
     goals = targets(args.targets)
     parse_clock(args.start, "--start")

@@ -115,3 +115,15 @@ def run_variants(
         if progress is not None:
             progress(n / len(variants))
     return rows, results
+
+
+def policy_sentence(rows: list[dict[str, Any]]) -> str:
+    """What each policy's run shows, in words read off its row (never a fixed claim)."""
+    parts = []
+    for r in rows:
+        guard = "holds the guard" if r["guard"] == "holds" else f"guard {r['guard']}"
+        parts.append(
+            f"{r['variant']}: token_health_min {r['token_health_min']:.2f} ({guard}), "
+            f"{r['failover']} tasks failed over, {r['P0/P1 SLA breaches']} P0/P1 SLA breaches"
+        )
+    return "; ".join(parts) + "."

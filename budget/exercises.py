@@ -6,17 +6,21 @@ commands. Every check is an inspect query evaluated on what the engine returns.
 
 from __future__ import annotations
 
+import shlex
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from budget.alerts import load_alerts
+from budget.calibrate import calibrate, propose
+from budget.drill import run_drill
 from budget.gate import load_checks, validate
 from budget.keeper import simulate
 from budget.note import entry_from_result, render_section
 from budget.plan import proportion_check
 from budget.query import Outcome, evaluate
-from budget.scenario import load_scenario
-from budget.spec import load_spec, parse_split, tier_totals
+from budget.scenario import Scenario, load_scenario
+from budget.spec import BudgetSpec, load_spec, parse_split, tier_totals
 from budget.workbench import plan_diff
 
 Q45 = "failover_to_frontier==5 && degraded_queue==15 && manual_queue_after_120s==15 && token_health_min>=0.5"
@@ -29,6 +33,8 @@ class Exercise:
     complexity: str
     commands: tuple[str, ...]
     query: str
+    number: str = ""  # the README's number ("" for the two traps, which it does not number)
+    page: str = ""  # the page where the learner can take the exercise further
 
 
 EXERCISES: tuple[Exercise, ...] = (
@@ -42,6 +48,8 @@ EXERCISES: tuple[Exercise, ...] = (
         ),
         "daily_budget_tokens==10000000 && totals.local==9000000 && totals.frontier==1000000 "
         "&& split_ok==true && diff_lines==0",
+        number="1",
+        page="pages/1_Spec_editor.py",
     ),
     Exercise(
         "simulate_45m",
@@ -53,6 +61,8 @@ EXERCISES: tuple[Exercise, ...] = (
             f'budget inspect --result out/fail_result.json --query "{Q45}"',
         ),
         Q45,
+        number="2",
+        page="pages/2_Simulator.py",
     ),
     Exercise(
         "simulate_15m",
@@ -64,6 +74,8 @@ EXERCISES: tuple[Exercise, ...] = (
             'budget inspect --result out/fail_15m_result.json --query "token_health_min>=0.7"',
         ),
         "token_health_min>=0.7",
+        number="3",
+        page="pages/3_Compare.py",
     ),
     Exercise(
         "note",
@@ -71,6 +83,8 @@ EXERCISES: tuple[Exercise, ...] = (
         "intermediate",
         ("budget note --result out/fail_result.json --case high_memory_usage --out capstone/budget-note.md",),
         "alert_threshold > simulated_floor && simulated_floor >= 0.5",
+        number="4",
+        page="pages/4_Budget_note.py",
     ),
     Exercise(
         "compressed_5m",
@@ -86,12 +100,38 @@ EXERCISES: tuple[Exercise, ...] = (
         ),
         "daily_budget_tokens==5000000 && totals.local==4500000 && totals.frontier==500000 "
         "&& failover_to_frontier==2 && degraded_queue==18 && token_health_min>=0.5",
+        number="5",
+        page="pages/3_Compare.py",
     ),
-)
-
-
-EXERCISES = (
-    *EXERCISES,
+    Exercise(
+        "traps",
+        "The two traps: all_to_frontier and hold_all",
+        "intermediate",
+        (
+            "budget simulate --plan out/budget_plan.json --scenario scenarios/fail_local_45m.json "
+            "--policy all_to_frontier --out out/all_to_frontier.json",
+            "budget simulate --plan out/budget_plan.json --scenario scenarios/fail_local_45m.json "
+            "--policy hold_all --out out/hold_all.json",
+        ),
+        "all_to_frontier.token_health_min==0 && hold_all.p0_p1_sla_breaches==hold_all.p0_p1_tasks "
+        "&& ranked.p0_p1_sla_breaches==0",
+        page="pages/3_Compare.py",
+    ),
+    Exercise(
+        "drill",
+        "The daily budget drill (the payment-gateway case)",
+        "advanced",
+        (
+            "budget drill --budget-spec specs/payment_gateway_85_15.yaml --alerts scenarios/alerts_day_800.jsonl "
+            "--outages 15,30,45 --out out/drill.json --csv out/drill.csv --history out/drill_history.jsonl",
+            "budget drill --budget-spec specs/payment_gateway_80_20_mid.yaml --alerts scenarios/alerts_day_800.jsonl "
+            "--outages 15,30,45 --out out/drill_mid.json --csv out/drill_mid.csv",
+        ),
+        "plan_85_15.token_health_min_15m < 0.6 && plan_80_20_mid.token_health_min_15m >= 0.7 "
+        "&& plan_80_20_mid.token_health_min_30m >= 0.5",
+        number="6",
+        page="pages/5_Drill.py",
+    ),
     Exercise(
         "gateway",
         "Verify the anti-Goodhart gateway",
@@ -103,6 +143,30 @@ EXERCISES = (
             "budget validate --validation specs/validation/budget_gate.yaml --metrics out/goodhart.json",
         ),
         "ranked_passes==true && goodhart_blocked==true && goodhart.silent_p0 > 0.02",
+        number="7",
+        page="pages/7_Gateway.py",
+    ),
+    Exercise(
+        "calibrate",
+        "Calibrate, propose, and bring the cheap tier back in stages",
+        "advanced",
+        (
+            "budget calibrate --budget-spec specs/payment_gateway_80_20_mid.yaml "
+            "--alerts scenarios/alerts_day_800.jsonl --validation specs/validation/budget_gate.yaml "
+            "--out out/recommended.yaml --csv out/sweep.csv",
+            "budget propose --incidents-per-day 800 --disputed-share 0.15 --outages-per-month 6 "
+            "--out out/starting_plan.yaml",
+            "budget simulate --plan specs/budget_network.yaml --scenario scenarios/return_immediate.json "
+            "--out out/ret_immediate.json",
+            "budget simulate --plan specs/budget_network.yaml --scenario scenarios/return_staged.json "
+            "--out out/ret_staged.json",
+            'budget inspect --result out/ret_immediate.json --query "recovery.second_dip > 0.05"',
+        ),
+        "recommended.token_health_min_15m >= 0.7 && recommended.token_health_min_30m >= 0.5 "
+        "&& recommended.gateway_passes==true && immediate.recovery.second_dip > 0.05 "
+        "&& staged.recovery.second_dip <= 0.05",
+        number="8",
+        page="pages/6_Calibrate.py",
     ),
 )
 
@@ -126,6 +190,43 @@ def _compiled(spec_path: Path) -> dict[str, Any]:
         "totals": tier_totals(spec),
         "split_ok": all(c.ok for c in checks),
     }
+
+
+def _traps(spec: BudgetSpec, scenario: Scenario) -> dict[str, Any]:
+    data: dict[str, Any] = {}
+    for policy in ("ranked", "all_to_frontier", "hold_all"):
+        r = simulate(spec, scenario, routing=policy).to_dict()
+        critical = [d for d in r["decisions"] if d["severity"] in ("P0", "P1")]
+        data[policy] = {
+            "token_health_min": r["token_health_min"],
+            "p0_p1_tasks": len(critical),
+            "p0_p1_sla_breaches": r["sla_breaches"]["P0"] + r["sla_breaches"]["P1"],
+        }
+    return data
+
+
+def _calibrate(specs: Path, scenarios: Path) -> dict[str, Any]:
+    """Exercise 8's sweep: the grid its command gets from the CLI's own defaults (one source)."""
+    from budget.cli import build_parser, sweep_grid  # here: the whole CLI is not needed to draw Home
+
+    command = next(c for c in EXERCISES[-1].commands if c.startswith("budget calibrate"))
+    args = build_parser().parse_args(shlex.split(command)[1:])
+    incidents, _ = load_alerts(scenarios / "alerts_day_800.jsonl")
+    cal = calibrate(
+        load_spec(specs / "payment_gateway_80_20_mid.yaml"),
+        incidents,
+        sweep_grid(args),
+        checks=load_checks(specs / "validation" / "budget_gate.yaml"),
+    )
+    best = cal.recommended.to_dict() if cal.recommended else {}
+    best["gateway_passes"] = best.get("gateway") == "pass"
+    spec10 = load_spec(specs / "budget_network.yaml")
+    data: dict[str, Any] = {"recommended": best, "variants": len(cal.rows)}
+    for mode in ("immediate", "staged"):
+        r = simulate(spec10, load_scenario(scenarios / f"return_{mode}.json", spec10), include_decisions=False)
+        data[mode] = {"recovery": r.to_dict()["recovery"]}
+    data["starting_plan"] = propose(800, 50_000, 0.15, 6).text
+    return data
 
 
 def run_exercise(key: str, specs: Path, scenarios: Path) -> ExerciseRun:
@@ -160,6 +261,18 @@ def run_exercise(key: str, specs: Path, scenarios: Path) -> ExerciseRun:
             "goodhart_blocked": "anti_goodhart_budget" in goodhart_failed,
             "goodhart": {k: goodhart[k] for k in ("mttr_p95", "escalation_ratio", "silent_p0")},
         }
+    elif key == "traps":
+        data = _traps(spec10, load_scenario(scenarios / "fail_local_45m.json", spec10))
+    elif key == "drill":
+        incidents, _ = load_alerts(scenarios / "alerts_day_800.jsonl")
+        data = {}
+        for name in ("85_15", "80_20_mid"):
+            drill = run_drill(load_spec(specs / f"payment_gateway_{name}.yaml"), incidents, outages=[15, 30, 45])
+            data[f"plan_{name}"] = {
+                f"token_health_min_{r['outage_min']}m": r["token_health_min"] for r in drill.runs if r["outage_min"]
+            }
+    elif key == "calibrate":
+        data = _calibrate(specs, scenarios)
     else:  # pragma: no cover - keys come from EXERCISES
         raise KeyError(key)
     return ExerciseRun(ex, evaluate(ex.query, data), data)

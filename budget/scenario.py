@@ -117,7 +117,10 @@ class _RawScenario(BaseModel):
     @field_validator("start")
     @classmethod
     def _clock(cls, v: str) -> str:
-        parse_clock(v, "start")
+        try:
+            parse_clock(v, "start")
+        except BudgetError as exc:  # the error names the field already: "start: start: ..." otherwise
+            raise ValueError(str(exc).removeprefix("start: ")) from None
         return v
 
     @field_validator("duration_min")

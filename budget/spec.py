@@ -134,6 +134,12 @@ class Policy(BaseModel):
         description="Price of a million tokens per tier; a tier not named costs 0.10 if it is the cheapest, "
         "3.00 if it is the most expensive, 0.60 otherwise.",
     )
+    currency: str = Field(
+        "USD",
+        min_length=1,
+        max_length=8,
+        description="Currency of token_price_per_million; a label on every cost the workbench prints.",
+    )
     severity_mix: dict[str, float] = Field(
         default_factory=lambda: {"P0": 0.10, "P1": 0.25, "P2": 0.35, "P3": 0.30},
         description="Severity shares of generated incidents.",

@@ -13,14 +13,13 @@ import re
 from pathlib import Path
 from typing import Any
 
-import yaml
-
 from budget.errors import BudgetError
 from budget.fsutil import atomic_write_text
 from budget.limits import MAX_INPUT_BYTES, MAX_UPLOAD_BYTES  # noqa: F401 (the pages read it here)
-from budget.loader import parse_yaml_text, read_text
+from budget.loader import read_text
 from budget.plan import plan_json
-from budget.spec import RESERVE, SLA_KEY, BudgetSpec, spec_from_text
+from budget.query import format_value
+from budget.spec import BudgetSpec, spec_from_text
 
 DEFAULT_SPEC = "budget_network.yaml"
 DEFAULT_SCENARIO = "fail_local_45m.json"
@@ -104,48 +103,6 @@ def save_spec(name: str, text: str, overwrite: bool = False) -> Path:
     return path
 
 
-def quota_rows(spec: BudgetSpec) -> list[dict[str, Any]]:
-    """Phases x tiers as table rows (control_reserve last), for the editor and the chart."""
-    rows: list[dict[str, Any]] = []
-    for name, phase in spec.phases.items():
-        rows.append({"phase": name, **{t: phase.quotas.get(t, 0) for t in spec.tiers}, SLA_KEY: phase.sla_p95 or ""})
-    if spec.reserve:
-        rows.append({"phase": RESERVE, **{t: spec.reserve.get(t, 0) for t in spec.tiers}, SLA_KEY: ""})
-    return rows
-
-
-def spec_text_from_rows(rows: list[dict[str, Any]], tiers: list[str], daily: int, extra: dict[str, Any]) -> str:
-    """YAML text for an edited table (keeps policy/split/tiers blocks given in ``extra``)."""
-    phases: dict[str, Any] = {}
-    for row in rows:
-        name = str(row.get("phase") or "").strip()
-        if not name:
-            continue
-        entry: dict[str, Any] = {}
-        for t in tiers:
-            value = row.get(t)
-            entry[t] = int(value) if isinstance(value, (int, float)) and float(value).is_integer() else value
-        sla = row.get(SLA_KEY)
-        if name != RESERVE and sla not in (None, ""):
-            entry[SLA_KEY] = sla
-        phases[name] = entry
-    doc: dict[str, Any] = {"daily_budget_tokens": int(daily), **extra, "phases": phases}
-    return yaml.safe_dump(doc, sort_keys=False, allow_unicode=True)
-
-
-def daily_to_quota_sum(text: str) -> str:
-    """The spec text with daily_budget_tokens set to the sum of its quotas (comments are dropped)."""
-    data = parse_yaml_text(text, "spec").data
-    if not isinstance(data, dict) or not isinstance(data.get("phases"), dict):
-        raise BudgetError("spec: needs a phases mapping to sum")
-    total = 0
-    for row in data["phases"].values():
-        if isinstance(row, dict):
-            total += sum(v for k, v in row.items() if k != SLA_KEY and isinstance(v, int) and not isinstance(v, bool))
-    data["daily_budget_tokens"] = total
-    return yaml.safe_dump(data, sort_keys=False, allow_unicode=True)
-
-
 def decisions_table(result: dict[str, Any]) -> list[dict[str, Any]]:
     """One row per incident: where it went, when it was resolved, and the last reason given."""
     rows = []
@@ -161,7 +118,9 @@ def decisions_table(result: dict[str, Any]) -> list[dict[str, Any]]:
                 "arrival": d["arrival"],
                 "route": d["route"],
                 "resolved_at": d["resolved_at"] or "open",
-                "waited_min": d["waited_min"],
+                "resolved after (min)": None
+                if d.get("time_to_resolve_sec") is None
+                else round(d["time_to_resolve_sec"] / 60, 1),
                 "reason": why,
                 "trail": " → ".join(f"{e['time']} {e['action']}" for e in d["events"]),
             }
@@ -184,3 +143,54 @@ def red_button_rows(result: dict[str, Any]) -> list[dict[str, Any]]:
             }
         )
     return sorted(rows, key=lambda r: r["time"])
+
+
+# the unit of each result field a query names (fields not listed are counts of tasks or plain values)
+FIELD_UNITS = {
+    "mttr_p95": "s",
+    "mttr_p95_critical": "s",
+    "mttr_p95_s": "s",
+    "degraded_mode_duration": "s",
+    "manual_timeout_sec": "s",
+    "duration_min": "min",
+    "daily_budget_tokens": "tokens",
+    "token_health_min": "(0-1)",
+    "token_health_trend_5m": "(per 5 min)",
+    "second_dip": "(0-1)",
+    "escalation_share": "(share)",
+    "escalation_ratio": "(share)",
+    "silent_p0": "(share)",
+    "unresolved_manual_ratio": "(share)",
+    "postmortem_gap": "(share)",
+    "queue_pressure": "(share of the limit)",
+    "failover_to_frontier": "tasks",
+    "degraded_queue": "tasks",
+    "manual_queue": "tasks",
+}
+_FIELD = re.compile(r"[A-Za-z_][A-Za-z0-9_.]*")
+
+
+def value_with_unit(clause: str, value: Any) -> str:
+    """``840`` read by ``mttr_p95 < 5m`` -> ``840 s (14.0 min)``: the value with the unit of the field named."""
+    m = _FIELD.search(clause)
+    name = m.group(0).rsplit(".", 1)[-1] if m else ""
+    unit = FIELD_UNITS.get(name) or ("tasks" if name.startswith("manual_queue_after_") else None)
+    if name.startswith("totals") or name in ("local", "frontier", "mid"):
+        unit = "tokens"
+    text = format_value(value)
+    if unit is None or isinstance(value, bool) or not isinstance(value, (int, float)):
+        return text
+    if unit == "s" and abs(value) >= 120:
+        return f"{text} s ({value / 60:.1f} min)"
+    return f"{text} {unit}"
+
+
+def sweep_estimate(variants: int, outages: int, seconds_per_run: float, workers: int | None = None) -> str:
+    """How long a calibration sweep takes: every variant replays the day once per outage, on all cores."""
+    cores = workers or os.cpu_count() or 1
+    seconds = variants * outages * seconds_per_run / min(cores, max(variants, 1))
+    if seconds < 90:
+        return f"{max(seconds, 1):.0f} s"
+    if seconds < 5400:
+        return f"{seconds / 60:.0f} min"
+    return f"{seconds / 3600:.1f} h"

@@ -1,171 +1,305 @@
-"""Spec editor: pick, upload or edit a budget spec; validate, check the split, compile, save."""
+"""Spec editor: the current spec as a table that stays whatever its state; live sum, shares, checks."""
 
 from __future__ import annotations
 
 import pandas as pd
 import streamlit as st
-import yaml
 
-from budget.charts import quota_chart
-from budget.errors import BudgetError
-from budget.plan import plan_json, proportion_check, summary_line
-from budget.spec import parse_split, spec_from_text
-from budget.workbench import (
-    DEFAULT_SPEC,
-    MAX_UPLOAD_BYTES,
-    daily_to_quota_sum,
-    plan_diff,
-    quota_rows,
-    read_spec_text,
-    save_spec,
-    shipped_specs,
-    spec_text_from_rows,
+from budget.editor import (
+    CHECK,
+    PHASE,
+    ROW_TOTAL,
+    QuotaTable,
+    add_phase,
+    add_tier,
+    apply_edits,
+    check_table,
+    daily_to_sum,
+    delete_phase,
+    delete_tier,
+    editor_rows,
+    rename_phase,
+    rename_tier,
+    set_daily,
+    table_from_text,
+    table_to_text,
 )
+from budget.editor_charts import quota_chart, sum_chart
+from budget.errors import BudgetError
+from budget.plan import plan_json, summary_line
+from budget.spec import SLA_KEY
+from budget.workbench import plan_diff, save_spec
+from ui import current, read_upload
 
-st.set_page_config(page_title="Spec editor", page_icon=":material/savings:", layout="wide")
 ss = st.session_state
-ss.setdefault("spec_name", DEFAULT_SPEC)
-ss.setdefault("spec_text", read_spec_text(DEFAULT_SPEC))
-ss.setdefault("spec_table_version", 0)
-ss.setdefault("spec_split", "90/10")
+cur = current()
 
 st.title("Spec editor")
-st.caption("The daily budget as a table of phases x tiers. The Simulator and Compare pages use the spec chosen here.")
+st.caption(
+    "The current spec (picked in the sidebar) as a table of phases x tiers, in tokens per day. Edit a cell, add a "
+    "row at the bottom, rename or delete; every page uses what you see here. Invalid cells and rows are marked."
+)
 
 
-def _pick() -> None:
-    name = ss["w_spec_pick"]
-    ss["spec_name"] = name
-    ss["spec_text"] = read_spec_text(name)
-    ss["w_spec_text"] = ss["spec_text"]
-    ss["spec_table_version"] += 1
+def _commit(table: QuotaTable) -> None:
+    cur.edit(table_to_text(table))
 
 
-def _typed() -> None:
-    ss["spec_text"] = ss["w_spec_text"]
-    ss["spec_table_version"] += 1
-
-
-names = shipped_specs()
-source = st.columns([2, 3])
-with source[0]:
-    current = ss["spec_name"] if ss["spec_name"] in names else names[0]
-    st.selectbox("Shipped spec", names, index=names.index(current), key="w_spec_pick", on_change=_pick)
-with source[1]:
-    upload = st.file_uploader("…or upload a spec (YAML, up to 5 MB)", type=["yaml", "yml"], key="w_spec_upload")
-    if upload is not None and ss.get("spec_upload_id") != upload.file_id:
-        ss["spec_upload_id"] = upload.file_id
-        if upload.size > MAX_UPLOAD_BYTES:
-            st.error(f"{upload.name}: {upload.size:,} bytes, over the {MAX_UPLOAD_BYTES:,}-byte limit")
-        else:
-            try:
-                ss["spec_text"] = upload.getvalue().decode("utf-8")
-                ss["spec_name"] = upload.name
-                ss["w_spec_text"] = ss["spec_text"]
-                ss["spec_table_version"] += 1
-            except UnicodeDecodeError:
-                st.error(f"{upload.name}: not UTF-8 text")
-
-spec = None
-error = None
-try:
-    spec = spec_from_text(ss["spec_text"], ss["spec_name"])
-except BudgetError as exc:
-    error = str(exc)
-
-if error:
-    st.error(error, icon=":material/error:")
-    if "quota sum" in error and st.button("Set daily_budget_tokens to the quota sum", key="w_spec_fix_daily"):
-        ss["spec_text"] = daily_to_quota_sum(ss["spec_text"])
-        ss["w_spec_text"] = ss["spec_text"]
-        ss["spec_table_version"] += 1
-        st.rerun()
-else:
-    assert spec is not None
-    cols = st.columns(len(spec.tiers) + 2)
-    cols[0].metric("daily_budget_tokens", f"{spec.daily_budget_tokens:,}")
-    for i, tier in enumerate(spec.tiers, 1):
-        share = 100 * spec.tier_total(tier) / spec.daily_budget_tokens
-        cols[i].metric(
-            tier, f"{spec.tier_total(tier):,}", f"{share:.1f}% of the day", delta_color="off", delta_arrow="off"
-        )
-    cols[-1].metric(
-        "quota sum", f"{spec.quota_sum():,}", "matches the daily budget", delta_color="off", delta_arrow="off"
-    )
-
-    left, right = st.columns([1, 1])
-    with left:
-        st.subheader("Quotas (tokens per day)")
-        frame = pd.DataFrame(quota_rows(spec))
-        edited = st.data_editor(
-            frame,
-            key=f"w_spec_table_{ss['spec_table_version']}",
-            num_rows="dynamic",
-            hide_index=True,
-            column_config={
-                t: st.column_config.NumberColumn(t, min_value=0, step=1000, format="localized") for t in spec.tiers
-            },
-        )
-        if not edited.equals(frame):
-            raw = yaml.safe_load(ss["spec_text"]) if ss["spec_text"].strip() else {}
-            extra = {k: raw[k] for k in ("tiers", "split", "policy") if isinstance(raw, dict) and k in raw}
-            rows = edited.to_dict("records")
-            ss["spec_text"] = spec_text_from_rows(rows, list(spec.tiers), spec.daily_budget_tokens, extra)
-            ss["w_spec_text"] = ss["spec_text"]
-            ss["spec_table_version"] += 1
-            st.rerun()
-    with right:
-        st.altair_chart(quota_chart(spec), width="stretch")
-
-    st.subheader("Proportion check")
-    pc = st.columns([2, 1, 3])
-    default_split = ss["spec_split"] if len(ss["spec_split"].split("/")) == len(spec.tiers) else ""
-    split_text = pc[0].text_input(
-        "Target split, cheapest tier first",
-        value=default_split,
-        key="w_spec_split",
-        placeholder="/".join(["x"] * len(spec.tiers)),
-    )
-    tolerance = pc[1].number_input(
-        "Tolerance (points)", min_value=0.0, max_value=50.0, value=1.0, step=0.5, key="w_spec_tol"
-    )
+def _op(fn, *args) -> None:  # type: ignore[no-untyped-def]
+    """Run a table operation from a button; a refused one is kept as a one-line message."""
     try:
-        split = parse_split(split_text, spec.tiers, tolerance) if split_text.strip() else None
-        if split_text.strip():
-            ss["spec_split"] = split_text
-        checks = proportion_check(spec, split)
-        table = pd.DataFrame(
+        _commit(fn(ss["editor_table"], *args))
+        ss.pop("editor_note", None)
+    except BudgetError as exc:
+        ss["editor_note"] = str(exc)
+
+
+def _table_edited(key: str) -> None:
+    table, notes = apply_edits(ss["editor_table"], ss[key])
+    _commit(table)
+    ss["editor_note"] = "; ".join(notes) if notes else None
+
+
+def _yaml_typed(key: str) -> None:
+    cur.edit(ss[key])
+
+
+def _daily_typed(key: str) -> None:
+    if ss[key] is not None:
+        _commit(set_daily(ss["editor_table"], int(ss[key])))
+
+
+# ---- source: undo, reset, upload -------------------------------------------------------------
+bar = st.columns([1, 1.4, 3])
+bar[0].button("Undo", key="w_spec_undo", icon=":material/undo:", disabled=not cur.can_undo, on_click=cur.undo)
+reset_label = "Reset to the shipped file" if cur.origin == "shipped" else "Reset to the loaded file"
+bar[1].button(
+    reset_label,
+    key="w_spec_reset",
+    icon=":material/restart_alt:",
+    disabled=cur.text == cur.original,
+    on_click=cur.reset,
+)
+upload = bar[2].file_uploader("…or upload a spec (YAML, up to 5 MB)", type=["yaml", "yml"], key="w_spec_upload")
+if upload is not None and ss.get("spec_upload_id") != upload.file_id:
+    ss["spec_upload_id"] = upload.file_id
+    try:
+        cur.load(upload.name, read_upload(upload), "upload")
+    except BudgetError as exc:
+        st.error(str(exc), icon=":material/error:")
+
+# ---- the table, whatever the spec's state ----------------------------------------------------
+parse_error = None
+try:
+    table = table_from_text(cur.text, cur.name)
+    ss["editor_table_text"] = cur.text
+except ValueError as exc:  # BudgetError, or the YAML reader's own complaint (a 5,000-digit number)
+    parse_error = str(exc) if isinstance(exc, BudgetError) else f"{cur.name}: {exc}"
+    table = table_from_text(ss.get("editor_table_text") or cur.original, cur.name)
+ss["editor_table"] = table
+
+spec = cur.spec
+if spec is not None:
+    st.success(f"{cur.name} is valid: {summary_line(spec)}. Every page uses it.", icon=":material/check_circle:")
+elif parse_error:
+    st.error(parse_error, icon=":material/error:")
+    st.warning("The YAML does not parse: the table shows its last version that did. Fix the YAML or Undo.")
+else:
+    st.error(cur.error, icon=":material/error:")
+
+declared = spec.split if spec is not None else None
+default_split = declared and "/".join(f"{v:g}" for v in declared.target.values())
+s = st.columns([1, 1, 1, 1])
+split = s[0].text_input(
+    "Target split, cheapest tier first (%)",
+    value=ss.get("spec_split") or default_split or ("90/10" if len(table.tiers) <= 2 else "80/20"),
+    key="w_spec_split",
+    help="90/10, or 80/20 over three tiers (the cheap tiers together against the most expensive)",
+)
+ss["spec_split"] = split
+tolerance = s[1].number_input("Tolerance (points)", 0.0, 50.0, 1.0, 0.5, key="w_spec_tol")
+check = check_table(table, split, tolerance)
+daily_key = f"w_spec_daily_{cur.revision}"
+s[2].number_input(
+    "daily_budget_tokens (tokens/day)",
+    min_value=0,
+    value=check.daily,
+    step=100_000,
+    key=daily_key,
+    on_change=_daily_typed,
+    args=(daily_key,),
+    disabled=bool(parse_error),
+)
+diff = check.difference
+s[3].metric(
+    "quota sum − daily budget",
+    "n/a" if diff is None else f"{diff:+,}",
+    "tokens",
+    delta_color="off",
+    delta_arrow="off",
+    help="0 when every quota, control_reserve included, adds up to daily_budget_tokens",
+)
+st.altair_chart(sum_chart(table, check), width="stretch")
+if diff:
+    fix = st.columns([1, 1])
+    fix[0].button(
+        f"Set the daily budget to the quota sum ({check.quota_sum:,})",
+        key="w_spec_fix_daily",
+        on_click=_op,
+        args=(daily_to_sum,),
+    )
+    fix[1].caption("…or move quota between phases in the table until the difference is 0.")
+for problem in check.problems:
+    if "quota sum" not in problem or spec is not None:
+        st.warning(problem, icon=":material/warning:")
+if ss.get("editor_note"):
+    st.warning(ss["editor_note"], icon=":material/info:")
+
+frame = pd.DataFrame(editor_rows(table, check), columns=[PHASE, *table.tiers, SLA_KEY, ROW_TOTAL, CHECK])
+styled = frame.style.map(
+    lambda v: "background-color: #fde0dd; color: #8b0000" if str(v).startswith("⚠") else "", subset=[CHECK]
+)
+table_key = f"w_spec_table_{cur.revision}"
+st.data_editor(
+    styled,
+    key=table_key,
+    num_rows="dynamic",
+    hide_index=True,
+    width="stretch",
+    disabled=[ROW_TOTAL, CHECK] if not parse_error else True,
+    on_change=_table_edited,
+    args=(table_key,),
+    column_config={
+        PHASE: st.column_config.TextColumn("phase", help="a phase of the SDD pipeline, or control_reserve"),
+        **{
+            t: st.column_config.NumberColumn(t, help="tokens per day", min_value=0, step=1, format="localized")
+            for t in table.tiers
+        },
+        SLA_KEY: st.column_config.TextColumn("sla_p95", help="30s, 10m, 2h or seconds; none for control_reserve"),
+        ROW_TOTAL: st.column_config.NumberColumn("row total", help="tokens per day", format="localized"),
+        CHECK: st.column_config.TextColumn("check", width="medium", help="what breaks a rule in the row"),
+    },
+)
+
+if check.row_issues:
+    st.warning(
+        "Rows to fix:\n"
+        + "\n".join(
+            f"- **{table.rows[i].phase or '(no name)'}**: {'; '.join(why)}" for i, why in check.row_issues.items()
+        ),
+        icon=":material/warning:",
+    )
+
+left, right = st.columns([1, 1])
+with left:
+    st.subheader("Per tier and against the split")
+    if [r.tier for r in check.shares] != list(table.tiers):  # the split groups tiers: show each tier too
+        tiers = pd.DataFrame(
             [
                 {
-                    "tier": c.tier,
-                    "tokens": f"{c.tokens:,}",
-                    "share %": round(c.share_pct, 2),
-                    "target %": c.target_pct,
-                    "verdict": "—" if c.ok is None else ("ok" if c.ok else f"off by more than {tolerance:g} pt"),
+                    "tier": t,
+                    "tokens/day": check.tier_totals[t],
+                    "share %": round(100 * check.tier_totals[t] / check.quota_sum, 2) if check.quota_sum else 0,
                 }
-                for c in checks
+                for t in table.tiers
             ]
         )
-        pc[2].dataframe(table, hide_index=True)
-        if split is not None:
-            (pc[2].success if all(c.ok for c in checks) else pc[2].error)(
-                "split holds" if all(c.ok for c in checks) else "split is off target"
-            )
-    except BudgetError as exc:
-        pc[2].error(str(exc))
+        st.dataframe(
+            tiers,
+            hide_index=True,
+            width="stretch",
+            column_config={"tokens/day": st.column_config.NumberColumn(format="localized")},
+        )
+    if check.split_error:
+        st.error(check.split_error, icon=":material/error:")
+    else:
+        shares = pd.DataFrame(
+            [
+                {
+                    "tiers": r.tier,
+                    "tokens/day": r.tokens,
+                    "share %": round(r.share_pct, 2),
+                    "target %": r.target_pct,
+                    "verdict": "—" if r.ok is None else ("ok" if r.ok else f"off by more than {tolerance:g} pt"),
+                }
+                for r in check.shares
+            ]
+        )
+        st.dataframe(
+            shares,
+            hide_index=True,
+            width="stretch",
+            column_config={"tokens/day": st.column_config.NumberColumn(format="localized")},
+        )
+        if all(r.ok for r in check.shares):
+            st.success("split holds", icon=":material/check_circle:")
+        elif any(r.ok is False for r in check.shares):
+            st.error("split is off target", icon=":material/cancel:")
+with right:
+    st.altair_chart(quota_chart(table), width="stretch")
 
-with st.expander("Raw YAML", expanded=bool(error)):
-    if "w_spec_text" not in ss:
-        ss["w_spec_text"] = ss["spec_text"]
-    st.text_area("budget_network.yaml", key="w_spec_text", height=420, on_change=_typed)
+with st.expander("Add, rename or delete phases and tiers", expanded=False):
+    st.markdown("**Phases** (a new phase goes before control_reserve, with 0 tokens until you fill its row)")
+    a = st.columns([2, 1, 1, 2], vertical_alignment="bottom")
+    a[0].text_input("new phase", key="w_spec_new_phase", placeholder="e.g. audit")
+    a[1].text_input("its sla_p95", key="w_spec_new_sla", placeholder="5m")
+    a[2].button(
+        "Add phase",
+        key="w_spec_add_phase",
+        icon=":material/add:",
+        on_click=lambda: _op(add_phase, ss["w_spec_new_phase"], ss["w_spec_new_sla"]),
+    )
+    names = table.names()
+    r = st.columns([2, 2, 1, 1], vertical_alignment="bottom")
+    r[0].selectbox("phase", names, key="w_spec_phase_pick")
+    r[1].text_input("its new name", key="w_spec_phase_name")
+    r[2].button(
+        "Rename",
+        key="w_spec_rename_phase",
+        on_click=lambda: _op(rename_phase, ss["w_spec_phase_pick"], ss["w_spec_phase_name"]),
+        disabled=not names,
+    )
+    r[3].button(
+        "Delete",
+        key="w_spec_delete_phase",
+        icon=":material/delete:",
+        on_click=lambda: _op(delete_phase, ss["w_spec_phase_pick"]),
+        disabled=not names,
+    )
+    st.markdown("**Tiers** (cheapest first; a new tier goes before the most expensive, with 0 tokens everywhere)")
+    b = st.columns([2, 1, 3], vertical_alignment="bottom")
+    b[0].text_input("new tier", key="w_spec_new_tier", placeholder="e.g. mid-coder")
+    b[1].button(
+        "Add tier", key="w_spec_add_tier", icon=":material/add:", on_click=lambda: _op(add_tier, ss["w_spec_new_tier"])
+    )
+    r = st.columns([2, 2, 1, 1], vertical_alignment="bottom")
+    r[0].selectbox("tier", list(table.tiers), key="w_spec_tier_pick")
+    r[1].text_input("its new name", key="w_spec_tier_name")
+    r[2].button(
+        "Rename",
+        key="w_spec_rename_tier",
+        on_click=lambda: _op(rename_tier, ss["w_spec_tier_pick"], ss["w_spec_tier_name"]),
+        disabled=not table.tiers,
+    )
+    r[3].button(
+        "Delete",
+        key="w_spec_delete_tier",
+        icon=":material/delete:",
+        on_click=lambda: _op(delete_tier, ss["w_spec_tier_pick"]),
+        disabled=not table.tiers,
+    )
+
+with st.expander("YAML (edit here or in the table)", expanded=bool(parse_error)):
+    text_key = f"w_spec_text_{cur.revision}"
+    st.text_area(cur.name, value=cur.text, key=text_key, height=420, on_change=_yaml_typed, args=(text_key,))
+    st.download_button("Download the YAML", cur.text, file_name=cur.name, key="w_spec_yaml_download")
 
 if spec is not None:
     st.subheader("Compile")
-    st.caption(summary_line(spec))
     if st.button("Compile plan", key="w_spec_compile", type="primary"):
-        ss["compiled"] = {"text": ss["spec_text"], "plan": plan_json(spec), "diff": plan_diff(spec)}
+        ss["compiled"] = {"text": cur.text, "plan": plan_json(spec), "diff": plan_diff(spec)}
     compiled = ss.get("compiled")
-    if compiled and compiled["text"] != ss["spec_text"]:
+    if compiled and compiled["text"] != cur.text:
         ss.pop("compiled")  # stale: the spec changed since it was compiled
         compiled = None
     if compiled:
@@ -194,9 +328,9 @@ if spec is not None:
     overwrite = sc[1].checkbox("overwrite if it exists", key="w_spec_overwrite")
     if sc[2].button("Save", key="w_spec_save"):
         try:
-            path = save_spec(new_name, ss["spec_text"], overwrite=overwrite)
-            st.success(f"saved specs/{path.name}")
+            path = save_spec(new_name, cur.text, overwrite=overwrite)
+            st.success(f"saved specs/{path.name}: pick it in the sidebar from now on")
         except BudgetError as exc:
-            st.error(str(exc))
+            st.error(str(exc), icon=":material/error:")
 
 st.caption("sla_p95 accepts 30s, 10m, 2h or seconds. control_reserve is the insurance layer, not a phase.")

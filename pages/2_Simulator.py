@@ -5,31 +5,28 @@ from __future__ import annotations
 import json
 from typing import Any
 
-import pandas as pd
 import streamlit as st
 
 from budget.charts import health_chart, queue_chart
 from budget.errors import BudgetError
+from budget.flowgraph import pipeline_dot
 from budget.keeper import RESULT_LABELS, manual_key, simulate
 from budget.loader import parse_json_text
-from budget.query import evaluate, format_value
+from budget.query import evaluate
 from budget.scenario import ROUTING_POLICIES, scenario_from_document
 from budget.spec import spec_from_text
 from budget.workbench import (
     DEFAULT_SCENARIO,
-    DEFAULT_SPEC,
-    MAX_UPLOAD_BYTES,
     decisions_table,
-    read_spec_text,
     red_button_rows,
     scenarios_dir,
     shipped_scenarios,
-    shipped_specs,
+    value_with_unit,
 )
+from budget.workbook import simulate_command, simulate_output
+from ui import current, need_spec, read_upload, spec_label, table, workbook, workbook_pair
 
-st.set_page_config(page_title="Simulator", page_icon=":material/savings:", layout="wide")
 ss = st.session_state
-EDITED = "edited in the Spec editor"
 
 
 @st.cache_data(show_spinner=False, max_entries=64)
@@ -40,7 +37,6 @@ def run_sim(spec_text: str, spec_name: str, scenario_text: str, scenario_name: s
     return simulate(spec, scenario, routing=policy).to_dict()
 
 
-ss.setdefault("sim_plan", DEFAULT_SPEC)
 ss.setdefault("sim_source", "shipped")
 ss.setdefault("sim_scenario", DEFAULT_SCENARIO)
 ss.setdefault("sim_policy", "ranked")
@@ -59,17 +55,9 @@ ss.setdefault(
 st.title("Simulator")
 st.caption("The budget keeper recomputes spent, queues, quotas and token_health every minute of the run.")
 
-plans = shipped_specs()
-edited_text = ss.get("spec_text")
-if edited_text is not None:
-    base = ss.get("spec_name")
-    if base not in plans or read_spec_text(base) != edited_text:
-        plans = [*plans, EDITED]
+cur = current()
 c = st.columns([2, 2, 1])
-plan = c[0].selectbox(
-    "Plan", plans, index=plans.index(ss["sim_plan"]) if ss["sim_plan"] in plans else 0, key="w_sim_plan"
-)
-ss["sim_plan"] = plan
+c[0].markdown(f"**Plan** (the current spec)  \n`{cur.name}` · {cur.state}")
 sources = ["shipped", "form", "upload"]
 source = c[1].radio("Scenario", sources, index=sources.index(ss["sim_source"]), horizontal=True, key="w_sim_source")
 ss["sim_source"] = source
@@ -78,19 +66,11 @@ policy = c[2].selectbox(
 )
 ss["sim_policy"] = policy
 
-if plan == EDITED:
-    spec_text, spec_name = ss["spec_text"], ss.get("spec_name", "edited.yaml")
-else:
-    spec_text, spec_name = read_spec_text(plan), f"specs/{plan}"
-
+spec_text, spec_name = cur.text, cur.name
 scenario_text: str | None = None
 scenario_name = "scenario"
 errors: list[str] = []
-try:
-    spec = spec_from_text(spec_text, spec_name)
-except BudgetError as exc:
-    spec = None
-    errors.append(str(exc))
+spec = need_spec()
 
 if source == "shipped":
     names = shipped_scenarios()
@@ -138,14 +118,10 @@ elif source == "form":
 else:
     up = st.file_uploader("Scenario JSON (up to 5 MB)", type=["json"], key="w_sim_upload")
     if up is not None:
-        if up.size > MAX_UPLOAD_BYTES:
-            errors.append(f"{up.name}: {up.size:,} bytes, over the {MAX_UPLOAD_BYTES:,}-byte limit")
-        else:
-            try:
-                scenario_text = up.getvalue().decode("utf-8")
-                scenario_name = up.name
-            except UnicodeDecodeError:
-                errors.append(f"{up.name}: not UTF-8 text")
+        try:
+            scenario_text, scenario_name = read_upload(up), up.name
+        except BudgetError as exc:
+            errors.append(str(exc))
     else:
         st.info("Upload a scenario such as scenarios/fail_local_45m.json.")
 
@@ -166,7 +142,7 @@ if st.button("Run simulation", key="w_sim_run", type="primary", disabled=not rea
         ss["sim_result"] = {
             "signature": signature,
             "result": run_sim(spec_text, spec_name, scenario_text or "", scenario_name, policy),
-            "label": f"{plan} · {scenario_name} · {policy}",
+            "label": f"{spec_name} · {scenario_name} · {policy}",
         }
         bar.progress(1.0)
         status.update(label="Done", state="complete")
@@ -182,16 +158,21 @@ if held:
     ss["last_result_label"] = held["label"]
     mk = manual_key(r["manual_timeout_sec"])
     m = st.columns(3)
-    m[0].metric("failover_to_frontier", r["failover_to_frontier"], help=RESULT_LABELS["failover_to_frontier"])
-    m[1].metric("degraded_queue", r["degraded_queue"], help=RESULT_LABELS["degraded_queue"])
-    m[2].metric(mk, r[mk], help=f"tasks moved to the manual channel after {r['manual_timeout_sec']} s")
+    m[0].metric(
+        "failover_to_frontier", f"{r['failover_to_frontier']} tasks", help=RESULT_LABELS["failover_to_frontier"]
+    )
+    m[1].metric("degraded_queue", f"{r['degraded_queue']} tasks", help=RESULT_LABELS["degraded_queue"])
+    m[2].metric(mk, f"{r[mk]} tasks", help=f"tasks moved to the manual channel after {r['manual_timeout_sec']:g} s")
     m = st.columns(3)
     margin = r["token_health_min"] - r["alert_threshold"]
     m[0].metric(
-        "token_health_min", f"{r['token_health_min']:.2f}", f"{margin:+.2f} vs the {r['alert_threshold']:.2f} guard"
+        "token_health_min (0-1)",
+        f"{r['token_health_min']:.2f}",
+        f"{margin:+.2f} vs the {r['alert_threshold']:.2f} guard",
+        help=f"lowest token_health of the run, at {r['token_health_min_at']}",
     )
     m[1].metric("mttr_p95", f"{r['mttr_p95'] / 60:.1f} min", help=RESULT_LABELS["mttr_p95"])
-    m[2].metric("P0/P1 SLA breaches", r["sla_breaches"]["P0"] + r["sla_breaches"]["P1"])
+    m[2].metric("P0/P1 SLA breaches", f"{r['sla_breaches']['P0'] + r['sla_breaches']['P1']} tasks")
 
     st.subheader("The chapter's checks, as one composite query")
     default_q = f"failover_to_frontier==5 && degraded_queue==15 && {mk}==15 && token_health_min>=0.5"
@@ -201,7 +182,7 @@ if held:
         outcome = evaluate(query, r)
         for cl in outcome.clauses:
             (st.success if cl.ok else st.error)(
-                f"`{cl.text}` → actual **{format_value(cl.actual)}**",
+                f"`{cl.text}` → actual **{value_with_unit(cl.text, cl.actual)}**",
                 icon=":material/check_circle:" if cl.ok else ":material/cancel:",
             )
         (st.success if outcome.ok else st.error)(
@@ -210,21 +191,49 @@ if held:
     except BudgetError as exc:
         st.error(str(exc), icon=":material/error:")
 
-    st.altair_chart(health_chart(r), width="stretch", height=380)
-    st.altair_chart(queue_chart(r), width="stretch", height=260)
+    st.subheader("Workbook: the command, its output, and what it means for you")
+    scenario_arg = f"scenarios/{ss['sim_scenario']}" if source == "shipped" else f"{scenario_name} (your scenario)"
+    entry = workbook().record(
+        "Simulator",
+        held["label"],
+        simulate_command(spec_label(cur), scenario_arg, policy, query),
+        simulate_output(r),
+    )
+    workbook_pair(entry)
+
+    st.subheader("The flow of this run")
+    st.caption(
+        "The phases and tiers of the current spec, the three exits with this run's counts, where the SLA "
+        "thresholds apply and where the token_health guard sits."
+    )
+    if spec is not None:
+        st.graphviz_chart(pipeline_dot(spec, r), width="stretch")
+
+    st.altair_chart(health_chart(r), width="stretch")
+    st.altair_chart(queue_chart(r), width="stretch")
 
     st.subheader("Emergency mode (red button) and the guard")
-    st.dataframe(pd.DataFrame(red_button_rows(r)), hide_index=True, width="stretch")
+    table(red_button_rows(r), "sim_red", "red_button.csv")
     rec = r.get("recovery", {})
     if rec.get("stages") or rec.get("relapses"):
         st.subheader(f"Return of the cheap tier ({rec['mode']})")
         events = [{"time": e["time"], "event": f"stage {e['stage']}", "why": e["reason"]} for e in rec["stages"]]
         events += [{"time": e["time"], "event": "relapse", "why": e["reason"]} for e in rec["relapses"]]
-        st.dataframe(pd.DataFrame(sorted(events, key=lambda e: e["time"])), hide_index=True, width="stretch")
-        st.caption(f"second dip of token_health after the return: {rec['second_dip']:.2f}")
+        table(sorted(events, key=lambda e: e["time"]), "sim_return", "return.csv")
+        st.caption(f"second dip of token_health after the return: {rec['second_dip']:.2f} (0-1)")
 
     st.subheader("Decisions: where each task went and why (the audit trail)")
-    st.dataframe(pd.DataFrame(decisions_table(r)), hide_index=True, width="stretch", height=320)
+    decisions = decisions_table(r)
+    main = ["id", "severity", "blast_radius", "arrival", "route", "resolved_at", "resolved after (min)", "reason"]
+    table(
+        [{k: d[k] for k in main} for d in decisions],
+        "sim_decisions",
+        "decisions.csv",
+        column_config={"reason": st.column_config.TextColumn(width="medium", help="the last reason the keeper gave")},
+        height=320,
+    )
+    with st.expander("Each task's full trail"):
+        st.dataframe([{"id": d["id"], "trail": d["trail"]} for d in decisions], hide_index=True, width="stretch")
     st.download_button(
         "Download result JSON",
         json.dumps(r, indent=2) + "\n",

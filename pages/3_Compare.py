@@ -8,14 +8,16 @@ import pandas as pd
 import streamlit as st
 
 from budget.charts import overlay_health_chart
-from budget.compare import CHAPTER_VARIANTS, POLICY_VARIANTS, RETURN_VARIANTS, Variant, run_variants
+from budget.compare import CHAPTER_VARIANTS, POLICY_VARIANTS, RETURN_VARIANTS, Variant, policy_sentence, run_variants
 from budget.errors import BudgetError
 from budget.scenario import ROUTING_POLICIES
 from budget.spec import spec_from_text
-from budget.workbench import read_spec_text, shipped_specs
+from budget.workbench import read_spec_text
+from budget.workbook import failure_command
+from ui import current, need_spec, spec_label, table, workbook, workbook_pair
 
-st.set_page_config(page_title="Compare", page_icon=":material/savings:", layout="wide")
 ss = st.session_state
+cur = current()
 
 
 @st.cache_data(show_spinner=False, max_entries=32)
@@ -27,24 +29,46 @@ def compare(
 
 
 def spec_texts(variants: list[Variant]) -> tuple[tuple[str, str], ...]:
-    return tuple((n, read_spec_text(n)) for n in sorted({v.spec for v in variants}))
+    """The text of each plan the variants name: the current spec's own, or a shipped file."""
+    texts = ss.setdefault("cmp_plan_texts", {})
+    return tuple((n, texts.get(n) or read_spec_text(n)) for n in sorted({v.spec for v in variants}))
+
+
+def current_key() -> str:
+    return cur.name if cur.state == "shipped" else f"{cur.name} (edited {cur.revision})"
 
 
 TWO_DECIMALS = st.column_config.NumberColumn(format="%.2f")
+CONFIG = {
+    "token_health_min": TWO_DECIMALS,
+    "second_dip": TWO_DECIMALS,
+    "predicted": TWO_DECIMALS,
+    "prediction_error": st.column_config.NumberColumn("prediction_error", format="%+.2f"),
+    "mttr_p95_s": st.column_config.NumberColumn("mttr_p95 (s)"),
+    "timeout_s": st.column_config.NumberColumn("timeout (s)"),
+    "outage_min": st.column_config.NumberColumn("outage (min)"),
+    "failover": st.column_config.NumberColumn("failover", help="tasks failed over to the expensive tier"),
+    "degraded": st.column_config.NumberColumn("degraded", help="tasks sent to the degraded queue"),
+    "manual": st.column_config.NumberColumn("manual", help="tasks moved to the manual channel"),
+    "queue": st.column_config.NumberColumn("queue", help="tasks in the queue when the tier fails"),
+}
+UNITS = (
+    "failover, degraded and manual count tasks; token_health_min and predictions run from 0 to 1; "
+    "mttr_p95 is in seconds."
+)
 
 
-def show_runs(rows: list[dict[str, Any]], runs: dict[str, Any], columns: list[str] | None, title: str) -> None:
-    """A table of runs (token_health_min and the like to two decimals) and their curves overlaid."""
-    table = pd.DataFrame(rows)
-    if columns is not None:
-        table = table[columns]
-    config = {c: TWO_DECIMALS for c in ("token_health_min", "second_dip", "predicted") if c in table}
-    if "prediction_error" in table:
-        config["prediction_error"] = st.column_config.NumberColumn(format="%+.2f")
-    if "check" in table:
-        config["check"] = st.column_config.TextColumn(width="medium")
-    st.dataframe(table, hide_index=True, width="stretch", column_config=config)
-    st.altair_chart(overlay_health_chart(runs, title=title), width="stretch", height=420)
+def show_runs(rows: list[dict[str, Any]], runs: dict[str, Any], columns: list[str], title: str, key: str) -> None:
+    """A table of runs (what the section is about first; the rest behind an expander) and their curves."""
+    frame = pd.DataFrame(rows)
+    config = dict(CONFIG)
+    if frame["variant"].str.len().max() > 24:  # long labels are cut, so the figures stay in view at 1280 px
+        config["variant"] = st.column_config.TextColumn("variant", width="medium")
+    table(frame[[c for c in columns if c in frame]], key, f"{key}.csv", column_config=config)
+    rest = [c for c in frame.columns if c not in columns]
+    with st.expander("All columns of these runs"):
+        st.dataframe(frame[["variant", *rest]], hide_index=True, width="stretch", column_config=CONFIG)
+    st.altair_chart(overlay_health_chart(runs, title=title), width="stretch")
 
 
 ss.setdefault("cmp_variants", [])
@@ -60,26 +84,31 @@ rows, results = compare(CHAPTER_VARIANTS, spec_texts(list(CHAPTER_VARIANTS)))
 show_runs(
     rows,
     results,
-    ["variant", "failover", "degraded", "manual", "token_health_min", "mttr_p95_s", "guard", "check holds", "check"],
+    ["variant", "failover", "degraded", "manual", "token_health_min", "mttr_p95_s", "guard", "check holds"],
     "token_health: 15 vs 45 minutes vs 5M (minutes from 11:00)",
+    "cmp_chapter",
 )
+st.caption(UNITS + " The checks: " + "; ".join(f"{r['variant']}: `{r['check']}`" for r in rows))
 
 st.subheader("Your variants")
+spec = need_spec()
 with st.form("w_cmp_form", clear_on_submit=False):
+    st.markdown(f"Plan: the current spec `{cur.name}` ({cur.state}); change it in the sidebar.")
     fc = st.columns(4)
-    specs = shipped_specs()
-    plan = fc[0].selectbox("plan", specs, key="w_cmp_plan")
-    duration = fc[1].number_input("outage (min)", value=60, step=5, key="w_cmp_duration")
-    queue = fc[2].number_input("queue (incidents)", value=40, step=1, key="w_cmp_queue")
-    timeout = fc[3].number_input("manual timeout (s)", value=60, step=10, key="w_cmp_timeout")
-    fc = st.columns(4)
-    policy = fc[0].selectbox("policy", ROUTING_POLICIES, key="w_cmp_policy")
-    predicted = fc[1].number_input(
+    duration = fc[0].number_input("outage (min)", value=60, step=5, key="w_cmp_duration")
+    queue = fc[1].number_input("queue (incidents)", value=40, step=1, key="w_cmp_queue")
+    timeout = fc[2].number_input("manual timeout (s)", value=60, step=10, key="w_cmp_timeout")
+    policy = fc[3].selectbox("policy", ROUTING_POLICIES, key="w_cmp_policy")
+    fc = st.columns([1, 2, 1])
+    predicted = fc[0].number_input(
         "your predicted token_health_min", min_value=0.0, max_value=1.0, value=0.5, step=0.01, key="w_cmp_predicted"
     )
-    label = fc[2].text_input("label", value="", key="w_cmp_label", placeholder="e.g. queue 40, 60 min")
-    if st.form_submit_button("Add variant and run"):
-        name = label.strip() or f"{plan.removesuffix('.yaml')}, {duration} min, queue {queue}, {timeout}s, {policy}"
+    label = fc[1].text_input("label", value="", key="w_cmp_label", placeholder="e.g. queue 40, 60 min")
+    if fc[2].form_submit_button("Add variant and run", disabled=spec is None):
+        plan = current_key()
+        name = (
+            label.strip() or f"{cur.name.removesuffix('.yaml')}: {duration} min, queue {queue}, {timeout:g} s, {policy}"
+        )
         v = Variant(
             name,
             spec=plan,
@@ -89,16 +118,50 @@ with st.form("w_cmp_form", clear_on_submit=False):
             policy=policy,
             predicted_floor=float(predicted),
         )
+        ss.setdefault("cmp_plan_texts", {})[plan] = cur.text
         try:
             compare((v,), spec_texts([v]))  # validate before keeping it
             ss["cmp_variants"] = [x for x in ss["cmp_variants"] if x.label != name] + [v]
+            ss["cmp_plan_labels"] = {**ss.get("cmp_plan_labels", {}), plan: spec_label(cur)}
         except BudgetError as exc:
             st.error(str(exc), icon=":material/error:")
 
 variants: list[Variant] = ss["cmp_variants"]
 if variants:
-    vrows, vresults = compare(tuple(variants), spec_texts(variants))
-    show_runs(vrows, {**results, **vresults}, None, "token_health: the chapter's runs and yours")
+    try:
+        vrows, vresults = compare(tuple(variants), spec_texts(variants))
+    except BudgetError as exc:  # a variant's plan is no longer what it was run on
+        st.error(str(exc), icon=":material/error:")
+        vrows, vresults = [], {}
+    if vrows:
+        show_runs(
+            vrows,
+            {**results, **vresults},
+            ["variant", "predicted", "token_health_min", "prediction_error", "guard", "failover", "degraded", "manual"],
+            "token_health: the chapter's runs and yours",
+            "cmp_mine",
+        )
+        last, r = vrows[-1], vresults[vrows[-1]["variant"]]
+        v = variants[-1]
+        entry = workbook().record(
+            "Compare",
+            f"variant {v.label} (predicted {v.predicted_floor:.2f})",
+            failure_command(
+                ss.get("cmp_plan_labels", {}).get(v.spec, v.spec),
+                v.start,
+                v.down_tier,
+                v.duration_min,
+                v.queue,
+                v.manual_timeout_sec,
+                v.policy,
+            ),
+            f"predicted token_health_min {v.predicted_floor:.2f}, actual {last['token_health_min']:.4f} "
+            f"(prediction_error {last['prediction_error']:+.2f}); failover {last['failover']}, degraded "
+            f"{last['degraded']}, manual {last['manual']} tasks; guard {last['guard']}; "
+            f"mttr_p95 {r['mttr_p95']:g} s",
+        )
+        st.markdown("**Your last variant in the workbook**")
+        workbook_pair(entry)
     if st.button("Clear my variants", key="w_cmp_clear"):
         ss["cmp_variants"] = []
         st.rerun()
@@ -110,13 +173,11 @@ prows, presults = compare(POLICY_VARIANTS, spec_texts(list(POLICY_VARIANTS)))
 show_runs(
     prows,
     presults,
-    ["variant", "failover", "degraded", "manual", "token_health_min", "mttr_p95_s", "P0/P1 SLA breaches", "guard"],
+    ["variant", "failover", "degraded", "manual", "token_health_min", "P0/P1 SLA breaches", "guard", "mttr_p95_s"],
     "ranked vs all_to_frontier vs hold_all",
+    "cmp_policies",
 )
-st.caption(
-    "all_to_frontier spends the expensive tier's whole day; hold_all keeps token_health but every P0/P1 "
-    "breaches its SLA; ranked protects both."
-)
+st.caption(policy_sentence(prows))
 
 st.subheader("Bringing local-coder back: immediate vs staged return")
 rrows, rresults = compare(RETURN_VARIANTS, spec_texts(list(RETURN_VARIANTS)))
@@ -125,6 +186,7 @@ show_runs(
     rresults,
     ["variant", "degraded", "token_health_min", "second_dip", "relapses", "mttr_p95_s"],
     "local-coder down 30 min, queue 40: return immediate vs staged",
+    "cmp_return",
 )
 st.caption(
     "An immediate full return floods the recovering tier with the whole backlog; it fails again and "

@@ -8,21 +8,26 @@ from budget.errors import BudgetError
 from budget.keeper import simulate
 from budget.note import DEFAULT_DECISION, entry_from_result, merge_note, note_cases, render_section, write_note
 from budget.scenario import load_scenario
-from budget.spec import load_spec
-from budget.workbench import DEFAULT_SCENARIO, DEFAULT_SPEC, note_path, scenarios_dir, specs_dir
+from budget.workbench import DEFAULT_SCENARIO, note_path, scenarios_dir
+from ui import current, need_spec, workbook
 
-st.set_page_config(page_title="Budget note", page_icon=":material/savings:", layout="wide")
 ss = st.session_state
+FLOOR = 0.5
 
 st.title("Budget note")
 path = note_path()
-st.caption(f"Writes one section per case into `{path.relative_to(path.parents[1])}`; other cases stay as they are.")
+st.caption(
+    f"Writes one section per case into `{path.relative_to(path.parents[1])}` (yours: git ignores it); other "
+    "cases stay as they are. `capstone/README.md` explains the five fields."
+)
 
 result = ss.get("last_result")
 if result is None:
-    spec = load_spec(specs_dir() / DEFAULT_SPEC)
-    result = simulate(spec, load_scenario(scenarios_dir() / DEFAULT_SCENARIO, spec)).to_dict()
-    st.info("No simulation in this session yet: prefilled from the textbook's 45-minute outage on the 10M plan.")
+    spec = need_spec()
+    if spec is None:
+        st.stop()
+    result = simulate(spec, load_scenario(scenarios_dir() / DEFAULT_SCENARIO, spec), include_decisions=False).to_dict()
+    st.info(f"No simulation in this session yet: prefilled from the textbook's 45-minute outage on {current().name}.")
 else:
     st.info(f"Prefilled from the last simulation: {ss.get('last_result_label', 'Simulator')}.")
 
@@ -34,7 +39,7 @@ ss["note_case"] = case
 risk = c[1].text_input("risk", value=base.risk if base else "", key="w_note_risk")
 effect = st.text_input("effect", value=base.effect if base else "", key="w_note_effect")
 c2 = st.columns(3)
-c2[0].metric("simulated_floor (from the run)", f"{floor:.2f}")
+c2[0].metric("simulated_floor (from the run, 0-1)", f"{floor:.2f}")
 threshold = c2[1].number_input(
     "alert_threshold",
     min_value=0.0,
@@ -43,10 +48,15 @@ threshold = c2[1].number_input(
     step=0.01,
     key="w_note_threshold",
 )
-if threshold > floor:
+if threshold > floor >= FLOOR:
     c2[2].warning(
-        f"Warning zone: {floor:.2f} <= token_health_min < {threshold:.2f}. The system still works "
-        "there but needs an operator's attention."
+        f"Warning zone: {floor:.2f} <= token_health_min < {threshold:.2f}. Between the observed floor and the "
+        "guard the system still works but needs an operator's attention."
+    )
+elif threshold > floor:
+    c2[2].error(
+        f"The run fell to {floor:.2f}, below the {FLOOR:.2f} floor: not a warning zone but a plan that "
+        "fails this outage. Record it as such, or fix the plan first."
     )
 decision = st.text_input("decision", value=DEFAULT_DECISION, key="w_note_decision")
 
@@ -85,5 +95,23 @@ if entry is not None:
         st.error(str(exc), icon=":material/error:")
 
 if path.exists():
+    on_disk = path.read_text(encoding="utf-8", errors="replace")
+    st.download_button(
+        "Download capstone/budget-note.md as it is",
+        on_disk,
+        file_name="budget-note.md",
+        mime="text/markdown",
+        key="w_note_disk_download",
+    )
     with st.expander("The note as it is on disk"):
-        st.markdown(path.read_text(encoding="utf-8"))
+        st.markdown(on_disk)
+
+book = workbook()
+if book.entries:
+    st.download_button(
+        f"Download your workbook ({len(book.entries)} runs) to write the note from",
+        book.to_markdown(),
+        file_name="workbook.md",
+        mime="text/markdown",
+        key="w_note_workbook",
+    )

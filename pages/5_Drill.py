@@ -12,12 +12,12 @@ from budget.charts import drill_health_chart, flow_chart
 from budget.drill import drill_csv, history_entry, run_drill
 from budget.errors import BudgetError
 from budget.review import FIRES, NO_DATA, history_from_text, review
-from budget.spec import spec_from_text
-from budget.workbench import MAX_UPLOAD_BYTES, read_spec_text, scenarios_dir, shipped_specs
+from budget.workbench import MAX_UPLOAD_BYTES, scenarios_dir
+from ui import current, load_shipped, need_spec, read_upload, spec_label, workbook, workbook_pair
 
-st.set_page_config(page_title="Drill", page_icon=":material/savings:", layout="wide")
 ss = st.session_state
 DEFAULT_ALERTS = "alerts_day_800.jsonl"
+CHAPTER_SPEC = "payment_gateway_85_15.yaml"
 
 
 @st.cache_data(show_spinner=False, max_entries=16)
@@ -32,7 +32,6 @@ def alert_files() -> list[str]:
     return sorted(files, key=lambda n: (n != DEFAULT_ALERTS, n))
 
 
-ss.setdefault("drill_spec", "payment_gateway_85_15.yaml")
 ss.setdefault("drill_alerts", DEFAULT_ALERTS)
 
 st.title("Budget drill")
@@ -41,12 +40,14 @@ st.caption(
     "outage length, plus a baseline without an outage."
 )
 
-specs = shipped_specs()
+cur = current()
 c = st.columns([2, 2, 1])
-spec_name = c[0].selectbox(
-    "Spec", specs, index=specs.index(ss["drill_spec"]) if ss["drill_spec"] in specs else 0, key="w_drill_spec"
-)
-ss["drill_spec"] = spec_name
+spec_name = cur.name
+c[0].markdown(f"**Spec** (the current spec)  \n`{cur.name}` · {cur.state}")
+if cur.name != CHAPTER_SPEC:
+    c[0].button(
+        f"Use the chapter's {CHAPTER_SPEC}", key="w_drill_chapter_spec", on_click=load_shipped, args=(CHAPTER_SPEC,)
+    )
 files = alert_files()
 alerts_name = c[1].selectbox(
     "Alert stream",
@@ -69,13 +70,10 @@ fail_under = o[2].number_input("Guard", min_value=0.0, max_value=1.0, value=0.60
 errors: list[str] = []
 text, source = None, alerts_name
 if upload is not None:
-    if upload.size > MAX_UPLOAD_BYTES:
-        errors.append(f"{upload.name}: {upload.size:,} bytes, over the {MAX_UPLOAD_BYTES:,}-byte limit")
-    else:
-        try:
-            text, source = upload.getvalue().decode("utf-8"), upload.name
-        except UnicodeDecodeError:
-            errors.append(f"{upload.name}: not UTF-8 text")
+    try:
+        text, source = read_upload(upload), upload.name
+    except BudgetError as exc:
+        errors.append(str(exc))
 else:
     text = (scenarios_dir() / alerts_name).read_text(encoding="utf-8")
 
@@ -89,17 +87,13 @@ if text is not None:
                 st.dataframe(pd.DataFrame(report["skipped"]), hide_index=True)
     except BudgetError as exc:
         errors.append(str(exc))
-try:
-    spec = spec_from_text(read_spec_text(spec_name), f"specs/{spec_name}")
-except BudgetError as exc:
-    spec = None
-    errors.append(str(exc))
+spec = need_spec()
 if not outages:
     errors.append("choose at least one outage length")
 for e in errors:
     st.error(e, icon=":material/error:")
 
-signature = (spec_name, source, text and len(text), fmt_choice, tuple(outages), start, fail_under)
+signature = (cur.text, source, text and len(text), fmt_choice, tuple(outages), start, fail_under)
 if st.button("Run drill", key="w_drill_run", type="primary", disabled=bool(errors) or spec is None):
     bar = st.progress(0.0, text="replaying the day…")
     try:
@@ -118,6 +112,8 @@ if st.button("Run drill", key="w_drill_run", type="primary", disabled=bool(error
             "data": result.to_dict(),
             "csv": drill_csv(result),
             "table": result.runs,
+            "skipped": len(report.get("skipped", [])),
+            "records": report.get("records", 0),
         }
         # the day of the record is the stream's (the import report's), as budget drill --history writes it
         ss.setdefault("drill_history", []).append(history_entry(result.to_dict() | {"alerts": report}))
@@ -138,23 +134,44 @@ if held:
             + ", ".join(f"{m} min" for m in below),
             icon=":material/cancel:",
         )
+    elif held.get("skipped"):
+        st.warning(
+            f"every outage holds the {data['fail_under']:.2f} guard, but only on what was read: "
+            f"{held['skipped']} of {held['records']} records were skipped (see above)",
+            icon=":material/warning:",
+        )
     else:
         st.success(f"every outage holds the {data['fail_under']:.2f} guard", icon=":material/check_circle:")
-    table = pd.DataFrame(held["table"])[
-        ["outage_min", "mttr_p95", "escalation_share", "manual_queue", "token_health_min", "red_button", "verdict"]
-    ]
     st.dataframe(
-        table,
+        pd.DataFrame(held["table"])[
+            ["outage_min", "token_health_min", "verdict", "mttr_p95", "escalation_share", "manual_queue", "red_button"]
+        ],
         hide_index=True,
         width="stretch",
         column_config={
-            "token_health_min": st.column_config.NumberColumn(format="%.2f"),
-            "escalation_share": st.column_config.NumberColumn(format="%.2f"),
+            "outage_min": st.column_config.NumberColumn("outage (min)"),
+            "token_health_min": st.column_config.NumberColumn("token_health_min", format="%.2f"),
+            "escalation_share": st.column_config.NumberColumn("escalation (share)", format="%.2f"),
             "mttr_p95": st.column_config.NumberColumn("mttr_p95 (s)"),
+            "manual_queue": st.column_config.NumberColumn("manual (tasks)"),
+            "red_button": st.column_config.CheckboxColumn("red button"),
         },
     )
-    st.altair_chart(drill_health_chart(data), width="stretch", height=300)
-    st.altair_chart(flow_chart(data["flow_per_hour"]), width="stretch", height=220)
+    whole_day = st.toggle("Show the whole day", value=False, key="w_drill_whole_day")
+    st.altair_chart(drill_health_chart(data, focus=not whole_day), width="stretch")
+    st.altair_chart(flow_chart(data["flow_per_hour"]), width="stretch")
+    entry = workbook().record(
+        "Drill",
+        f"drill of {spec_name} on {source}",
+        f"budget drill --budget-spec {spec_label(cur)} --alerts {source if upload else 'scenarios/' + source} "
+        f"--outages {','.join(str(m) for m in sorted(outages))} --start {start} --fail-under {fail_under:.2f}",
+        "\n".join(
+            f"{r['outage_min']:>3} min: token_health_min {r['token_health_min']:.2f}, mttr_p95 {r['mttr_p95']} s, "
+            f"manual {r['manual_queue']} tasks: {r['verdict']}"
+            for r in held["table"]
+        ),
+    )
+    workbook_pair(entry)
     d = st.columns(2)
     d[0].download_button("Download table (CSV)", held["csv"], file_name="drill.csv", mime="text/csv", key="w_drill_csv")
     d[1].download_button(

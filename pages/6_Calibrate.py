@@ -2,30 +2,48 @@
 
 from __future__ import annotations
 
+import time
+
 import pandas as pd
 import streamlit as st
 
 from budget.alerts import load_alerts
 from budget.calibrate import calibrate, grid, price_of, propose, spec_yaml
 from budget.charts import calibration_heatmap
+from budget.drill import run_drill
 from budget.errors import BudgetError
 from budget.gate import load_checks
 from budget.spec import spec_from_text
-from budget.workbench import read_spec_text, scenarios_dir, shipped_specs, specs_dir
+from budget.workbench import scenarios_dir, specs_dir, sweep_estimate
+from ui import current, load_shipped, need_spec, spec_label, table, workbook, workbook_pair
 
-st.set_page_config(page_title="Calibrate", page_icon=":material/savings:", layout="wide")
 ss = st.session_state
-ss.setdefault("cal_spec", "payment_gateway_80_20_mid.yaml")
+CHAPTER_SPEC = "payment_gateway_80_20_mid.yaml"
+CONFIRM_ABOVE = 300  # variants: a larger sweep asks first, with its estimate
+OUTAGES = (15, 30, 45)
+
+
+@st.cache_data(show_spinner=False, max_entries=8)
+def seconds_per_drill_run(spec_text: str, spec_name: str, alerts_name: str) -> float:
+    """One 45-minute outage replay of the base spec, timed: the unit of the sweep's estimate."""
+    spec = spec_from_text(spec_text, spec_name)
+    incidents, _ = load_alerts(scenarios_dir() / alerts_name)
+    t0 = time.perf_counter()
+    run_drill(spec, incidents, outages=[45], baseline=False, keep_timelines=False)
+    return time.perf_counter() - t0
+
 
 st.title("Calibrate")
 st.caption("Find the cheapest plan that holds under outage drills and passes the gateway.")
 
-specs = shipped_specs()
+cur = current()
+spec_name = cur.name
 c = st.columns([2, 2])
-spec_name = c[0].selectbox(
-    "Base spec", specs, index=specs.index(ss["cal_spec"]) if ss["cal_spec"] in specs else 0, key="w_cal_spec"
-)
-ss["cal_spec"] = spec_name
+c[0].markdown(f"**Base spec** (the current spec)  \n`{cur.name}` · {cur.state}")
+if cur.name != CHAPTER_SPEC:
+    c[0].button(
+        f"Use the chapter's {CHAPTER_SPEC}", key="w_cal_chapter_spec", on_click=load_shipped, args=(CHAPTER_SPEC,)
+    )
 streams = sorted(p.name for p in scenarios_dir().glob("*.jsonl"))
 alerts_name = c[1].selectbox("Alert stream", streams, key="w_cal_alerts")
 
@@ -51,17 +69,30 @@ while x <= share_range[1] + 1e-9:
     shares.append(round(x / 100, 4))
     x += share_step
 errors = []
+base = need_spec()
+confirmed = True
+variants = []
 try:
-    base = spec_from_text(read_spec_text(spec_name), f"specs/{spec_name}")
     variants = grid(shares, reserves, timeouts, guards)
-    st.caption(f"{len(variants)} variants x 3 outages (15, 30, 45 min) on all cores.")
+    if base is not None:
+        per_run = seconds_per_drill_run(cur.text, cur.name, alerts_name)
+        estimate = sweep_estimate(len(variants), len(OUTAGES), per_run)
+        st.caption(
+            f"{len(variants)} variants x {len(OUTAGES)} outages (15, 30, 45 min) on all cores: about {estimate} "
+            f"({per_run:.2f} s per replay of the day on this machine)."
+        )
+        if len(variants) > CONFIRM_ABOVE:
+            confirmed = st.checkbox(
+                f"Yes, run all {len(variants):,} variants (about {estimate}; the page waits until it ends)",
+                key="w_cal_confirm",
+            )
 except BudgetError as exc:
     errors.append(str(exc))
 for e in errors:
     st.error(e, icon=":material/error:")
 
-signature = (spec_name, alerts_name, tuple(shares), tuple(reserves), tuple(timeouts), tuple(guards), t15, t30, use_gate)
-if st.button("Run the sweep", key="w_cal_run", type="primary", disabled=bool(errors)):
+signature = (cur.text, alerts_name, tuple(shares), tuple(reserves), tuple(timeouts), tuple(guards), t15, t30, use_gate)
+if st.button("Run the sweep", key="w_cal_run", type="primary", disabled=bool(errors) or base is None or not confirmed):
     bar = st.progress(0.0, text="sweeping…")
     try:
         incidents, _ = load_alerts(scenarios_dir() / alerts_name)
@@ -85,6 +116,7 @@ if st.button("Run the sweep", key="w_cal_run", type="primary", disabled=bool(err
             if cal.recommended_spec
             else None,
             "base_cost": price_of(base),
+            "currency": base.policy.currency,
         }
     except BudgetError as exc:
         st.error(str(exc), icon=":material/error:")
@@ -99,40 +131,78 @@ if held:
     if best is None:
         st.error("No variant meets the targets: widen the sweep.", icon=":material/cancel:")
     else:
+        money = held.get("currency", "USD")
         st.success(
-            f"Recommended: frontier {best['frontier_share']:.1%}, control_reserve {best['control_reserve']:,}, "
-            f"manual timeout {best['manual_timeout_sec']:g}s, guard {best['alert_threshold']:.2f} — "
-            f"{best['daily_budget_tokens']:,} tokens a day, {best['cost_per_day']:.2f} a day "
-            f"(base plan {held['base_cost']:.2f})",
+            f"Recommended: frontier {best['frontier_share']:.1%}, control_reserve {best['control_reserve']:,} tokens, "
+            f"manual timeout {best['manual_timeout_sec']:g} s, guard {best['alert_threshold']:.2f} — "
+            f"{best['daily_budget_tokens']:,} tokens a day, {best['cost_per_day']:.2f} {money} a day "
+            f"(base plan {held['base_cost']:.2f} {money} a day)",
             icon=":material/check_circle:",
         )
         m = st.columns(3)
-        for i, minutes in enumerate((15, 30, 45)):
-            m[i].metric(f"token_health_min at {minutes} min", f"{best[f'token_health_min_{minutes}m']:.2f}")
+        for i, minutes in enumerate(OUTAGES):
+            m[i].metric(f"token_health_min at {minutes} min (0-1)", f"{best[f'token_health_min_{minutes}m']:.2f}")
         b = st.columns(2)
         b[0].download_button(
             "Download the recommended spec", held["yaml"], file_name="recommended.yaml", key="w_cal_download"
         )
-        if b[1].button("Use in the simulator", key="w_cal_use"):
-            ss["spec_text"] = held["yaml"]
-            ss["spec_name"] = "recommended.yaml"
-            ss["sim_plan"] = "edited in the Spec editor"
+        if b[1].button("Make it the current spec and simulate", key="w_cal_use"):
+            current().load("recommended.yaml", held["yaml"], "calibrate")
             st.switch_page("pages/2_Simulator.py")
     h = st.columns(2)
-    h[0].altair_chart(calibration_heatmap(held["rows"], 15), width="stretch", height=260)
-    h[1].altair_chart(calibration_heatmap(held["rows"], 30), width="stretch", height=260)
-    st.dataframe(
-        pd.DataFrame(held["rows"]),
-        hide_index=True,
-        width="stretch",
-        height=280,
-        column_config={
-            "control_reserve": st.column_config.NumberColumn(format="localized"),
-            "daily_budget_tokens": st.column_config.NumberColumn(format="localized"),
-            "frontier_share": st.column_config.NumberColumn(format="percent"),
-        },
+    h[0].altair_chart(calibration_heatmap(held["rows"], 15, best), width="stretch", height=340)
+    h[1].altair_chart(calibration_heatmap(held["rows"], 30, best), width="stretch", height=340)
+    money = held.get("currency", "USD")
+    main = [
+        "meets_targets",
+        "token_health_min_15m",
+        "token_health_min_30m",
+        "token_health_min_45m",
+        "gateway",
+        "cost_per_day",
+        "frontier_share",
+        "control_reserve",
+        "manual_timeout_sec",
+    ]
+    frame = pd.DataFrame(held["rows"])
+    config = {
+        "meets_targets": st.column_config.CheckboxColumn("meets targets"),
+        "cost_per_day": st.column_config.NumberColumn(f"cost ({money}/day)", format="%.2f"),
+        "control_reserve": st.column_config.NumberColumn("reserve (tokens)", format="localized"),
+        "daily_budget_tokens": st.column_config.NumberColumn("daily budget (tokens)", format="localized"),
+        "frontier_share": st.column_config.NumberColumn("frontier", format="percent"),
+        "manual_timeout_sec": st.column_config.NumberColumn("timeout (s)"),
+        "alert_threshold": st.column_config.NumberColumn("guard", format="%.2f"),
+    }
+    for minutes in OUTAGES:
+        config[f"token_health_min_{minutes}m"] = st.column_config.NumberColumn(
+            f"{minutes} min", format="%.2f", help=f"token_health_min at a {minutes}-minute outage (0-1)"
+        )
+    table(
+        frame[[c for c in main if c in frame]],
+        "cal_sweep",
+        "sweep.csv",
+        height=300,
+        column_config=config,
+        csv=held["csv"],
     )
-    st.download_button("Download the sweep (CSV)", held["csv"], file_name="sweep.csv", mime="text/csv", key="w_cal_csv")
+    with st.expander("Every column of the sweep (guard, daily budget, why)"):
+        st.dataframe(frame, hide_index=True, width="stretch", column_config=config)
+    entry = workbook().record(
+        "Calibrate",
+        f"sweep of {spec_name}",
+        f"budget calibrate --budget-spec {spec_label(cur)} --alerts scenarios/{alerts_name}"
+        + (" --validation specs/validation/budget_gate.yaml" if use_gate else "")
+        + " --out out/recommended.yaml --csv out/sweep.csv",
+        f"{len(held['rows'])} variants, {sum(1 for r in held['rows'] if r['meets_targets'])} meet the targets; "
+        + (
+            f"recommended frontier {best['frontier_share']:.1%}, reserve {best['control_reserve']:,} tokens: "
+            f"{best['cost_per_day']:.2f} {money} a day"
+            if best
+            else "none recommended"
+        ),
+    )
+    workbook_pair(entry)
 
 st.subheader("A starting plan from the chapter's Low / Default / High table")
 p = st.columns(4)

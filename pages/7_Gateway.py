@@ -14,7 +14,6 @@ from budget.spec import load_spec
 from budget.validation import rules_from_text, run
 from budget.workbench import DEFAULT_SCENARIO, DEFAULT_SPEC, MAX_UPLOAD_BYTES, scenarios_dir, specs_dir
 
-st.set_page_config(page_title="Gateway", page_icon=":material/savings:", layout="wide")
 ss = st.session_state
 GATE = specs_dir() / "validation" / "budget_gate.yaml"
 

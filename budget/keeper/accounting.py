@@ -109,3 +109,17 @@ def queued_on(k: Keeper, tier: str) -> float:
     if tier == k.top:
         total += sum(t.review_left for t in k.review_queue if t.review == "queued")
     return total
+
+
+def drop_plan(k: Keeper, task: Task, work: bool = True, review: bool = True) -> None:
+    """The task leaves the plan: its remaining planned work (and its review) will not be spent as planned.
+
+    Called when it goes to the manual channel, fails over (its work moves to an upper tier as unplanned
+    work) or closes without its review; the coverage of token_health then stops counting on it.
+    """
+    if work and not task.failover:
+        for n, p in enumerate(k.order[task.phase :]):
+            left = (1 - task.elapsed / k.dur[p]) if n == 0 else 1.0
+            k.planned_dropped[k.work_tier[p]] += k.W * k.share[p] * left
+    if review and task.review_needed and task.review in ("none", "queued") and not task.post_analysis:
+        k.planned_dropped[k.top] += task.review_left if task.review == "queued" else k.review_tokens

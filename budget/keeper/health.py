@@ -51,12 +51,14 @@ def scan(k: Keeper) -> None:
 
 
 def coverage(k: Keeper, tier: str) -> float:
-    """Can what the tier has left pay for the rest of its planned work and the failover it committed to?"""
-    planned_left = max(0.0, k.demand[tier] - (k.spent_tier[tier] - k.fo_spent[tier]))
+    """Can what the tier has left pay for the rest of its planned work and the failover it committed to?
+
+    ``1 - shortfall / D``: the share of the tier's planned day it can still pay for (1 when it can).
+    """
+    planned_left = max(0.0, k.demand[tier] - k.planned_spent[tier] - k.planned_dropped[tier])
     need = planned_left + (k.unplanned[tier] - k.fo_spent[tier])
-    if need <= 0:
-        return 1.0
-    return min(1.0, tokens_left(k, tier) / need)
+    shortfall = max(0.0, need - tokens_left(k, tier))
+    return max(0.0, 1.0 - shortfall / max(k.demand[tier], 1.0))
 
 
 def compute_health(k: Keeper) -> float:

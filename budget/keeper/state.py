@@ -53,6 +53,8 @@ class Keeper:
         self.allowance = {t: policy.failover_allowance_share * self.quota_total[t] for t in self.tiers}
         self.unplanned = {t: 0.0 for t in self.tiers}  # tokens committed to failover work
         self.fo_spent = {t: 0.0 for t in self.tiers}  # of which already spent
+        self.planned_spent = {t: 0.0 for t in self.tiers}  # spent on planned work: normal routing and reviews
+        self.planned_dropped = {t: 0.0 for t in self.tiers}  # planned work that left the plan (manual, failover)
         self.demand = {t: 0.0 for t in self.tiers}  # planned (normal-routing) tokens of the run
         self.spare = dict(self.quota_total)
         self.eligible = {t: 0.0 for t in self.tiers}  # work of tasks eligible for failover this outage

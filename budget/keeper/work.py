@@ -13,7 +13,7 @@ task's SLA: then the pipeline closes the task without escalation (what
 
 from __future__ import annotations
 
-from budget.keeper.accounting import charge, tokens_left
+from budget.keeper.accounting import charge, drop_plan, tokens_left
 from budget.keeper.moves import audit, to_degraded
 from budget.keeper.recovery import stage_allows
 from budget.keeper.state import Keeper
@@ -87,6 +87,8 @@ def run_minute(k: Keeper, task: Task, now: int) -> None:
         k.cap_left[tier] -= tokens
         if task.failover:
             k.fo_spent[tier] += tokens
+        else:
+            k.planned_spent[tier] += tokens
         task.elapsed += take
         budget -= take
         if capped:
@@ -146,6 +148,8 @@ def serve_review(k: Keeper, task: Task, now: int) -> None:
         charge(k, p, top, tokens * k.share[p], borrow=True)
     k.cap_left[top] -= tokens
     task.review_left -= tokens
+    if not task.post_analysis:
+        k.planned_spent[top] += tokens
     if task.review_left <= 1e-6:
         task.review = "done"
         if task.post_analysis:
@@ -178,6 +182,7 @@ def settle_reviews(k: Keeper, now: int) -> None:
             deadline = t.inc.arrival_sec + k.sla[t.inc.severity]
             finish = _review_finish(k, ahead, t, now)
             if finish > deadline:
+                drop_plan(k, t, work=False)
                 t.review = "dropped"
                 wait = now + TICK_SEC - t.review_since
                 t.log(

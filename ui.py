@@ -1,0 +1,183 @@
+"""What the pages share in Streamlit: the current spec in the session, the sidebar, tables, the workbook.
+
+The logic lives in ``budget`` (``budget.current``, ``budget.workbook``); this
+module only keeps those objects in ``st.session_state`` and draws them.
+"""
+
+from __future__ import annotations
+
+import threading
+from typing import TYPE_CHECKING, Any
+
+import streamlit as st
+
+from budget.current import EDITED, INVALID, SHIPPED, CurrentSpec
+from budget.errors import BudgetError
+from budget.spec import BudgetSpec
+from budget.workbench import DEFAULT_SPEC, MAX_UPLOAD_BYTES, read_spec_text, shipped_specs
+from budget.workbook import Entry, Workbook
+
+if TYPE_CHECKING:
+    import pandas as pd
+
+
+def _import_tables_and_charts() -> None:
+    import altair  # noqa: F401
+    import pandas  # noqa: F401
+
+
+_preloader = threading.Thread(target=_import_tables_and_charts, name="preload-pandas-altair", daemon=True)
+_preload_lock = threading.Lock()
+
+
+def preload() -> None:
+    """Import the table and chart libraries (about a second) while the learner reads the first page.
+
+    Called after a page has run, so that the first page's own script does not wait for it.
+    """
+    with _preload_lock:
+        if _preloader.ident is None:
+            _preloader.start()
+
+
+STATE_BADGE = {
+    SHIPPED: ("green", ":material/verified:"),
+    EDITED: ("blue", ":material/edit:"),
+    INVALID: ("red", ":material/error:"),
+}
+
+
+def current() -> CurrentSpec:
+    """The one spec every page uses (the textbook's 10M plan until the learner picks another)."""
+    ss = st.session_state
+    if "current" not in ss:
+        ss["current"] = CurrentSpec(DEFAULT_SPEC, read_spec_text(DEFAULT_SPEC))
+    cur: CurrentSpec = ss["current"]
+    return cur
+
+
+def load_shipped(name: str) -> None:
+    current().load(name, read_spec_text(name), "shipped")
+
+
+def _picked(key: str) -> None:
+    name = st.session_state[key]
+    if name in shipped_specs():
+        load_shipped(name)
+
+
+def sidebar() -> None:
+    """The current spec, its state, and the one picker that changes it (on every page)."""
+    cur = current()
+    names = shipped_specs()
+    options = names if cur.name in names else [*names, cur.name]
+    key = f"w_current_spec_{cur.choice}"
+    with st.sidebar:
+        st.selectbox(
+            "Current spec (every page uses it)",
+            options,
+            index=options.index(cur.name),
+            key=key,
+            on_change=_picked,
+            args=(key,),
+            help="Edit it in the Spec editor; the Simulator, Compare, Drill, Calibrate and Note pages read it.",
+        )
+        colour, icon = STATE_BADGE[cur.state]
+        st.badge(cur.state, icon=icon, color=colour)
+        spec = cur.spec
+        if spec is not None:
+            tiers = " / ".join(f"{spec.tier_total(t):,}" for t in spec.tiers)
+            st.caption(f"{spec.daily_budget_tokens:,} tokens a day; {' / '.join(spec.tiers)}: {tiers} tokens")
+        else:
+            error = cur.error or ""
+            st.caption((error if len(error) <= 160 else error[:157] + "…") + " Fix it in the Spec editor.")
+
+
+def need_spec() -> BudgetSpec | None:
+    """The current spec, or None after saying in one line why a page cannot use it."""
+    cur = current()
+    if cur.spec is None:
+        st.error(f"The current spec {cur.name} is invalid: {cur.error}", icon=":material/error:")
+        st.page_link("pages/1_Spec_editor.py", label="Fix it in the Spec editor", icon=":material/table_edit:")
+    return cur.spec
+
+
+def spec_label(cur: CurrentSpec) -> str:
+    """How a command names the current spec: its shipped file, the file Calibrate or an upload gave, or the
+    file to save an edited spec as first (the Spec editor's "Save as a new spec")."""
+    if cur.path:
+        return cur.path
+    if cur.text == cur.original:
+        return "out/recommended.yaml" if cur.origin == "calibrate" else cur.name
+    return f"specs/{cur.name.removesuffix('.yaml')}_edited.yaml"
+
+
+def read_upload(upload: Any) -> str:
+    """An uploaded file's text: bounded and UTF-8, or a one-line BudgetError."""
+    if upload.size > MAX_UPLOAD_BYTES:
+        raise BudgetError(f"{upload.name}: {upload.size:,} bytes, over the {MAX_UPLOAD_BYTES:,}-byte limit")
+    try:
+        return str(upload.getvalue().decode("utf-8"))
+    except UnicodeDecodeError as exc:
+        raise BudgetError(f"{upload.name}: not UTF-8 text (byte {exc.start})") from None
+
+
+def table(
+    data: pd.DataFrame | list[dict[str, Any]],
+    key: str,
+    file_name: str,
+    column_config: dict[str, Any] | None = None,
+    height: int | None = None,
+    csv: str | None = None,
+) -> None:
+    """A read-only table (its columns in the order given) with its CSV download under it.
+
+    ``csv``: the file to download when it holds more than the table shows (the CLI's own CSV).
+    """
+    import pandas as pd  # here, not at the top: Home and the sidebar draw without it (a faster first visit)
+
+    frame = data if isinstance(data, pd.DataFrame) else pd.DataFrame(data)
+    kwargs: dict[str, Any] = {"height": height} if height else {}
+    st.dataframe(frame, hide_index=True, width="stretch", column_config=column_config, **kwargs)
+    st.download_button(
+        f"Download {file_name}",
+        csv if csv is not None else frame.to_csv(index=False),
+        file_name=file_name,
+        mime="text/csv",
+        key=f"w_dl_{key}",
+        icon=":material/download:",
+        type="tertiary",
+    )
+
+
+def workbook() -> Workbook:
+    ss = st.session_state
+    if "workbook" not in ss:
+        ss["workbook"] = Workbook()
+    book: Workbook = ss["workbook"]
+    return book
+
+
+def _interpreted(entry_id: int) -> None:
+    workbook().interpret(entry_id, st.session_state[f"w_wb_{entry_id}"])
+
+
+def workbook_pair(entry: Entry) -> None:
+    """The chapter's two columns: the command and its output | what this means for my project."""
+    left, right = st.columns(2)
+    with left:
+        st.code(entry.command, language="bash", wrap_lines=True)
+        st.code(entry.output, language=None, wrap_lines=True)
+    with right:
+        key = f"w_wb_{entry.id}"
+        if key not in st.session_state:
+            st.session_state[key] = entry.interpretation
+        st.text_area(
+            "What this means for my project",
+            key=key,
+            height=150,
+            on_change=_interpreted,
+            args=(entry.id,),
+            placeholder="e.g. our flow is 4x the textbook's: the 0.60 guard breaks at 15 minutes, so ...",
+        )
+        st.caption(f"Workbook entry {entry.id}: kept for this session, downloadable on the Workbook page.")
