@@ -144,15 +144,27 @@ if held:
         st.success(f"every outage holds the {data['fail_under']:.2f} guard", icon=":material/check_circle:")
     st.dataframe(
         pd.DataFrame(held["table"])[
-            ["outage_min", "token_health_min", "verdict", "mttr_p95", "escalation_share", "manual_queue", "red_button"]
+            [
+                "outage_min",
+                "token_health_min",
+                "verdict",
+                "silent_p0",
+                "mttr_p95",
+                "escalation_share",
+                "manual_queue",
+                "mid_tier_saturation",
+                "red_button",
+            ]
         ],
         hide_index=True,
         width="stretch",
         column_config={
             "outage_min": st.column_config.NumberColumn("outage (min)"),
             "token_health_min": st.column_config.NumberColumn("token_health_min", format="%.2f"),
+            "silent_p0": st.column_config.NumberColumn("silent_p0 (share of P0)", format="%.3f"),
             "escalation_share": st.column_config.NumberColumn("escalation (share)", format="%.2f"),
             "mttr_p95": st.column_config.NumberColumn("mttr_p95 (s)"),
+            "mid_tier_saturation": st.column_config.NumberColumn("mid tier at peak (share)", format="%.2f"),
             "manual_queue": st.column_config.NumberColumn("manual (tasks)"),
             "red_button": st.column_config.CheckboxColumn("red button"),
         },
@@ -166,8 +178,8 @@ if held:
         f"budget drill --budget-spec {spec_label(cur)} --alerts {source if upload else 'scenarios/' + source} "
         f"--outages {','.join(str(m) for m in sorted(outages))} --start {start} --fail-under {fail_under:.2f}",
         "\n".join(
-            f"{r['outage_min']:>3} min: token_health_min {r['token_health_min']:.2f}, mttr_p95 {r['mttr_p95']} s, "
-            f"manual {r['manual_queue']} tasks: {r['verdict']}"
+            f"{r['outage_min']:>3} min: token_health_min {r['token_health_min']:.2f}, silent_p0 {r['silent_p0']:.3f}, "
+            f"mttr_p95 {r['mttr_p95']} s, manual {r['manual_queue']} tasks: {r['verdict']}"
             for r in held["table"]
         ),
     )

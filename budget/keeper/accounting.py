@@ -111,15 +111,11 @@ def queued_on(k: Keeper, tier: str) -> float:
     return total
 
 
-def drop_plan(k: Keeper, task: Task, work: bool = True, review: bool = True) -> None:
-    """The task leaves the plan: its remaining planned work (and its review) will not be spent as planned.
+def plan_need(k: Keeper, tier: str) -> float:
+    """What the tier must still pay for: the day's planned work not yet spent, and the failover it committed to.
 
-    Called when it goes to the manual channel, fails over (its work moves to an upper tier as unplanned
-    work) or closes without its review; the coverage of token_health then stops counting on it.
+    The plan is the forecast ``D``: work that left it (a task gone manual, failed over) still counts, so a
+    smaller budget never looks better covered because more of its work went to humans.
     """
-    if work and not task.failover:
-        for n, p in enumerate(k.order[task.phase :]):
-            left = (1 - task.elapsed / k.dur[p]) if n == 0 else 1.0
-            k.planned_dropped[k.work_tier[p]] += k.W * k.share[p] * left
-    if review and task.review_needed and task.review in ("none", "queued") and not task.post_analysis:
-        k.planned_dropped[k.top] += task.review_left if task.review == "queued" else k.review_tokens
+    planned_left = max(0.0, k.demand[tier] - k.planned_spent[tier])
+    return planned_left + max(0.0, k.unplanned[tier] - k.fo_spent[tier])

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from budget.keeper.accounting import tokens_left
+from budget.keeper.accounting import plan_need, tokens_left
 from budget.keeper.state import Keeper
 
 
@@ -53,16 +53,16 @@ def scan(k: Keeper) -> None:
 def coverage(k: Keeper, tier: str) -> float:
     """Can what the tier has left pay for the rest of its planned work and the failover it committed to?
 
-    ``1 - shortfall / D``: the share of the tier's planned day it can still pay for (1 when it can).
+    ``min(1, left / need)``: 1 while it can, 0 when it is dry with work still planned.
     """
-    planned_left = max(0.0, k.demand[tier] - k.planned_spent[tier] - k.planned_dropped[tier])
-    need = planned_left + (k.unplanned[tier] - k.fo_spent[tier])
-    shortfall = max(0.0, need - tokens_left(k, tier))
-    return max(0.0, 1.0 - shortfall / max(k.demand[tier], 1.0))
+    need = plan_need(k, tier)
+    if need <= 0:
+        return 1.0
+    return min(1.0, tokens_left(k, tier) / need)
 
 
 def compute_health(k: Keeper) -> float:
-    """token_health = h_frontier x h_backlog (docs/model.md)."""
+    """token_health = h_frontier x h_plan x h_backlog (docs/model.md)."""
     h_f = 1.0
     for t in k.tiers[1:]:
         q = k.quota_total[t]
@@ -75,7 +75,8 @@ def compute_health(k: Keeper) -> float:
         first = 1.0 - exposure / (q + k.reserve_total)
         beyond = max(0.0, exposure - k.spare[t])  # failover that displaces the tier's planned work
         second = 1.0 - beyond / max(k.demand[t], 1.0)
-        h_f = min(h_f, max(0.0, first) * max(0.0, second) * coverage(k, t))
+        h_f = min(h_f, max(0.0, first) * max(0.0, second))
+    h_p = min((coverage(k, t) for t in k.tiers if k.quota_total[t] > 0), default=1.0)
     h_b = k.absorb / (k.absorb + k.snap_owed)
-    k.h_parts = (h_f, h_b)
-    return min(1.0, max(0.0, h_f * h_b))
+    k.h_parts = (h_f, h_p, h_b)
+    return min(1.0, max(0.0, h_f * h_p * h_b))

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from budget.keeper.accounting import charge, drop_plan, pay_rework
+from budget.keeper.accounting import charge, pay_rework
 from budget.keeper.state import Keeper
 from budget.keeper.task import Task
 
@@ -26,8 +26,6 @@ def to_degraded(k: Keeper, task: Task, now: int, reason: str) -> None:
 
 
 def to_manual(k: Keeper, task: Task, now: int, kind: str, reason: str) -> None:
-    if not task.was_manual:
-        drop_plan(k, task)
     if task.review == "queued":  # the manual channel decides now; the audit's post-analysis re-verifies it
         task.review = "none"
         task.review_left = 0.0

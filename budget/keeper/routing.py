@@ -7,7 +7,7 @@ Goodhart variant). See docs/model.md, "One tick", step 4.
 
 from __future__ import annotations
 
-from budget.keeper.accounting import drop_plan, queued_on, remaining_work, tokens_left
+from budget.keeper.accounting import queued_on, remaining_work, tokens_left
 from budget.keeper.moves import start, to_degraded, to_manual
 from budget.keeper.recovery import can_start
 from budget.keeper.state import Keeper
@@ -66,7 +66,6 @@ def route_pending(k: Keeper, now: int) -> None:
             to_degraded(k, task, now, f"waited for {tier} through the outage")
             continue  # resume() starts it within the tier's capacity
         if routing == "close_silently":
-            drop_plan(k, task)
             task.state = "done"
             task.route = "closed"
             task.resolved_at = now
@@ -149,7 +148,6 @@ def try_failover(k: Keeper, task: Task, now: int, target: str | None, why: str, 
                 )
             return False
     k.unplanned[target] += work
-    drop_plan(k, task)  # its work moves to the upper tier as unplanned work, and a failover needs no review
     task.failover = True
     task.escalated = True
     task.route = "failover"

@@ -54,7 +54,6 @@ class Keeper:
         self.unplanned = {t: 0.0 for t in self.tiers}  # tokens committed to failover work
         self.fo_spent = {t: 0.0 for t in self.tiers}  # of which already spent
         self.planned_spent = {t: 0.0 for t in self.tiers}  # spent on planned work: normal routing and reviews
-        self.planned_dropped = {t: 0.0 for t in self.tiers}  # planned work that left the plan (manual, failover)
         self.demand = {t: 0.0 for t in self.tiers}  # planned (normal-routing) tokens of the run
         self.spare = dict(self.quota_total)
         self.eligible = {t: 0.0 for t in self.tiers}  # work of tasks eligible for failover this outage
@@ -79,7 +78,7 @@ class Keeper:
         self.degraded_minutes = 0
         self.timeline: list[dict[str, Any]] = []
         self.health = 1.0
-        self.h_parts = (1.0, 1.0)
+        self.h_parts = (1.0, 1.0, 1.0)  # h_frontier, h_plan, h_backlog
         self.outages: list[tuple[int, int, str]] = []  # (down from, up at, tier) in minutes
         self.recovered_at: dict[str, int] = {}
         self.first_recovery: int | None = None

@@ -13,7 +13,7 @@ task's SLA: then the pipeline closes the task without escalation (what
 
 from __future__ import annotations
 
-from budget.keeper.accounting import charge, drop_plan, tokens_left
+from budget.keeper.accounting import charge, plan_need, tokens_left
 from budget.keeper.moves import audit, to_degraded
 from budget.keeper.recovery import stage_allows
 from budget.keeper.state import Keeper
@@ -144,6 +144,8 @@ def serve_review(k: Keeper, task: Task, now: int) -> None:
     tokens = min(task.review_left, k.cap_left[top])
     if tokens <= 1e-9 or tokens_left(k, top) < tokens - 1e-6:
         return
+    if task.post_analysis and spare_tokens(k, top) < tokens - 1e-6:
+        return  # an audit never takes the tokens the tier's planned reviews need (settle_reviews drops it)
     for p in k.order:  # a review spends over the phases as the incident does
         charge(k, p, top, tokens * k.share[p], borrow=True)
     k.cap_left[top] -= tokens
@@ -160,6 +162,11 @@ def serve_review(k: Keeper, task: Task, now: int) -> None:
         task.log(now, "review", f"{top} reviews ({'P0' if sev == 'P0' else 'disputed'})")
 
 
+def spare_tokens(k: Keeper, tier: str) -> float:
+    """What the tier has beyond what its plan still needs."""
+    return tokens_left(k, tier) - plan_need(k, tier)
+
+
 def _review_finish(k: Keeper, ahead: float, task: Task, now: int) -> float:
     """When the review would finish at the tier's capacity, with ``ahead`` tokens in line before it."""
     cap = k.cap[k.top]
@@ -173,16 +180,14 @@ def settle_reviews(k: Keeper, now: int) -> None:
     ahead = 0.0
     keep: list[Task] = []
     k.review_queue.sort(key=lambda t: (review_class(t), t.review_since, t.inc.arrival_sec, t.inc.id))
-    dry = tokens_left(k, k.top)
     for t in k.review_queue:
-        if t.review == "queued" and t.post_analysis and dry < t.review_left - 1e-6:
+        if t.review == "queued" and t.post_analysis and spare_tokens(k, k.top) < t.review_left - 1e-6:
             t.review = "dropped"
-            t.log(now, "post-analysis", f"{k.top} has no tokens left for the post-analysis ({dry:,.0f})")
+            t.log(now, "post-analysis", f"{k.top} has no tokens beyond its planned reviews for the post-analysis")
         elif t.review == "queued" and t.work_done_at is not None:
             deadline = t.inc.arrival_sec + k.sla[t.inc.severity]
             finish = _review_finish(k, ahead, t, now)
             if finish > deadline:
-                drop_plan(k, t, work=False)
                 t.review = "dropped"
                 wait = now + TICK_SEC - t.review_since
                 t.log(
