@@ -213,3 +213,20 @@ def test_every_sweep_row_says_what_it_missed(default_sweep):
             assert r["why"] == "meets every target"
         else:
             assert r["why"] and r["why"] != "meets every target"
+
+
+def test_readme_shows_what_the_payment_drills_and_the_sweep_print(tmp_path: Path, default_sweep):
+    readme = (ROOT / "README.md").read_text()
+    for folder in ("specs", "scenarios"):
+        (tmp_path / folder).symlink_to(ROOT / folder)
+    for spec, outages in ((OLD, "15,30,45"), (NEW, "15,30")):
+        proc = run_cli(
+            ["drill", "--budget-spec", spec, "--alerts", DAY, "--outages", outages, "--out", "d.json"], tmp_path
+        )
+        table = proc.stdout.splitlines()[2:-1]  # the header, each run, the verdict
+        assert len(table) >= 4
+        for line in table:
+            assert line in readme, line
+    out, _ = default_sweep
+    for line in out.splitlines()[2:5]:  # the recommendation, its floors, its price
+        assert line in readme, line
