@@ -228,6 +228,32 @@ def test_staged_return_goes_through_its_stages_without_a_second_cascade():
     assert max(resumed.count(t) for t in set(resumed)) == 3
 
 
+def test_staged_return_opens_diagnosis_and_plan_in_stage_2_and_the_rest_after_the_audits():
+    r = run(duration_min=30, queue=40, manual_timeout_sec=3600, recovery="staged")
+    stage_at = {e["stage"]: e["time"] for e in r["recovery"]["stages"]}
+    assert "diagnosis and plan open" in r["recovery"]["stages"][1]["reason"]
+    assert "audits done" in r["recovery"]["stages"][2]["reason"]
+    phases = ("triage", "classification", "diagnosis", "plan", "remediation", "postmortem")
+    held = [e for d in r["decisions"] for e in d["events"] if "does not run" in e["reason"]]
+    assert held, "some task reached a phase its stage had not opened"
+    for e in held:
+        stage = 1 if e["time"] < stage_at[2] else 2
+        assert e["time"] <= stage_at[3]  # stage 3 begins at the end of its minute
+        phase = e["reason"].split("does not run ")[1].split(" ")[0]
+        assert phases.index(phase) >= (2 if stage == 1 else 4)  # stage 1: triage/classification; 2: + diagnosis/plan
+    audits = [e["time"] for d in r["decisions"] for e in d["events"] if e["action"] == "audit"]
+    assert audits and min(audits) >= stage_at[2]  # the PostToolUse audits run in stage 2, the full return after
+
+
+def test_red_button_holds_p2_p3_remediation_for_a_human_go_ahead():
+    r = run(routing="all_to_frontier")
+    waits = [(d["severity"], e) for d in r["decisions"] for e in d["events"] if e["action"] == "remediation-waits"]
+    assert waits and all(sev in ("P2", "P3") for sev, _ in waits)
+    assert all("no mass automatic remediation" in e["reason"] for _, e in waits)
+    red_on = {row["time"] for row in r["timeline"] if row["red_button"]}
+    assert all(e["time"] in red_on for _, e in waits)  # only while the button is active
+
+
 def test_instant_return_is_the_default_and_keeps_the_chapters_numbers():
     r = run()
     assert r["recovery"] == {"mode": "instant", "stages": [], "relapses": [], "second_dip": 0.0}
