@@ -241,8 +241,11 @@ def test_staged_return_opens_diagnosis_and_plan_in_stage_2_and_the_rest_after_th
         assert e["time"] <= stage_at[3]  # stage 3 begins at the end of its minute
         phase = e["reason"].split("does not run ")[1].split(" ")[0]
         assert phases.index(phase) >= (2 if stage == 1 else 4)  # stage 1: triage/classification; 2: + diagnosis/plan
-    audits = [e["time"] for d in r["decisions"] for e in d["events"] if e["action"] == "audit"]
-    assert audits and min(audits) >= stage_at[2]  # the PostToolUse audits run in stage 2, the full return after
+    # with the manual channel engaged, its PostToolUse audits run in stage 2, and the full return follows them
+    m = run(duration_min=30, queue=40, manual_timeout_sec=120, recovery="staged")
+    at = {e["stage"]: e["time"] for e in m["recovery"]["stages"]}
+    audits = [e["time"] for d in m["decisions"] for e in d["events"] if e["action"] == "audit"]
+    assert audits and at[2] <= min(audits) and max(audits) <= at[3]
 
 
 def test_red_button_holds_p2_p3_remediation_for_a_human_go_ahead():
