@@ -159,14 +159,18 @@ if held:
         hide_index=True,
         width="stretch",
         column_config={
-            "outage_min": st.column_config.NumberColumn("outage (min)"),
-            "token_health_min": st.column_config.NumberColumn("token_health_min", format="%.2f"),
-            "silent_p0": st.column_config.NumberColumn("silent_p0 (share of P0)", format="%.3f"),
-            "escalation_share": st.column_config.NumberColumn("escalation (share)", format="%.2f"),
-            "mttr_p95": st.column_config.NumberColumn("mttr_p95 (s)"),
-            "mid_tier_saturation": st.column_config.NumberColumn("mid tier at peak (share)", format="%.2f"),
-            "manual_queue": st.column_config.NumberColumn("manual (tasks)"),
-            "red_button": st.column_config.CheckboxColumn("red button"),
+            "outage_min": st.column_config.NumberColumn("outage (min)", width="small"),
+            "token_health_min": st.column_config.NumberColumn("health_min", format="%.2f", width="small"),
+            "silent_p0": st.column_config.NumberColumn(
+                "silent_p0", format="%.3f", width="small", help="share of P0 closed without escalation"
+            ),
+            "escalation_share": st.column_config.NumberColumn("escalation", format="%.2f", width="small"),
+            "mttr_p95": st.column_config.NumberColumn("mttr_p95 (s)", width="small"),
+            "mid_tier_saturation": st.column_config.NumberColumn(
+                "mid tier", format="%.2f", width="small", help="peak share of the middle tier's capacity used"
+            ),
+            "manual_queue": st.column_config.NumberColumn("manual (tasks)", width="small"),
+            "red_button": st.column_config.CheckboxColumn("red button", width="small"),
         },
     )
     whole_day = st.toggle("Show the whole day", value=False, key="w_drill_whole_day")
