@@ -46,11 +46,12 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+from budget.choices import ALERT_FORMATS
 from budget.errors import BudgetError
 from budget.loader import load_document
 from budget.scenario import Incident
 
-FORMATS = ("csv", "jsonl", "alertmanager", "grafana", "pagerduty", "pagerduty-analytics")
+FORMATS = ALERT_FORMATS
 MAX_ALERT_FILE_BYTES = 200 * 1024 * 1024
 SEVERITY_WORDS: dict[str, tuple[str, ...]] = {
     "P0": ("critical", "crit", "emergency", "emerg", "alert", "fatal", "disaster", "blocker", "urgent", "highest")

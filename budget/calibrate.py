@@ -28,15 +28,15 @@ from typing import Any
 
 import yaml
 
-from budget.drill import run_drill
+from budget.choices import DEFAULT_MAX_SILENT_P0
+from budget.drill import DrillResult, check_drill, drill_result, drill_runs, sorted_incidents
 from budget.errors import BudgetError, UsageError
 from budget.gate import Check, validate
+from budget.keeper.snapshot import simulate_shared
 from budget.scenario import Incident
 from budget.spec import RESERVE, SLA_KEY, BudgetSpec, Phase
 
 DEFAULT_TARGETS = {15: 0.70, 30: 0.50}
-# the anti-Goodhart table's line for silent P0: above 2 % of P0 closed without escalation blocks a release
-DEFAULT_MAX_SILENT_P0 = 0.02
 DEFAULT_PRICES = {"cheapest": 0.10, "middle": 0.60, "most_expensive": 3.00}
 
 
@@ -184,30 +184,53 @@ def spec_yaml(spec: BudgetSpec, header: str = "") -> str:
     return head + body
 
 
-def _evaluate(
-    args: tuple[
-        int,
-        BudgetSpec,
-        Variant,
-        tuple[Incident, ...],
-        tuple[int, ...],
-        str,
-        dict[int, float],
-        float | None,
-        list[Check] | None,
-    ],
+@dataclass(frozen=True)
+class SweepJob:
+    """One task of a sweep: the variants that share a split and a reserve, over one day of alerts.
+
+    Such variants differ only in the manual timeout and the guard, so their runs
+    share the day up to the outage (``budget.keeper.snapshot``).
+    """
+
+    indices: tuple[int, ...]
+    variants: tuple[Variant, ...]
+    base: BudgetSpec
+    incidents: tuple[Incident, ...]
+    outages: tuple[int, ...]
+    start: str
+    targets: dict[int, float]
+    max_silent: float | None
+    checks: list[Check] | None
+
+
+def evaluate(job: SweepJob) -> list[SweepRow]:
+    """The sweep's rows for one job (a pure function of the job: the pool and a cluster run the same)."""
+    specs = [variant_spec(job.base, v) for v in job.variants]
+    plan = list(job.outages)
+    runs = []
+    for spec, v in zip(specs, job.variants, strict=True):
+        tier = check_drill(spec, job.incidents, plan, job.start)
+        runs += drill_runs(spec, job.incidents, plan, job.start, tier, v.manual_timeout_sec, "spec", False, False)
+    results = [r.to_dict() for r in simulate_shared(runs)]
+    rows = []
+    for n, (index, v, spec) in enumerate(zip(job.indices, job.variants, specs, strict=True)):
+        mine = results[n * len(plan) : (n + 1) * len(plan)]
+        drill = drill_result(
+            spec, job.incidents, plan, mine, job.start, spec.cheapest, spec.policy.alert_threshold, None, "spec", False
+        )
+        rows.append(_row(index, v, spec, drill, job.targets, job.max_silent, job.checks))
+    return rows
+
+
+def _row(
+    index: int,
+    v: Variant,
+    spec: BudgetSpec,
+    drill: DrillResult,
+    targets: dict[int, float],
+    max_silent: float | None,
+    checks: list[Check] | None,
 ) -> SweepRow:
-    index, base, v, incidents, outages, start, targets, max_silent, checks = args
-    spec = variant_spec(base, v)
-    drill = run_drill(
-        spec,
-        incidents,
-        outages=outages,
-        start=start,
-        manual_timeout_sec=v.manual_timeout_sec,
-        baseline=False,
-        keep_timelines=False,
-    )
     floors = {r["outage_min"]: r["token_health_min"] for r in drill.runs}
     silent = {r["outage_min"]: r["silent_p0"] for r in drill.runs}
     gate_failed: list[str] = []
@@ -231,6 +254,37 @@ def _evaluate(
         why == "meets every target",
         why,
     )
+
+
+def sweep_jobs(
+    base: BudgetSpec,
+    incidents: Sequence[Incident],
+    variants: Sequence[Variant],
+    outages: Sequence[int],
+    start: str,
+    targets: dict[int, float],
+    max_silent_p0: float | None,
+    checks: list[Check] | None,
+) -> list[SweepJob]:
+    """The sweep's tasks: one per split and reserve (its timeouts and guards together), in sweep order."""
+    incs = sorted_incidents(incidents)
+    groups: dict[tuple[float, int], list[int]] = {}
+    for i, v in enumerate(variants):
+        groups.setdefault((v.frontier_share, v.reserve), []).append(i)
+    return [
+        SweepJob(
+            tuple(members),
+            tuple(variants[i] for i in members),
+            base,
+            incs,
+            tuple(outages),
+            start,
+            targets,
+            max_silent_p0,
+            checks,
+        )
+        for members in groups.values()
+    ]
 
 
 def grid(
@@ -273,24 +327,28 @@ def calibrate(
         raise BudgetError(f"targets name outages {missing} that the sweep does not run (--outages)")
     if not variants:
         raise BudgetError("the sweep has no variants")
-    incs = tuple(incidents)
-    jobs = [(i, base, v, incs, tuple(outages), start, targets, max_silent_p0, checks) for i, v in enumerate(variants)]
-    for j in jobs:  # build every variant once up front so a bad one fails before the pool starts
-        variant_spec(base, j[2])
+    for v in variants:  # build every variant once up front so a bad one fails before the pool starts
+        variant_spec(base, v)
+    check_drill(base, incidents, outages, start)
+    jobs = sweep_jobs(base, incidents, variants, outages, start, targets, max_silent_p0, checks)
     n_workers = max(1, min(workers or os.cpu_count() or 1, len(jobs)))
     rows: list[SweepRow] = []
+    done = 0
     if n_workers == 1:
-        for k, job in enumerate(jobs, 1):
-            rows.append(_evaluate(job))
+        for job in jobs:
+            rows += evaluate(job)
+            done += len(job.indices)
             if progress:
-                progress(k / len(jobs))
+                progress(done / len(variants))
     else:
         with ProcessPoolExecutor(max_workers=n_workers) as pool:
-            futures = [pool.submit(_evaluate, job) for job in jobs]
-            for k, fut in enumerate(as_completed(futures), 1):
-                rows.append(fut.result())
+            futures = [pool.submit(evaluate, job) for job in jobs]
+            for fut in as_completed(futures):
+                got = fut.result()
+                rows += got
+                done += len(got)
                 if progress:
-                    progress(k / len(jobs))
+                    progress(done / len(variants))
     rows.sort(key=lambda r: r.index)
     passing = [r for r in rows if r.meets]
     best = min(passing, key=lambda r: (round(r.cost, 6), -min(r.floors.values()), r.index)) if passing else None

@@ -15,35 +15,11 @@ import sys
 from typing import Any
 
 from budget import __version__
-from budget.alerts import FORMATS as ALERT_FORMATS
-from budget.alerts import load_alerts
-from budget.assertion import assert_spec
-from budget.calibrate import DEFAULT_MAX_SILENT_P0, calibrate, grid, price_of, propose, spec_yaml
-from budget.drill import apply_history, drill_csv, run_drill
+from budget.choices import ALERT_FORMATS, DEFAULT_MAX_SILENT_P0, GATEWAYS, ROUTING_POLICIES, SPEND_LOG_FORMATS
 from budget.errors import BudgetError, QueryError, UsageError
-from budget.export import GATEWAYS, export_text, limits_json
-from budget.export import summary_lines as export_summary
-from budget.fit import fit_spend_log, parse_tier_map
-from budget.fsutil import atomic_write_text
-from budget.gate import load_checks
-from budget.keeper import manual_key, simulate
-from budget.loader import MAX_INPUT_BYTES, load_document
-from budget.note import entry_from_result, write_note
-from budget.plan import load_plan, plan_json, proportion_check, proportion_line, summary_line
-from budget.query import evaluate, format_value
-from budget.review import load_history, review
-from budget.scenario import (
-    DEFAULT_MANUAL_TIMEOUT_SEC,
-    ROUTING_POLICIES,
-    parse_failure,
-    scenario_from_dict,
-    scenario_from_document,
-)
-from budget.spec import load_spec, parse_split
-from budget.spendlog import FORMATS as SPEND_LOG_FORMATS
-from budget.spendlog import read_spend_log
-from budget.validation import load_rules
-from budget.validation import run as run_validation
+
+# Each command imports its modules inside its function: `budget --help` and a usage
+# error then cost a bare interpreter start, not pydantic, yaml and every command's module.
 
 EXIT_OK, EXIT_FAIL, EXIT_USAGE = 0, 1, 2
 
@@ -55,6 +31,10 @@ class _Parser(argparse.ArgumentParser):
 
 
 def _cmd_compile(args: argparse.Namespace) -> int:
+    from budget.fsutil import atomic_write_text
+    from budget.plan import plan_json, proportion_check, proportion_line, summary_line
+    from budget.spec import load_spec, parse_split
+
     spec = load_spec(args.budget_spec)
     split = parse_split(args.expect_split, spec.tiers, args.tolerance) if args.expect_split else None
     checks = proportion_check(spec, split)
@@ -68,6 +48,8 @@ def _cmd_compile(args: argparse.Namespace) -> int:
 
 
 def _cmd_assert(args: argparse.Namespace) -> int:
+    from budget.assertion import assert_spec
+
     if args.tolerance < 0:
         raise UsageError(f"--tolerance {args.tolerance:g}: must not be negative")
     result = assert_spec(args.budget_spec, args.expect_split, args.tolerance)
@@ -77,6 +59,9 @@ def _cmd_assert(args: argparse.Namespace) -> int:
 
 
 def _scenario_for(args: argparse.Namespace, spec: Any) -> Any:
+    from budget.loader import load_document
+    from budget.scenario import DEFAULT_MANUAL_TIMEOUT_SEC, parse_failure, scenario_from_dict, scenario_from_document
+
     if args.scenario and args.failure:
         raise BudgetError("give either --scenario or --failure, not both")
     if args.scenario:
@@ -107,6 +92,10 @@ def _scenario_for(args: argparse.Namespace, spec: Any) -> Any:
 
 
 def _cmd_simulate(args: argparse.Namespace) -> int:
+    from budget.fsutil import atomic_write_text
+    from budget.keeper import manual_key, simulate
+    from budget.plan import load_plan
+
     spec = load_plan(args.plan)
     scenario = _scenario_for(args, spec)
     result = simulate(spec, scenario, routing=args.policy).to_dict()
@@ -139,6 +128,8 @@ def _cmd_simulate(args: argparse.Namespace) -> int:
 
 
 def _load_result(path: str) -> dict[str, Any]:
+    from budget.loader import MAX_INPUT_BYTES, load_document
+
     doc = load_document(path, limit=200 * MAX_INPUT_BYTES)
     if not isinstance(doc.data, dict):
         raise BudgetError(f"{path}: not a result (a JSON object)")
@@ -146,6 +137,8 @@ def _load_result(path: str) -> dict[str, Any]:
 
 
 def _cmd_inspect(args: argparse.Namespace) -> int:
+    from budget.query import evaluate, format_value
+
     data = _load_result(args.result)
     outcome = evaluate(args.query, data)
     width = max(len(c.text) for c in outcome.clauses) if outcome.clauses else 0
@@ -161,6 +154,8 @@ def _cmd_inspect(args: argparse.Namespace) -> int:
 
 
 def _cmd_note(args: argparse.Namespace) -> int:
+    from budget.note import entry_from_result, write_note
+
     data = _load_result(args.result)
     entry = entry_from_result(
         data,
@@ -191,6 +186,11 @@ def _outages(text: str) -> list[int]:
 
 
 def _cmd_drill(args: argparse.Namespace) -> int:
+    from budget.alerts import load_alerts
+    from budget.drill import apply_history, drill_csv, run_drill
+    from budget.fsutil import atomic_write_text
+    from budget.plan import load_plan
+
     if bool(args.budget_spec) == bool(args.plan):
         raise BudgetError("give one of --budget-spec or --plan")
     source = args.budget_spec or args.plan
@@ -235,6 +235,9 @@ def _cmd_drill(args: argparse.Namespace) -> int:
 
 def _cmd_validate(args: argparse.Namespace) -> int:
     """Exit 0 pass, 1 a check failed, 2 unusable input (every input error, a gate that checks nothing)."""
+    from budget.validation import load_rules
+    from budget.validation import run as run_validation
+
     try:
         rules = load_rules(args.validation)
         data = _load_result(args.metrics)
@@ -254,6 +257,8 @@ def _cmd_validate(args: argparse.Namespace) -> int:
 
 def _cmd_review(args: argparse.Namespace) -> int:
     """Exit 1 when a signal fires, 0 when none does, 2 when no signal has the data to be evaluated."""
+    from budget.review import load_history, review
+
     result = review(load_history(args.history), args.history, args.spec)
     if args.json:
         print(json.dumps(result.to_dict(), indent=2, ensure_ascii=False))
@@ -295,6 +300,12 @@ def _targets(text: str) -> dict[int, float]:
 
 
 def _cmd_calibrate(args: argparse.Namespace) -> int:
+    from budget.alerts import load_alerts
+    from budget.calibrate import calibrate, grid, price_of, spec_yaml
+    from budget.fsutil import atomic_write_text
+    from budget.gate import load_checks
+    from budget.plan import load_plan
+
     base = load_plan(args.budget_spec)
     incidents, report = load_alerts(args.alerts, args.format)
     variants = grid(
@@ -363,6 +374,9 @@ def _cmd_calibrate(args: argparse.Namespace) -> int:
 
 
 def _cmd_propose(args: argparse.Namespace) -> int:
+    from budget.calibrate import propose
+    from budget.fsutil import atomic_write_text
+
     p = propose(args.incidents_per_day, args.incident_tokens, args.disputed_share, args.outages_per_month)
     atomic_write_text(args.out, p.text)
     for r in p.reasons:
@@ -375,6 +389,11 @@ def _cmd_propose(args: argparse.Namespace) -> int:
 
 
 def _cmd_fit(args: argparse.Namespace) -> int:
+    from budget.fit import fit_spend_log, parse_tier_map
+    from budget.fsutil import atomic_write_text
+    from budget.plan import load_plan
+    from budget.spendlog import read_spend_log
+
     tier_map = parse_tier_map(args.tier_map)
     tiers = [t.strip() for t in args.tiers.split(",") if t.strip()] if args.tiers else None
     spec = load_plan(args.budget_spec) if args.budget_spec else None
@@ -388,6 +407,11 @@ def _cmd_fit(args: argparse.Namespace) -> int:
 
 
 def _cmd_export(args: argparse.Namespace) -> int:
+    from budget.export import export_text, limits_json
+    from budget.export import summary_lines as export_summary
+    from budget.fsutil import atomic_write_text
+    from budget.plan import load_plan
+
     spec = load_plan(args.budget_spec)
     text = export_text(spec, args.to, args.budget_spec)
     limits = limits_json(spec) if args.limits_out else None
