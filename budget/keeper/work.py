@@ -13,6 +13,8 @@ task's SLA: then the pipeline closes the task without escalation (what
 
 from __future__ import annotations
 
+import bisect
+
 from budget.keeper.accounting import charge, tokens_left
 from budget.keeper.moves import audit, to_degraded
 from budget.keeper.recovery import stage_allows
@@ -27,19 +29,23 @@ def run_work(k: Keeper, now: int) -> None:
         for t in k.active:
             if t.state == "running" and t.review_needed and t.review == "none" and not t.failover:
                 request_review(k, t, now)
-    line: list[tuple[int, int, int, Task]] = []
-    for t in k.active:
+    # place in line: committed work (WORK) before every review, each by (since, arrival, id); the
+    # position breaks any tie as a stable sort would
+    line = [(t.phase_since, t.inc.arrival_sec, t.inc.id, n, t) for n, t in enumerate(k.active) if t.state == "running"]
+    line.sort()
+    for *_, t in line:
         if t.state == "running":
-            line.append((WORK, t.phase_since, t.inc.arrival_sec, t))
-    for t in k.review_queue:
-        line.append((review_class(t), t.review_since, t.inc.arrival_sec, t))
-    line.sort(key=lambda item: (item[0], item[1], item[2], item[3].inc.id))
-    for kind, _, _, t in line:
-        if kind == WORK:
-            if t.state == "running":
-                run_minute(k, t, now)
-        elif t.review == "queued":
-            serve_review(k, t, now)
+            run_minute(k, t, now)
+    sort_reviews(k)
+    if k.top not in k.down:  # else no review can be served
+        cap_left = k.cap_left
+        quiet = not (k.red_active and k.include_decisions)  # the red button's waits are only logged
+        left = tokens_left(k, k.top)
+        for t in k.review_queue:
+            if t.review == "queued":
+                if quiet and cap_left[k.top] <= 1e-9:
+                    break  # the tier is at its capacity: every review behind waits
+                left = serve_review(k, t, now, left)
     settle_reviews(k, now)
     for tier, cap in k.cap.items():
         if cap > 0:
@@ -57,41 +63,72 @@ def review_class(t: Task) -> int:
     return REVIEW + SEVERITIES.index(t.inc.severity)
 
 
+def review_key(t: Task) -> tuple[int, int, int, str]:
+    """A review's place in the frontier's line: its class, when it was requested, the incident's arrival and id."""
+    return (review_class(t), t.review_since, t.inc.arrival_sec, t.inc.id)
+
+
+def sort_reviews(k: Keeper) -> None:
+    """Sort the review queue by :func:`review_key` (a stable sort), touching only what was added since the last.
+
+    The queue's first ``k.reviews_sorted`` entries are in order; each request added after them goes
+    in after the equal keys before it, which is where a stable sort puts it.
+    """
+    queue = k.review_queue
+    if k.reviews_sorted < len(queue):
+        added = queue[k.reviews_sorted :]
+        del queue[k.reviews_sorted :]
+        for t in added:
+            bisect.insort_right(queue, t, key=review_key)
+    k.reviews_sorted = len(queue)
+
+
 def run_minute(k: Keeper, task: Task, now: int) -> None:
     budget = float(TICK_SEC)
-    while budget > 1e-9 and task.phase < len(k.order):
-        p = k.order[task.phase]
-        tier = task.tier if task.failover else k.work_tier[p]
-        if tier in k.down or tier is None:
+    order, down, cap_left, remaining = k.order, k.down, k.cap_left, k.remaining
+    n_order = len(order)
+    while budget > 1e-9 and task.phase < n_order:
+        p = order[task.phase]
+        failover = task.failover
+        tier = task.tier if failover else k.work_tier[p]
+        if tier in down or tier is None:
             task.state = "pending"
             task.log(now, "queued", f"{tier} is down at {k.phase_names[p]}")
             return
-        if not task.failover and task.tier != tier:
+        if not failover and task.tier != tier:
             task.tier = tier
         if task.elapsed == 0 and not held_back(k, task, p, tier, now):
             return
-        take = min(budget, k.dur[p] - task.elapsed)
-        rate = k.W * k.share[p] / k.dur[p]  # tokens a second in this phase
+        dur = k.dur[p]
+        take = min(budget, dur - task.elapsed)
+        rate = k.rate[p]  # tokens a second in this phase
         tokens = rate * take
-        capped = tokens > k.cap_left[tier] + 1e-9
+        left = cap_left[tier]
+        capped = tokens > left + 1e-9
         if capped:
-            if k.cap_left[tier] <= 1e-9:
+            if left <= 1e-9:
                 return  # the tier is at its capacity this minute: the task waits in line
-            tokens = k.cap_left[tier]
+            tokens = left
             take = tokens / rate
-        if not charge(k, p, tier, tokens, borrow=task.failover):
+        key = (p, tier)
+        have = remaining[key]
+        if have >= tokens:  # charge()'s common case, inline: this loop runs for every task every minute
+            remaining[key] = have - tokens
+            k.spent[key] += tokens
+            k.spent_tier[tier] += tokens
+        elif not charge(k, p, tier, tokens, borrow=failover):
             task.quota_stalled = True
             task.log(now, "stalled", f"{tier} quota for {k.phase_names[p]} and its reserve are used up")
             to_degraded(k, task, now, f"{tier} quota exhausted at {k.phase_names[p]}")
             return
-        k.cap_left[tier] -= tokens
-        if task.failover:
+        cap_left[tier] = left - tokens
+        if failover:
             k.fo_spent[tier] += tokens
         task.elapsed += take
         budget -= take
         if capped:
             return
-        if task.elapsed >= k.dur[p] - 1e-9:
+        if task.elapsed >= dur - 1e-9:
             task.phase += 1
             task.elapsed = 0.0
             task.phase_since = now
@@ -99,8 +136,9 @@ def run_minute(k: Keeper, task: Task, now: int) -> None:
                 task.work_done_at = now + int(TICK_SEC - budget)
                 if task.review != "queued":
                     task.resolved_at = task.work_done_at
-                    task.log(task.resolved_at, "resolved", f"pipeline done on {tier}")
-    if task.phase >= len(k.order):
+                    if task.events is not None:
+                        task.log(task.resolved_at, "resolved", f"pipeline done on {tier}")
+    if task.phase >= n_order:
         if k.pm_index is not None:
             task.postmortem_done = True
         task.state = "done"
@@ -113,6 +151,8 @@ def held_back(k: Keeper, task: Task, phase: int, tier: str, now: int) -> bool:
     - red button: no mass automatic remediation, so a P2/P3 task's remediation waits
       for the button's release (the human go-ahead); P0/P1 proceed.
     """
+    if not k.red_active and k.sc.recovery != "staged":
+        return True  # neither can hold a phase back
     if not stage_allows(k, task, tier):
         to_degraded(k, task, now, f"staged return, stage {k.stage}: {tier} does not run {k.phase_names[phase]} yet")
         return False
@@ -130,18 +170,19 @@ def request_review(k: Keeper, task: Task, now: int) -> None:
     k.review_queue.append(task)
 
 
-def serve_review(k: Keeper, task: Task, now: int) -> None:
+def serve_review(k: Keeper, task: Task, now: int, left: float) -> float:
+    """Serve what the frontier can of one review; ``left`` is ``tokens_left`` of the tier, returned updated."""
     top = k.top
     sev = task.inc.severity
     if top in k.down:
-        return
+        return left
     if k.red_active and sev not in k.p.failover_severities and not task.post_analysis:
         if task.events and task.events[-1][1] != "review-waits":
             task.log(now, "review-waits", f"red button: {top} reserved for P0/P1")
-        return
+        return left
     tokens = min(task.review_left, k.cap_left[top])
-    if tokens <= 1e-9 or tokens_left(k, top) < tokens - 1e-6:
-        return
+    if tokens <= 1e-9 or left < tokens - 1e-6:
+        return left
     for p in k.order:  # a review spends over the phases as the incident does
         charge(k, p, top, tokens * k.share[p], borrow=True)
     k.cap_left[top] -= tokens
@@ -150,29 +191,33 @@ def serve_review(k: Keeper, task: Task, now: int) -> None:
         task.review = "done"
         if task.post_analysis:
             task.log(now, "post-analysis", f"{top} re-verified the manual decision")
-            return
+            return tokens_left(k, top)
         task.reviewed = True
         task.escalated = True
         task.log(now, "review", f"{top} reviews ({'P0' if sev == 'P0' else 'disputed'})")
-
-
-def _review_finish(k: Keeper, ahead: float, task: Task, now: int) -> float:
-    """When the review would finish at the tier's capacity, with ``ahead`` tokens in line before it."""
-    cap = k.cap[k.top]
-    if k.top in k.down or cap <= 0 or tokens_left(k, k.top) < task.review_left - 1e-6:
-        return float("inf")
-    return now + TICK_SEC * (1 + (ahead + task.review_left) / cap)
+    return tokens_left(k, top)
 
 
 def settle_reviews(k: Keeper, now: int) -> None:
-    """Resolve tasks whose review is decided; close without escalation those it cannot reach in time."""
+    """Resolve tasks whose review is decided; close without escalation those it cannot reach in time.
+
+    A review would finish at the tier's capacity behind the ``ahead`` tokens queued before it:
+    ``now + TICK_SEC * (1 + (ahead + review_left) / capacity)``; never when the tier is down,
+    has no capacity, or has fewer tokens left than the review needs.
+    """
     ahead = 0.0
     keep: list[Task] = []
-    k.review_queue.sort(key=lambda t: (review_class(t), t.review_since, t.inc.arrival_sec, t.inc.id))
+    sort_reviews(k)
+    cap = k.cap[k.top]
+    blocked = k.top in k.down or cap <= 0
+    left = 0.0 if blocked else tokens_left(k, k.top)  # nothing is charged while the queue is settled
     for t in k.review_queue:
         if t.review == "queued" and t.work_done_at is not None:
             deadline = t.inc.arrival_sec + k.sla[t.inc.severity]
-            finish = _review_finish(k, ahead, t, now)
+            if blocked or left < t.review_left - 1e-6:
+                finish = float("inf")
+            else:
+                finish = now + TICK_SEC * (1 + (ahead + t.review_left) / cap)
             if finish > deadline:
                 t.review = "dropped"
                 wait = now + TICK_SEC - t.review_since
@@ -191,6 +236,7 @@ def settle_reviews(k: Keeper, now: int) -> None:
             how = "reviewed" if t.review == "done" else "without its review"
             t.log(t.resolved_at, "resolved", f"pipeline done, {how}")
     k.review_queue = keep
+    k.reviews_sorted = len(keep)
 
 
 def close_manual(k: Keeper, now: int) -> None:
