@@ -182,7 +182,7 @@ def _num(value: Any, default: float, name: str, lo: float, hi: float) -> float:
     return x
 
 
-@dataclass
+@dataclass(slots=True)
 class _Raw:
     line: int
     at: datetime
@@ -399,16 +399,27 @@ def import_alerts(
     sev = severity_map or load_severity_map(None)
     report = ImportReport(source=name, format=fmt)
     raws = list(_records(text, fmt, name, sev, report))
+    return first_day(raws, report)
+
+
+def first_day(raws: list[_Raw], report: ImportReport) -> tuple[tuple[Incident, ...], ImportReport]:
+    """The incidents of the stream's first day (UTC), sorted by arrival, with stable ids; the rest is counted."""
     if not raws:
-        raise BudgetError(f"{name}: no incident could be read ({report.summary()})")
+        raise BudgetError(f"{report.source}: no incident could be read ({report.summary()})")
     day0 = min(r.at for r in raws).replace(hour=0, minute=0, second=0, microsecond=0)
     report.day = day0.date().isoformat()
+    incidents = day_incidents(raws, day0)
+    report.outside_day += len(raws) - len(incidents)
+    return incidents, report
+
+
+def day_incidents(raws: list[_Raw], day0: datetime) -> tuple[Incident, ...]:
+    """The incidents of the records that fall on the day starting at ``day0``, sorted by arrival, with stable ids."""
     incidents: list[Incident] = []
     used: set[str] = set()
     for r in sorted(raws, key=lambda r: (r.at, r.line)):
         sec = int((r.at - day0).total_seconds())
-        if sec >= 86400:
-            report.outside_day += 1
+        if not 0 <= sec < 86400:
             continue
         ident = r.ident if r.ident and r.ident not in used else f"a{r.line}-{len(incidents) + 1}"
         used.add(ident)
@@ -422,23 +433,43 @@ def import_alerts(
                 service=r.service,
             )
         )
-    return tuple(incidents), report
+    return tuple(incidents)
 
 
 def load_alerts(
     path: str | Path, fmt: str | None = None, severity_map: str | Path | None = None
 ) -> tuple[tuple[Incident, ...], ImportReport]:
+    """The first day of the stream in ``path`` (:func:`load_records`, then :func:`first_day`)."""
+    return first_day(*load_records(path, fmt, severity_map))
+
+
+def load_records(
+    path: str | Path, fmt: str | None = None, severity_map: str | Path | None = None
+) -> tuple[list[_Raw], ImportReport]:
+    """Every record of the file that could be read, and the report; a JSONL stream is streamed (``alertstream``)."""
+    from budget.alertstream import read_jsonl
+
     p = Path(path)
     if not p.exists():
         raise BudgetError(f"{path}: no such file")
     size = p.stat().st_size
     if size > MAX_ALERT_FILE_BYTES:
         raise BudgetError(f"{path}: file is {size:,} bytes, over the {MAX_ALERT_FILE_BYTES:,}-byte limit")
+    sev = load_severity_map(severity_map)
+    streamed = read_jsonl(p, str(path), fmt, sev) if fmt in (None, "jsonl") else None
+    if streamed is not None:
+        return streamed
     try:
         text = p.read_text(encoding="utf-8")
     except UnicodeDecodeError as exc:
         raise BudgetError(f"{path}: not UTF-8 text (byte {exc.start})") from None
-    return import_alerts(text, str(path), fmt, load_severity_map(severity_map))
+    if not text.strip():
+        raise BudgetError(f"{path}: file is empty")
+    if fmt is not None and fmt not in FORMATS:
+        raise BudgetError(f"--format {fmt!r}: use one of {', '.join(FORMATS)}")
+    fmt = fmt or detect_format(text, str(path))
+    report = ImportReport(source=str(path), format=fmt)
+    return list(_records(text, fmt, str(path), sev, report)), report
 
 
 def flow_per_hour(incidents: tuple[Incident, ...] | list[Incident]) -> list[int]:
