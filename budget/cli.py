@@ -186,8 +186,9 @@ def _outages(text: str) -> list[int]:
 
 
 def _cmd_drill(args: argparse.Namespace) -> int:
-    from budget.alerts import load_alerts
+    from budget.days import load_days
     from budget.drill import apply_history, drill_csv, run_drill
+    from budget.drilldays import days_csv, days_json, summary_lines
     from budget.fsutil import atomic_write_text
     from budget.plan import load_plan
 
@@ -195,25 +196,46 @@ def _cmd_drill(args: argparse.Namespace) -> int:
         raise BudgetError("give one of --budget-spec or --plan")
     source = args.budget_spec or args.plan
     spec = load_plan(source)
-    incidents, report = load_alerts(args.alerts, args.format, args.severity_map)
-    result = run_drill(
-        spec,
-        incidents,
-        outages=_outages(args.outages),
-        start=args.start,
-        down_tier=args.down_tier,
-        fail_under=args.fail_under,
-        report=report,
-        spec_name=str(source),
-        evidence=bool(args.history),  # what budget review reads, kept when a history is written
-    )
+    history = load_days(args.alerts, args.format, args.severity_map)
+    results = [
+        run_drill(
+            spec,
+            day.incidents,
+            outages=_outages(args.outages),
+            start=args.start,
+            down_tier=args.down_tier,
+            fail_under=args.fail_under,
+            report=day.report,
+            spec_name=str(source),
+            evidence=bool(args.history),  # what budget review reads, kept when a history is written
+        )
+        for day in history.days
+    ]
     if args.history:
-        apply_history(result, args.history)
-    atomic_write_text(args.out, result.to_json())
+        for result in results:  # one record a day, in date order
+            apply_history(result, args.history)
+    several = history.several
+    atomic_write_text(args.out, days_json(results) if several else results[0].to_json())
     if args.csv:
-        atomic_write_text(args.csv, drill_csv(result))
-    print(report.summary())
-    print(f"drill of {source}: {result.down_tier} down from {result.start}; guard {result.fail_under:.2f}")
+        atomic_write_text(args.csv, days_csv(results) if several else drill_csv(results[0]))
+    for line in history.summary_lines():
+        print(line)
+    failed = False
+    for day, result in zip(history.days, results, strict=True):
+        failed = _print_drill(result, source, day.day if several else "") or failed
+    if several:
+        for line in summary_lines(results):
+            print(line)
+    print(f"wrote {args.out}" + (f" and {args.csv}" if args.csv else ""))
+    return EXIT_FAIL if failed else EXIT_OK
+
+
+def _print_drill(result: Any, source: str, day: str) -> bool:
+    """One day's drill as the CLI prints it; True when it fails (an outage below the guard, a review asked)."""
+    print(
+        f"drill of {source}" + (f" on {day}" if day else "") + f": {result.down_tier} down from {result.start}; "
+        f"guard {result.fail_under:.2f}"
+    )
     print(result.table())
     below = result.below_guard
     print(
@@ -229,8 +251,7 @@ def _cmd_drill(args: argparse.Namespace) -> int:
             print("review the proportions: " + "; ".join(result.review["reasons"]))
         else:
             print(f"history: run {result.review['run']}, no review rule triggered")
-    print(f"wrote {args.out}" + (f" and {args.csv}" if args.csv else ""))
-    return EXIT_FAIL if below or result.review.get("required") else EXIT_OK
+    return bool(below or result.review.get("required"))
 
 
 def _cmd_validate(args: argparse.Namespace) -> int:
@@ -300,14 +321,15 @@ def _targets(text: str) -> dict[int, float]:
 
 
 def _cmd_calibrate(args: argparse.Namespace) -> int:
-    from budget.alerts import load_alerts
     from budget.calibrate import calibrate, grid, price_of, spec_yaml
+    from budget.days import load_days
     from budget.fsutil import atomic_write_text
     from budget.gate import load_checks
     from budget.plan import load_plan
 
     base = load_plan(args.budget_spec)
-    incidents, report = load_alerts(args.alerts, args.format)
+    history = load_days(args.alerts, args.format)
+    days = {d.day: d.incidents for d in history.days}
     variants = grid(
         _values(args.frontier_shares, "--frontier-shares"),
         _values(args.reserves, "--reserves", lambda x: int(x)),
@@ -325,7 +347,7 @@ def _cmd_calibrate(args: argparse.Namespace) -> int:
 
     result = calibrate(
         base,
-        incidents,
+        days if history.several else history.days[0].incidents,
         variants,
         outages=_outages(args.outages),
         start=args.start,
@@ -335,9 +357,11 @@ def _cmd_calibrate(args: argparse.Namespace) -> int:
         workers=args.workers,
         progress=None if args.quiet else progress,
         base_name=args.budget_spec,
+        scheduler=args.scheduler,
     )
     atomic_write_text(args.csv, result.csv())
-    print(report.summary())
+    for line in history.summary_lines():
+        print(line)
     targets = ", ".join(f"{m}m >= {t:.2f}" for m, t in sorted(result.targets.items()))
     if result.max_silent_p0 is not None:
         targets += f", silent_p0 <= {result.max_silent_p0:.2f}"
@@ -345,6 +369,7 @@ def _cmd_calibrate(args: argparse.Namespace) -> int:
     print(
         f"swept {len(result.rows)} variants of {args.budget_spec}: {passing} meet {targets}"
         + (" and the gateway" if checks else "")
+        + (f" on every one of {len(history.days)} days" if history.several else "")
         + f"; table in {args.csv}"
     )
     best = result.recommended
@@ -354,7 +379,7 @@ def _cmd_calibrate(args: argparse.Namespace) -> int:
     v = best.variant
     floors = ", ".join(f"{m}m {f:.2f}" for m, f in sorted(best.floors.items()))
     header = (
-        f"Recommended by budget calibrate from {args.budget_spec} over {args.alerts}:\n"
+        f"Recommended by budget calibrate from {args.budget_spec} over {', '.join(args.alerts)}:\n"
         f"frontier share {v.frontier_share:.1%}, control_reserve {v.reserve:,}, manual timeout "
         f"{v.manual_timeout_sec:g}s, guard {v.alert_threshold:.2f}\n"
         f"token_health_min {floors}; {best.daily_budget_tokens:,} tokens a day, {best.cost:.2f} a day"
@@ -464,7 +489,13 @@ def build_parser() -> argparse.ArgumentParser:
     d = sub.add_parser("drill", help="replay a day of alerts with the cheap tier off for 15/30/45 minutes")
     d.add_argument("--budget-spec", metavar="SPEC", help="budget_network.yaml")
     d.add_argument("--plan", metavar="PLAN", help="a compiled plan JSON instead of a spec")
-    d.add_argument("--alerts", required=True, metavar="FILE", help="CSV, JSONL, Alertmanager, Grafana or PagerDuty")
+    d.add_argument(
+        "--alerts",
+        required=True,
+        action="append",
+        metavar="FILE",
+        help="CSV, JSONL, Alertmanager, Grafana or PagerDuty; repeat for several files; each day (UTC) is drilled",
+    )
     d.add_argument("--format", choices=ALERT_FORMATS, help="the alert format (detected when left out)")
     d.add_argument("--severity-map", metavar="YAML", help="override the severity mapping")
     d.add_argument("--outages", default="15,30,45", metavar="15,30,45", help="outage lengths, minutes")
@@ -490,7 +521,9 @@ def build_parser() -> argparse.ArgumentParser:
 
     c2 = sub.add_parser("calibrate", help="sweep split, reserve, timeout and guard against outage drills")
     c2.add_argument("--budget-spec", required=True, metavar="SPEC")
-    c2.add_argument("--alerts", required=True, metavar="FILE")
+    c2.add_argument(
+        "--alerts", required=True, action="append", metavar="FILE", help="repeat for several files; every day counts"
+    )
     c2.add_argument("--format", choices=ALERT_FORMATS)
     c2.add_argument("--frontier-shares", default="0.05:0.30:0.025", metavar="A:B:STEP")
     c2.add_argument("--reserves", default="700000,1000000,1500000,2000000,3000000", metavar="LIST")
@@ -508,6 +541,11 @@ def build_parser() -> argparse.ArgumentParser:
     )
     c2.add_argument("--validation", default=None, metavar="YAML", help="gateway checks every variant must pass")
     c2.add_argument("--workers", type=int, default=None, help="processes (all cores)")
+    c2.add_argument(
+        "--scheduler",
+        metavar="ADDRESS",
+        help="run the sweep on a Dask cluster (tcp://host:8786) instead of local processes",
+    )
     c2.add_argument("--quiet", action="store_true", help="no progress on stderr")
     c2.add_argument("--out", required=True, metavar="YAML", help="the recommended spec")
     c2.add_argument("--csv", required=True, metavar="CSV", help="the whole sweep")

@@ -81,7 +81,7 @@ def remaining_work(k: Keeper, task: Task) -> float:
 
 def tokens_left(k: Keeper, tier: str) -> float:
     """What the tier can still spend: every phase quota plus its reserve."""
-    return sum(map(k.remaining.__getitem__, k.tier_keys[tier])) + k.reserve_left[tier]
+    return sum(k.remaining[(q, tier)] for q in range(len(k.phase_names))) + k.reserve_left[tier]
 
 
 def forecast(k: Keeper, incidents: Sequence[Incident], disputed: Sequence[bool]) -> None:

@@ -39,7 +39,6 @@ class Keeper:
         self.work_tier = work_tiers(spec)
         self.share = phase_shares(spec, self.work_tier)
         self.rate = [self.W * self.share[i] / self.dur[i] for i in range(len(names))]  # tokens a second per phase
-        self.tier_keys = {t: [(i, t) for i in range(len(names))] for t in self.tiers}  # ledger keys of a tier
         self.remaining = {
             (i, t): float(spec.phases[n].quotas.get(t, 0)) for i, n in enumerate(names) for t in self.tiers
         }
@@ -97,7 +96,6 @@ class Keeper:
         self.cap_left = dict(self.cap)
         self.peak_use = {t: 0.0 for t in self.tiers}  # highest share of capacity used in a minute
         self.review_queue: list[Task] = []  # tasks whose frontier review is requested and not decided
-        self.reviews_sorted = 0  # how much of the queue is in line order (work.sort_reviews)
         self.review_tokens = policy.review_share * self.W
         # where the run stands (simulate.start_run / advance): its minutes, the next tick, the next arrival
         self.first = 0

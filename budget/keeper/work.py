@@ -13,8 +13,6 @@ task's SLA: then the pipeline closes the task without escalation (what
 
 from __future__ import annotations
 
-import bisect
-
 from budget.keeper.accounting import charge, tokens_left
 from budget.keeper.moves import audit, to_degraded
 from budget.keeper.recovery import stage_allows
@@ -36,16 +34,15 @@ def run_work(k: Keeper, now: int) -> None:
     for *_, t in line:
         if t.state == "running":
             run_minute(k, t, now)
-    sort_reviews(k)
+    k.review_queue.sort(key=review_key)
     if k.top not in k.down:  # else no review can be served
         cap_left = k.cap_left
         quiet = not (k.red_active and k.include_decisions)  # the red button's waits are only logged
-        left = tokens_left(k, k.top)
         for t in k.review_queue:
             if t.review == "queued":
                 if quiet and cap_left[k.top] <= 1e-9:
                     break  # the tier is at its capacity: every review behind waits
-                left = serve_review(k, t, now, left)
+                serve_review(k, t, now)
     settle_reviews(k, now)
     for tier, cap in k.cap.items():
         if cap > 0:
@@ -66,21 +63,6 @@ def review_class(t: Task) -> int:
 def review_key(t: Task) -> tuple[int, int, int, str]:
     """A review's place in the frontier's line: its class, when it was requested, the incident's arrival and id."""
     return (review_class(t), t.review_since, t.inc.arrival_sec, t.inc.id)
-
-
-def sort_reviews(k: Keeper) -> None:
-    """Sort the review queue by :func:`review_key` (a stable sort), touching only what was added since the last.
-
-    The queue's first ``k.reviews_sorted`` entries are in order; each request added after them goes
-    in after the equal keys before it, which is where a stable sort puts it.
-    """
-    queue = k.review_queue
-    if k.reviews_sorted < len(queue):
-        added = queue[k.reviews_sorted :]
-        del queue[k.reviews_sorted :]
-        for t in added:
-            bisect.insort_right(queue, t, key=review_key)
-    k.reviews_sorted = len(queue)
 
 
 def run_minute(k: Keeper, task: Task, now: int) -> None:
@@ -170,19 +152,18 @@ def request_review(k: Keeper, task: Task, now: int) -> None:
     k.review_queue.append(task)
 
 
-def serve_review(k: Keeper, task: Task, now: int, left: float) -> float:
-    """Serve what the frontier can of one review; ``left`` is ``tokens_left`` of the tier, returned updated."""
+def serve_review(k: Keeper, task: Task, now: int) -> None:
     top = k.top
     sev = task.inc.severity
     if top in k.down:
-        return left
+        return
     if k.red_active and sev not in k.p.failover_severities and not task.post_analysis:
         if task.events and task.events[-1][1] != "review-waits":
             task.log(now, "review-waits", f"red button: {top} reserved for P0/P1")
-        return left
+        return
     tokens = min(task.review_left, k.cap_left[top])
-    if tokens <= 1e-9 or left < tokens - 1e-6:
-        return left
+    if tokens <= 1e-9 or tokens_left(k, top) < tokens - 1e-6:
+        return
     for p in k.order:  # a review spends over the phases as the incident does
         charge(k, p, top, tokens * k.share[p], borrow=True)
     k.cap_left[top] -= tokens
@@ -191,33 +172,29 @@ def serve_review(k: Keeper, task: Task, now: int, left: float) -> float:
         task.review = "done"
         if task.post_analysis:
             task.log(now, "post-analysis", f"{top} re-verified the manual decision")
-            return tokens_left(k, top)
+            return
         task.reviewed = True
         task.escalated = True
         task.log(now, "review", f"{top} reviews ({'P0' if sev == 'P0' else 'disputed'})")
-    return tokens_left(k, top)
+
+
+def _review_finish(k: Keeper, ahead: float, task: Task, now: int) -> float:
+    """When the review would finish at the tier's capacity, with ``ahead`` tokens in line before it."""
+    cap = k.cap[k.top]
+    if k.top in k.down or cap <= 0 or tokens_left(k, k.top) < task.review_left - 1e-6:
+        return float("inf")
+    return now + TICK_SEC * (1 + (ahead + task.review_left) / cap)
 
 
 def settle_reviews(k: Keeper, now: int) -> None:
-    """Resolve tasks whose review is decided; close without escalation those it cannot reach in time.
-
-    A review would finish at the tier's capacity behind the ``ahead`` tokens queued before it:
-    ``now + TICK_SEC * (1 + (ahead + review_left) / capacity)``; never when the tier is down,
-    has no capacity, or has fewer tokens left than the review needs.
-    """
+    """Resolve tasks whose review is decided; close without escalation those it cannot reach in time."""
     ahead = 0.0
     keep: list[Task] = []
-    sort_reviews(k)
-    cap = k.cap[k.top]
-    blocked = k.top in k.down or cap <= 0
-    left = 0.0 if blocked else tokens_left(k, k.top)  # nothing is charged while the queue is settled
+    k.review_queue.sort(key=lambda t: (review_class(t), t.review_since, t.inc.arrival_sec, t.inc.id))
     for t in k.review_queue:
         if t.review == "queued" and t.work_done_at is not None:
             deadline = t.inc.arrival_sec + k.sla[t.inc.severity]
-            if blocked or left < t.review_left - 1e-6:
-                finish = float("inf")
-            else:
-                finish = now + TICK_SEC * (1 + (ahead + t.review_left) / cap)
+            finish = _review_finish(k, ahead, t, now)
             if finish > deadline:
                 t.review = "dropped"
                 wait = now + TICK_SEC - t.review_since
@@ -236,7 +213,6 @@ def settle_reviews(k: Keeper, now: int) -> None:
             how = "reviewed" if t.review == "done" else "without its review"
             t.log(t.resolved_at, "resolved", f"pipeline done, {how}")
     k.review_queue = keep
-    k.reviews_sorted = len(keep)
 
 
 def close_manual(k: Keeper, now: int) -> None:
