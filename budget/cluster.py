@@ -10,12 +10,28 @@ installed (the same version): ``pip install 'budget-workbench[dask]'`` on each.
 
 from __future__ import annotations
 
+import socket
 from collections.abc import Callable, Sequence
 from typing import Any
 
 from budget.errors import BudgetError, UsageError
 
 CONNECT_TIMEOUT_SEC = 5
+
+
+def _reachable(address: str) -> None:
+    """Fail at once when nothing listens at a TCP address (the client would retry until its timeout)."""
+    host_port = address.removeprefix("tcp://")
+    if "://" in host_port or ":" not in host_port:
+        return  # another protocol, or no port: the client says what is wrong
+    host, _, port = host_port.rpartition(":")
+    if not port.isdigit():
+        return
+    try:
+        socket.create_connection((host.strip("[]"), int(port)), timeout=CONNECT_TIMEOUT_SEC).close()
+    except OSError as exc:
+        reason = exc.strerror or type(exc).__name__
+        raise UsageError(f"--scheduler {address}: cannot reach a Dask scheduler ({reason})") from None
 
 
 def run_on_cluster(
@@ -32,6 +48,7 @@ def run_on_cluster(
         raise UsageError(
             "--scheduler needs Dask's distributed scheduler: pip install 'budget-workbench[dask]'"
         ) from None
+    _reachable(address)
     try:
         client = Client(address, timeout=f"{CONNECT_TIMEOUT_SEC}s")
     except (OSError, TimeoutError, ValueError) as exc:
