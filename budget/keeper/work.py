@@ -57,7 +57,10 @@ REMEDIATION = "remediation"
 def review_class(t: Task) -> int:
     if t.post_analysis:
         return POST_ANALYSIS
-    return REVIEW + SEVERITIES.index(t.inc.severity)
+    return REVIEW + _RANK[t.inc.severity]
+
+
+_RANK = {sev: i for i, sev in enumerate(SEVERITIES)}
 
 
 def review_key(t: Task) -> tuple[int, int, int, str]:
@@ -190,7 +193,7 @@ def settle_reviews(k: Keeper, now: int) -> None:
     """Resolve tasks whose review is decided; close without escalation those it cannot reach in time."""
     ahead = 0.0
     keep: list[Task] = []
-    k.review_queue.sort(key=lambda t: (review_class(t), t.review_since, t.inc.arrival_sec, t.inc.id))
+    # the queue is in line order: run_work sorted it, and serving a review never moves one
     for t in k.review_queue:
         if t.review == "queued" and t.work_done_at is not None:
             deadline = t.inc.arrival_sec + k.sla[t.inc.severity]
