@@ -65,6 +65,10 @@ def test_a_drill_of_the_week_writes_the_week_history_day_by_day(workdir: Path):
     rows = list(csv.DictReader((workdir / "week.csv").read_text().splitlines()))
     assert len(rows) == 7 * 4 and rows[0]["day"] == "2026-11-23"
     assert "over 7 days (2026-11-23 to 2026-11-29):" in proc.stdout
+    gate = run_cli(["validate", "--validation", "specs/validation/budget_gate.yaml", "--metrics", "week.json"], workdir)
+    assert gate.returncode == 0, gate.stderr  # every day's outages are checked
+    assert "[2026-11-25 outage 45m] check anti_goodhart_budget" in gate.stdout
+    assert "PASS: 42 evaluated" in gate.stdout  # 7 days x 3 outages x 2 checks
 
 
 def test_the_drill_of_each_day_is_the_one_day_drill():
