@@ -174,15 +174,15 @@ def run_jobs(
         if progress is not None:
             progress(sum(r is not None for r in done) / len(jobs))
 
+    n = max(1, min(workers or os.cpu_count() or 1, len(jobs)))  # local processes
     if scheduler:
         from budget.cluster import run_on_cluster
 
         run_on_cluster(scheduler, evaluate, jobs, incidents, record)
-    elif max(1, min(workers or os.cpu_count() or 1, len(jobs))) == 1:
+    elif n == 1:
         for i, job in enumerate(jobs):
             record(i, evaluate(job, incidents[job.day]))
     else:
-        n = max(1, min(workers or os.cpu_count() or 1, len(jobs)))
         with ProcessPoolExecutor(max_workers=n) as pool:
             futures = {pool.submit(evaluate, job, incidents[job.day]): i for i, job in enumerate(jobs)}
             for fut in as_completed(futures):
