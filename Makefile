@@ -35,6 +35,7 @@ test: $(STAMP) browser lint
 	$(BIN)/python -m pytest
 
 bench: $(STAMP)
+	$(BIN)/python bench/cli.py
 	$(BIN)/python bench/engine.py
 	$(BIN)/python bench/drill.py
 	$(BIN)/python bench/calibrate.py

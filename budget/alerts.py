@@ -42,19 +42,20 @@ import itertools
 import json
 import math
 import re
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
 from budget import jsonscan
+from budget.choices import ALERT_FORMATS
 from budget.errors import BudgetError
 from budget.limits import MAX_ALERT_FILE_BYTES, MAX_ALERTS, MAX_CSV_FIELD_CHARS
 from budget.loader import load_document, parse_json_text, read_text, short_repr
 from budget.scenario import Incident
 
-FORMATS = ("csv", "jsonl", "alertmanager", "grafana", "pagerduty", "pagerduty-analytics")
+FORMATS = ALERT_FORMATS
 MAX_EPOCH_SEC = 253_402_300_799  # 9999-12-31T23:59:59Z: the last second a datetime can hold
 MAX_FIELD_CHARS = 200  # an id or service name; longer ones are cut
 DETECT_LINES = 1000  # lines read to tell the format of a line-by-line stream
@@ -200,7 +201,7 @@ def _text(value: Any) -> str | None:
     return None
 
 
-@dataclass
+@dataclass(slots=True)
 class _Raw:
     line: int
     at: datetime
@@ -372,13 +373,14 @@ def _records(
     if fmt == "csv":
         yield from _csv_records(text, name, sev, report)
         return
-    items: list[tuple[int, Any]]
-    if whole is None:  # one record a line; past MAX_ALERTS the count stops the import
-        items = list(itertools.islice(_json_lines(text), MAX_ALERTS + 1))
+    items: Iterable[tuple[int, Any]]
+    if whole is None:  # one record a line, read as they come; past MAX_ALERTS the count stops the import
+        items = _json_lines(text)
     elif isinstance(whole, list):
         items = [(i + 1, x) for i, x in enumerate(whole)]
     else:
         items = [(1, whole)]
+    several = whole is None or isinstance(whole, list) and len(whole) > 1
     seen: set[tuple[str, str]] = set()
     for line, obj in items:
         if isinstance(obj, _Skip):
@@ -409,9 +411,9 @@ def _records(
                 for i, rec in enumerate(inner):
                     _count(report, name)
                     try:
-                        yield _pd(rec, line if len(items) > 1 else i + 1, sev, analytics)
+                        yield _pd(rec, line if several else i + 1, sev, analytics)
                     except _Skip as exc:
-                        report.skipped.append((line if len(items) > 1 else i + 1, str(exc)))
+                        report.skipped.append((line if several else i + 1, str(exc)))
             else:
                 _count(report, name)
                 try:
@@ -444,16 +446,27 @@ def import_alerts(
     sev = severity_map or load_severity_map(None)
     report = ImportReport(source=name, format=fmt)
     raws = list(_records(text, fmt, name, sev, report, whole))
+    return first_day(raws, report)
+
+
+def first_day(raws: list[_Raw], report: ImportReport) -> tuple[tuple[Incident, ...], ImportReport]:
+    """The incidents of the stream's first day (UTC), sorted by arrival, with stable ids; the rest is counted."""
     if not raws:
-        raise BudgetError(f"{name}: no incident could be read ({report.summary()})")
+        raise BudgetError(f"{report.source}: no incident could be read ({report.summary()})")
     day0 = min(r.at for r in raws).replace(hour=0, minute=0, second=0, microsecond=0)
     report.day = day0.date().isoformat()
+    incidents = day_incidents(raws, day0)
+    report.outside_day += len(raws) - len(incidents)
+    return incidents, report
+
+
+def day_incidents(raws: list[_Raw], day0: datetime) -> tuple[Incident, ...]:
+    """The incidents of the records that fall on the day starting at ``day0``, sorted by arrival, with stable ids."""
     incidents: list[Incident] = []
     used: set[str] = set()
     for r in sorted(raws, key=lambda r: (r.at, r.line)):
         sec = int((r.at - day0).total_seconds())
-        if sec >= 86400:
-            report.outside_day += 1
+        if not 0 <= sec < 86400:
             continue
         ident = r.ident if r.ident and r.ident not in used else f"a{r.line}-{len(incidents) + 1}"
         used.add(ident)
@@ -467,14 +480,28 @@ def import_alerts(
                 service=r.service,
             )
         )
-    return tuple(incidents), report
+    return tuple(incidents)
 
 
 def load_alerts(
     path: str | Path, fmt: str | None = None, severity_map: str | Path | None = None
 ) -> tuple[tuple[Incident, ...], ImportReport]:
+    """The first day of the stream in ``path`` (:func:`load_records`, then :func:`first_day`)."""
+    return first_day(*load_records(path, fmt, severity_map))
+
+
+def load_records(
+    path: str | Path, fmt: str | None = None, severity_map: str | Path | None = None
+) -> tuple[list[_Raw], ImportReport]:
+    """Every record of the file that could be read (every day), and the report."""
     text = read_text(path, MAX_ALERT_FILE_BYTES)
-    return import_alerts(text, str(path), fmt, load_severity_map(severity_map))
+    name = str(path)
+    if fmt is not None and fmt not in FORMATS:
+        raise BudgetError(f"--format {fmt!r}: use one of {', '.join(FORMATS)}")
+    whole = None if fmt == "csv" or (fmt is None and name.lower().endswith(".csv")) else _whole_json(text, name)
+    fmt = fmt or detect_format(text, name, whole)
+    report = ImportReport(source=name, format=fmt)
+    return list(_records(text, fmt, name, load_severity_map(severity_map), report, whole)), report
 
 
 def flow_per_hour(incidents: tuple[Incident, ...] | list[Incident]) -> list[int]:

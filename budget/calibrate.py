@@ -19,65 +19,25 @@ from __future__ import annotations
 
 import csv
 import io
-import os
-from collections.abc import Callable, Sequence
-from concurrent.futures import ProcessPoolExecutor, as_completed
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from itertools import product
 from typing import Any
 
 import yaml
 
-from budget.drill import run_drill
+from budget.choices import DEFAULT_MAX_SILENT_P0
+from budget.drill import check_drill
 from budget.errors import BudgetError, UsageError
-from budget.gate import Check, validate
+from budget.gate import Check
 from budget.scenario import Incident
-from budget.spec import RESERVE, SLA_KEY, BudgetSpec, Phase
+from budget.spec import RESERVE, SLA_KEY, BudgetSpec
+from budget.sweep import SweepRow, over_days, run_jobs, sweep_jobs
+from budget.variants import DEFAULT_PRICES, Variant, price_of, spread, variant_spec
+
+__all__ = ["DEFAULT_PRICES", "Variant", "calibrate", "grid", "price_of", "propose", "spec_yaml", "variant_spec"]
 
 DEFAULT_TARGETS = {15: 0.70, 30: 0.50}
-# the anti-Goodhart table's line for silent P0: above 2 % of P0 closed without escalation blocks a release
-DEFAULT_MAX_SILENT_P0 = 0.02
-DEFAULT_PRICES = {"cheapest": 0.10, "middle": 0.60, "most_expensive": 3.00}
-
-
-@dataclass(frozen=True)
-class Variant:
-    frontier_share: float
-    reserve: int
-    manual_timeout_sec: float
-    alert_threshold: float
-
-
-@dataclass
-class SweepRow:
-    index: int
-    variant: Variant
-    daily_budget_tokens: int
-    cost: float
-    floors: dict[int, float]
-    silent: dict[int, float]
-    gateway_failed: list[str]
-    meets: bool
-    why: str
-
-    def to_dict(self) -> dict[str, Any]:
-        out: dict[str, Any] = {
-            "index": self.index,
-            "frontier_share": self.variant.frontier_share,
-            "control_reserve": self.variant.reserve,
-            "manual_timeout_sec": self.variant.manual_timeout_sec,
-            "alert_threshold": self.variant.alert_threshold,
-            "daily_budget_tokens": self.daily_budget_tokens,
-            "cost_per_day": round(self.cost, 2),
-        }
-        for minutes, f in sorted(self.floors.items()):
-            out[f"token_health_min_{minutes}m"] = f
-        for minutes, f in sorted(self.silent.items()):
-            out[f"silent_p0_{minutes}m"] = f
-        out["gateway"] = "pass" if not self.gateway_failed else "fail: " + " ".join(self.gateway_failed)
-        out["meets_targets"] = self.meets
-        out["why"] = self.why
-        return out
 
 
 @dataclass
@@ -89,78 +49,25 @@ class Calibration:
     recommended: SweepRow | None
     recommended_spec: BudgetSpec | None
     notes: list[str] = field(default_factory=list)
+    day_rows: dict[str, list[SweepRow]] = field(default_factory=dict)  # each day's rows, when several
 
     def csv(self) -> str:
+        """The sweep's table; over several days, each variant's row per day and then over all days."""
         out = io.StringIO()
         rows = [r.to_dict() for r in self.rows]
         if not rows:
             return ""
+        if self.day_rows:
+            per_day = [[r.to_dict() for r in day] for day in self.day_rows.values()]
+            rows = [
+                {"day": day, **row}
+                for i, total in enumerate(rows)
+                for day, row in [*((d, per_day[n][i]) for n, d in enumerate(self.day_rows)), ("all", total)]
+            ]
         w = csv.DictWriter(out, fieldnames=list(rows[0]), lineterminator="\n")
         w.writeheader()
         w.writerows(rows)
         return out.getvalue()
-
-
-def price_of(spec: BudgetSpec) -> float:
-    """The plan's price a day: every tier's tokens at its price per million."""
-    prices = spec.policy.token_price_per_million
-    total = 0.0
-    for i, tier in enumerate(spec.tiers):
-        if tier in prices:
-            p = prices[tier]
-        elif i == 0:
-            p = DEFAULT_PRICES["cheapest"]
-        elif i == len(spec.tiers) - 1:
-            p = DEFAULT_PRICES["most_expensive"]
-        else:
-            p = DEFAULT_PRICES["middle"]
-        total += spec.tier_total(tier) / 1e6 * p
-    return total
-
-
-def _spread(total: int, weights: list[float]) -> list[int]:
-    """Whole numbers in proportion to ``weights`` that add up to ``total`` exactly."""
-    s = sum(weights)
-    if s <= 0:
-        weights = [1.0] * len(weights)
-        s = float(len(weights))
-    raw = [total * w / s for w in weights]
-    out = [int(x // 1000 * 1000) for x in raw]  # round quotas down to thousands
-    rest = total - sum(out)
-    order = sorted(range(len(raw)), key=lambda i: (-(raw[i] - out[i]), i))
-    out[order[0]] += rest
-    return out
-
-
-def variant_spec(base: BudgetSpec, v: Variant) -> BudgetSpec:
-    """The base spec with the variant's frontier share, reserve and guard (same daily budget)."""
-    if not 0 < v.frontier_share < 1:
-        raise BudgetError(f"frontier share {v.frontier_share}: must be between 0 and 1")
-    daily = base.daily_budget_tokens
-    top, cheap = base.most_expensive, base.cheapest
-    names = list(base.phases)
-    frontier_total = int(round(daily * v.frontier_share))
-    if v.reserve < 0 or v.reserve + frontier_total >= daily:
-        raise BudgetError(f"reserve {v.reserve:,}: leaves nothing for the cheap tiers' phases")
-    top_w = [float(base.phases[n].quotas.get(top, 0)) for n in names]
-    if sum(top_w) == 0:
-        top_w = [float(sum(base.phases[n].quotas.values())) for n in names]
-    top_q = _spread(frontier_total, top_w)
-    others = [t for t in base.tiers if t != top]
-    keys = [(n, t) for n in names for t in others]
-    other_q = _spread(daily - frontier_total - v.reserve, [float(base.phases[n].quotas.get(t, 0)) for n, t in keys])
-    quotas: dict[str, dict[str, int]] = {n: {} for n in names}
-    for (n, t), q in zip(keys, other_q, strict=True):
-        quotas[n][t] = q
-    for n, q in zip(names, top_q, strict=True):
-        quotas[n][top] = q
-    phases = {n: Phase(quotas={t: quotas[n][t] for t in base.tiers}, sla_p95=base.phases[n].sla_p95) for n in names}
-    reserve = {t: 0 for t in base.tiers}
-    reserve[cheap] = v.reserve
-    policy = base.policy.model_copy(update={"alert_threshold": v.alert_threshold})
-    return base.model_copy(
-        update={"phases": phases, "reserve": reserve, "policy": policy, "policy_declared": True, "split": None}
-    )
 
 
 def spec_yaml(spec: BudgetSpec, header: str = "") -> str:
@@ -182,55 +89,6 @@ def spec_yaml(spec: BudgetSpec, header: str = "") -> str:
     body = yaml.safe_dump(doc, sort_keys=False, allow_unicode=True)
     head = "".join(f"# {line}\n" if line else "#\n" for line in header.splitlines())
     return head + body
-
-
-def _evaluate(
-    args: tuple[
-        int,
-        BudgetSpec,
-        Variant,
-        tuple[Incident, ...],
-        tuple[int, ...],
-        str,
-        dict[int, float],
-        float | None,
-        list[Check] | None,
-    ],
-) -> SweepRow:
-    index, base, v, incidents, outages, start, targets, max_silent, checks = args
-    spec = variant_spec(base, v)
-    drill = run_drill(
-        spec,
-        incidents,
-        outages=outages,
-        start=start,
-        manual_timeout_sec=v.manual_timeout_sec,
-        baseline=False,
-        keep_timelines=False,
-    )
-    floors = {r["outage_min"]: r["token_health_min"] for r in drill.runs}
-    silent = {r["outage_min"]: r["silent_p0"] for r in drill.runs}
-    gate_failed: list[str] = []
-    if checks:
-        data = drill.to_dict()
-        gate_failed = sorted(
-            {f"{cid}@{rep.target.split()[-1]}" for rep in validate(checks, data) for cid in rep.failed}
-        )
-    misses = [f"{m}m {floors.get(m, 0):.2f}<{t:.2f}" for m, t in sorted(targets.items()) if floors.get(m, 0) < t]
-    if max_silent is not None:
-        misses += [f"silent_p0 {m}m {s:.3f}>{max_silent:.3f}" for m, s in sorted(silent.items()) if s > max_silent]
-    why = "; ".join(misses + (["gateway " + " ".join(gate_failed)] if gate_failed else [])) or "meets every target"
-    return SweepRow(
-        index,
-        v,
-        spec.daily_budget_tokens,
-        price_of(spec),
-        floors,
-        silent,
-        gate_failed,
-        why == "meets every target",
-        why,
-    )
 
 
 def grid(
@@ -255,7 +113,7 @@ def grid(
 
 def calibrate(
     base: BudgetSpec,
-    incidents: Sequence[Incident],
+    incidents: Sequence[Incident] | Mapping[str, Sequence[Incident]],
     variants: Sequence[Variant],
     outages: Sequence[int] = (15, 30, 45),
     start: str = "11:00",
@@ -265,33 +123,35 @@ def calibrate(
     max_silent_p0: float | None = DEFAULT_MAX_SILENT_P0,
     progress: Callable[[float], None] | None = None,
     base_name: str = "spec",
+    scheduler: str | None = None,
 ) -> Calibration:
-    """Run every variant's drill (in a process pool) and pick the cheapest that meets the targets."""
+    """Run every variant's drill and pick the cheapest that meets the targets.
+
+    ``incidents`` is one day of alerts, or several days by date (``budget.days``):
+    then every variant replays every day and meets the targets only if it meets
+    them on each. The tasks run in a local process pool of ``workers`` (all
+    cores), or on the Dask cluster whose scheduler is at ``scheduler``.
+    """
     targets = dict(DEFAULT_TARGETS if targets is None else targets)
     missing = [m for m in targets if m not in outages]
     if missing:
         raise BudgetError(f"targets name outages {missing} that the sweep does not run (--outages)")
     if not variants:
         raise BudgetError("the sweep has no variants")
-    incs = tuple(incidents)
-    jobs = [(i, base, v, incs, tuple(outages), start, targets, max_silent_p0, checks) for i, v in enumerate(variants)]
-    for j in jobs:  # build every variant once up front so a bad one fails before the pool starts
-        variant_spec(base, j[2])
-    n_workers = max(1, min(workers or os.cpu_count() or 1, len(jobs)))
-    rows: list[SweepRow] = []
-    if n_workers == 1:
-        for k, job in enumerate(jobs, 1):
-            rows.append(_evaluate(job))
-            if progress:
-                progress(k / len(jobs))
-    else:
-        with ProcessPoolExecutor(max_workers=n_workers) as pool:
-            futures = [pool.submit(_evaluate, job) for job in jobs]
-            for k, fut in enumerate(as_completed(futures), 1):
-                rows.append(fut.result())
-                if progress:
-                    progress(k / len(jobs))
-    rows.sort(key=lambda r: r.index)
+    days = dict(incidents) if isinstance(incidents, Mapping) else {"": incidents}
+    for v in variants:  # build every variant once up front so a bad one fails before the pool starts
+        variant_spec(base, v)
+    for day in days.values():
+        check_drill(base, day, outages, start)
+    jobs = sweep_jobs(base, len(days), variants, outages, start, targets, max_silent_p0, checks)
+    results = run_jobs(jobs, list(days.values()), workers, scheduler, progress)
+    per_day: list[list[SweepRow]] = [[] for _ in days]
+    for job, rows in zip(jobs, results, strict=True):
+        per_day[job.day] += rows
+    for rows in per_day:
+        rows.sort(key=lambda r: r.index)
+    names = list(days)
+    rows = per_day[0] if len(days) == 1 else over_days(names, per_day)
     passing = [r for r in rows if r.meets]
     best = min(passing, key=lambda r: (round(r.cost, 6), -min(r.floors.values()), r.index)) if passing else None
     return Calibration(
@@ -301,6 +161,7 @@ def calibrate(
         max_silent_p0=max_silent_p0,
         recommended=best,
         recommended_spec=variant_spec(base, best.variant) if best else None,
+        day_rows=dict(zip(names, per_day, strict=True)) if len(days) > 1 else {},
     )
 
 
@@ -392,8 +253,8 @@ def propose(incidents_per_day: int, incident_tokens: int, disputed_share: float,
     reserve_total = int(round(daily * reserve))
     local_total = daily - frontier_total - reserve_total
     names = list(TEXTBOOK_PHASES)
-    local_q = _spread(local_total, [float(TEXTBOOK_PHASES[n][0]) for n in names])
-    top_q = _spread(frontier_total, [float(TEXTBOOK_PHASES[n][1]) for n in names])
+    local_q = spread(local_total, [float(TEXTBOOK_PHASES[n][0]) for n in names])
+    top_q = spread(frontier_total, [float(TEXTBOOK_PHASES[n][1]) for n in names])
     phases: dict[str, Any] = {
         n: {"local-coder": lq, "frontier-reviewer": fq, SLA_KEY: TEXTBOOK_PHASES[n][2]}
         for n, lq, fq in zip(names, local_q, top_q, strict=True)

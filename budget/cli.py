@@ -17,19 +17,9 @@ import sys
 from typing import Any
 
 from budget import __version__
-from budget.alerts import FORMATS as ALERT_FORMATS
-from budget.alerts import load_alerts
-from budget.assertion import assert_spec
-from budget.calibrate import DEFAULT_MAX_SILENT_P0, calibrate, grid, price_of, propose, spec_yaml
+from budget.choices import ALERT_FORMATS, DEFAULT_MAX_SILENT_P0, GATEWAYS, ROUTING_POLICIES, SPEND_LOG_FORMATS
 from budget.cliargs import integer, number, outages, say_error, sweep_values, targets
-from budget.drill import apply_history, drill_csv, read_history, run_drill
 from budget.errors import BudgetError, QueryError, UsageError
-from budget.export import GATEWAYS, export_text, limits_json
-from budget.export import summary_lines as export_summary
-from budget.fit import fit_spend_log, parse_tier_map
-from budget.fsutil import Outputs, check_output
-from budget.gate import load_checks
-from budget.keeper import manual_key, simulate
 from budget.limits import (
     MAX_INCIDENTS_PER_DAY,
     MAX_INT_DIGITS,
@@ -41,24 +31,9 @@ from budget.limits import (
     MAX_WORKERS,
     check_replays,
 )
-from budget.loader import load_document
-from budget.note import entry_from_result, write_note
-from budget.plan import load_plan, plan_json, proportion_check, proportion_line, summary_line
-from budget.query import evaluate, format_value
-from budget.review import load_history, review
-from budget.scenario import (
-    DEFAULT_MANUAL_TIMEOUT_SEC,
-    ROUTING_POLICIES,
-    parse_failure,
-    scenario_from_dict,
-    scenario_from_document,
-)
-from budget.spec import load_spec, parse_split
-from budget.spendlog import FORMATS as SPEND_LOG_FORMATS
-from budget.spendlog import read_spend_log
-from budget.units import parse_clock
-from budget.validation import load_rules
-from budget.validation import run as run_validation
+
+# Each command imports its modules inside its function: `budget --help` and a usage
+# error then cost a bare interpreter start, not pydantic, yaml and every command's module.
 
 EXIT_OK, EXIT_FAIL, EXIT_USAGE = 0, 1, 2
 _COMMANDS = (
@@ -94,6 +69,10 @@ def _json(data: Any, name: str) -> str:
 
 
 def _cmd_compile(args: argparse.Namespace) -> int:
+    from budget.fsutil import Outputs
+    from budget.plan import plan_json, proportion_check, proportion_line, summary_line
+    from budget.spec import load_spec, parse_split
+
     outs = Outputs({"--out": args.out})
     spec = load_spec(args.budget_spec)
     try:
@@ -114,6 +93,8 @@ def _cmd_compile(args: argparse.Namespace) -> int:
 
 
 def _cmd_assert(args: argparse.Namespace) -> int:
+    from budget.assertion import assert_spec
+
     result = assert_spec(args.budget_spec, args.expect_split, args.tolerance)
     for line in result.lines():
         print(line)
@@ -121,6 +102,9 @@ def _cmd_assert(args: argparse.Namespace) -> int:
 
 
 def _scenario_for(args: argparse.Namespace, spec: Any) -> Any:
+    from budget.loader import load_document
+    from budget.scenario import DEFAULT_MANUAL_TIMEOUT_SEC, parse_failure, scenario_from_dict, scenario_from_document
+
     if args.scenario and args.failure:
         raise UsageError("give either --scenario or --failure, not both")
     if args.scenario:
@@ -151,6 +135,10 @@ def _scenario_for(args: argparse.Namespace, spec: Any) -> Any:
 
 
 def _cmd_simulate(args: argparse.Namespace) -> int:
+    from budget.fsutil import Outputs
+    from budget.keeper import manual_key, simulate
+    from budget.plan import load_plan
+
     outs = Outputs({"--out": args.out})
     spec = load_plan(args.plan)
     scenario = _scenario_for(args, spec)
@@ -185,6 +173,8 @@ def _cmd_simulate(args: argparse.Namespace) -> int:
 
 
 def _load_result(path: str) -> dict[str, Any]:
+    from budget.loader import load_document
+
     doc = load_document(path, limit=MAX_RESULT_BYTES)
     if not isinstance(doc.data, dict):
         raise BudgetError(f"{doc.name}: not a result (a JSON object)")
@@ -192,6 +182,8 @@ def _load_result(path: str) -> dict[str, Any]:
 
 
 def _cmd_inspect(args: argparse.Namespace) -> int:
+    from budget.query import evaluate, format_value
+
     data = _load_result(args.result)
     outcome = evaluate(args.query, data)
     width = max(len(c.text) for c in outcome.clauses) if outcome.clauses else 0
@@ -207,6 +199,9 @@ def _cmd_inspect(args: argparse.Namespace) -> int:
 
 
 def _cmd_note(args: argparse.Namespace) -> int:
+    from budget.fsutil import check_output
+    from budget.note import entry_from_result, write_note
+
     check_output(args.out, "--out")
     data = _load_result(args.result)
     entry = entry_from_result(
@@ -228,6 +223,13 @@ def _cmd_note(args: argparse.Namespace) -> int:
 
 
 def _cmd_drill(args: argparse.Namespace) -> int:
+    from budget.days import load_days
+    from budget.drill import apply_history, drill_csv, read_history, run_drill
+    from budget.drilldays import days_csv, days_json, summary_lines
+    from budget.fsutil import Outputs
+    from budget.plan import load_plan
+    from budget.units import parse_clock
+
     if bool(args.budget_spec) == bool(args.plan):
         raise UsageError("give one of --budget-spec or --plan")
     outs = Outputs({"--out": args.out, "--csv": args.csv, "--history": args.history})
@@ -235,27 +237,58 @@ def _cmd_drill(args: argparse.Namespace) -> int:
     parse_clock(args.start, "--start")
     source = args.budget_spec or args.plan
     spec = load_plan(source)
-    incidents, report = load_alerts(args.alerts, args.format, args.severity_map)
-    history = read_history(args.history, str(source)) if args.history else None
-    result = run_drill(
-        spec,
-        incidents,
-        outages=lengths,
-        start=args.start,
-        down_tier=args.down_tier,
-        fail_under=args.fail_under,
-        report=report,
-        spec_name=str(source),
-        evidence=bool(args.history),  # what budget review reads, kept when a history is written
-    )
-    if history is not None:
-        outs.set("--history", apply_history(result, history))
-    outs.set("--out", result.to_json())
+    history = load_days(args.alerts, args.format, args.severity_map)
+    past = read_history(args.history, str(source)) if args.history else None
+    results = [
+        run_drill(
+            spec,
+            day.incidents,
+            outages=lengths,
+            start=args.start,
+            down_tier=args.down_tier,
+            fail_under=args.fail_under,
+            report=day.report,
+            spec_name=str(source),
+            evidence=bool(args.history),  # what budget review reads, kept when a history is written
+        )
+        for day in history.days
+    ]
+    if past is not None:
+        for result in results:  # one record a day, in date order, each compared with the one before
+            text = apply_history(result, past)
+            past = read_history_text(past, text, str(source))
+        outs.set("--history", text)
+    several = history.several
+    outs.set("--out", days_json(results) if several else results[0].to_json())
     if "--csv" in outs:
-        outs.set("--csv", drill_csv(result))
+        outs.set("--csv", days_csv(results) if several else drill_csv(results[0]))
     outs.commit()
-    print(report.summary())
-    print(f"drill of {source}: {result.down_tier} down from {result.start}; guard {result.fail_under:.2f}")
+    for line in history.summary_lines():
+        print(line)
+    failed = False
+    for day, result in zip(history.days, results, strict=True):
+        failed = _print_drill(result, str(source), day.day if several else "") or failed
+    if several:
+        for line in summary_lines(results):
+            print(line)
+    print(f"wrote {args.out}" + (f" and {args.csv}" if args.csv else ""))
+    return EXIT_FAIL if failed else EXIT_OK
+
+
+def read_history_text(past: Any, text: str, spec_name: str) -> Any:
+    """The history as it stands after this run's record (the next day of a drill compares with it)."""
+    from budget.drill import History
+
+    lines = tuple(ln for ln in text.splitlines() if ln.strip())
+    return History(past.path, lines, json.loads(lines[-1]))
+
+
+def _print_drill(result: Any, source: str, day: str) -> bool:
+    """One day's drill as the CLI prints it; True when it fails (an outage below the guard, a review asked)."""
+    print(
+        f"drill of {source}" + (f" on {day}" if day else "") + f": {result.down_tier} down from {result.start}; "
+        f"guard {result.fail_under:.2f}"
+    )
     print(result.table())
     below = result.below_guard
     print(
@@ -271,12 +304,14 @@ def _cmd_drill(args: argparse.Namespace) -> int:
             print("review the proportions: " + "; ".join(result.review["reasons"]))
         else:
             print(f"history: run {result.review['run']}, no review rule triggered")
-    print(f"wrote {args.out}" + (f" and {args.csv}" if args.csv else ""))
-    return EXIT_FAIL if below or result.review.get("required") else EXIT_OK
+    return bool(below or result.review.get("required"))
 
 
 def _cmd_validate(args: argparse.Namespace) -> int:
     """Exit 0 pass, 1 a check failed, 2 unusable input (every input error, a gate that checks nothing)."""
+    from budget.validation import load_rules
+    from budget.validation import run as run_validation
+
     try:
         rules = load_rules(args.validation)
         data = _load_result(args.metrics)
@@ -296,6 +331,8 @@ def _cmd_validate(args: argparse.Namespace) -> int:
 
 def _cmd_review(args: argparse.Namespace) -> int:
     """Exit 1 when a signal fires, 0 when none does, 2 when no signal has the data to be evaluated."""
+    from budget.review import load_history, review
+
     result = review(load_history(args.history), args.history, args.spec)
     if args.json:
         print(json.dumps(result.to_dict(), indent=2, ensure_ascii=False))
@@ -309,6 +346,8 @@ def _cmd_review(args: argparse.Namespace) -> int:
 
 def sweep_grid(args: argparse.Namespace) -> list[Any]:
     """The variants ``budget calibrate``'s flags (or their defaults) describe; the Home page runs the same."""
+    from budget.calibrate import grid
+
     variants = grid(
         sweep_values(args.frontier_shares, "--frontier-shares", 0, 1, above=True),
         sweep_values(args.reserves, "--reserves", 0, 10**MAX_INT_DIGITS - 1, int),
@@ -321,14 +360,24 @@ def sweep_grid(args: argparse.Namespace) -> list[Any]:
 
 
 def _cmd_calibrate(args: argparse.Namespace) -> int:
+    from budget.calibrate import calibrate, price_of, spec_yaml
+    from budget.days import load_days
+    from budget.fsutil import Outputs
+    from budget.gate import load_checks
+    from budget.plan import load_plan
+    from budget.units import parse_clock
+
     outs = Outputs({"--out": args.out, "--csv": args.csv})
     variants = sweep_grid(args)
     lengths = outages(args.outages)
     goals = targets(args.targets)
     parse_clock(args.start, "--start")
     base = load_plan(args.budget_spec)
-    incidents, report = load_alerts(args.alerts, args.format)
-    check_replays("calibrate", len(incidents), len(variants) * len(lengths), MAX_SWEEP_REPLAYS, "give a smaller sweep")
+    history = load_days(args.alerts, args.format)
+    replays = len(variants) * len(lengths)
+    check_replays(
+        "calibrate", sum(len(d.incidents) for d in history.days), replays, MAX_SWEEP_REPLAYS, "give a smaller sweep"
+    )
     checks = load_checks(args.validation) if args.validation else None
     last = [-1]
 
@@ -340,7 +389,7 @@ def _cmd_calibrate(args: argparse.Namespace) -> int:
 
     result = calibrate(
         base,
-        incidents,
+        {d.day: d.incidents for d in history.days} if history.several else history.days[0].incidents,
         variants,
         outages=lengths,
         start=args.start,
@@ -350,18 +399,22 @@ def _cmd_calibrate(args: argparse.Namespace) -> int:
         workers=min(args.workers, os.cpu_count() or 1) if args.workers else None,  # never more than the cores
         progress=None if args.quiet or not sys.stderr.isatty() else progress,
         base_name=args.budget_spec,
+        scheduler=args.scheduler,
     )
     best = result.recommended
     goal_text = ", ".join(f"{m}m >= {t:.2f}" for m, t in sorted(result.targets.items()))
     if result.max_silent_p0 is not None:
         goal_text += f", silent_p0 <= {result.max_silent_p0:.2f}"
     passing = sum(1 for r in result.rows if r.meets)
-    swept = f"swept {len(result.rows)} variants of {args.budget_spec}: {passing} meet {goal_text}" + (
-        " and the gateway" if checks else ""
+    swept = (
+        f"swept {len(result.rows)} variants of {args.budget_spec}: {passing} meet {goal_text}"
+        + (" and the gateway" if checks else "")
+        + (f" on every one of {len(history.days)} days" if history.several else "")
     )
     if best is None or result.recommended_spec is None:
         closest = max(result.rows, key=lambda r: (min(r.floors.values(), default=0.0), -r.index))
-        print(report.summary())
+        for line in history.summary_lines():
+            print(line)
         print(swept)
         print(f"closest: variant {closest.index} ({closest.why})")
         print("no variant meets the targets: widen the sweep (larger reserves or frontier shares); nothing written")
@@ -369,7 +422,7 @@ def _cmd_calibrate(args: argparse.Namespace) -> int:
     v = best.variant
     floors = ", ".join(f"{m}m {f:.2f}" for m, f in sorted(best.floors.items()))
     header = (
-        f"Recommended by budget calibrate from {args.budget_spec} over {args.alerts}:\n"
+        f"Recommended by budget calibrate from {args.budget_spec} over {', '.join(args.alerts)}:\n"
         f"frontier share {v.frontier_share:.1%}, control_reserve {v.reserve:,}, manual timeout "
         f"{v.manual_timeout_sec:g}s, guard {v.alert_threshold:.2f}\n"
         f"token_health_min {floors}; {best.daily_budget_tokens:,} tokens a day, {best.cost:.2f} a day"
@@ -377,7 +430,8 @@ def _cmd_calibrate(args: argparse.Namespace) -> int:
     outs.set("--csv", result.csv())
     outs.set("--out", spec_yaml(result.recommended_spec, header))
     outs.commit()
-    print(report.summary())
+    for line in history.summary_lines():
+        print(line)
     print(f"{swept}; table in {args.csv}")
     print(
         f"recommended: frontier {v.frontier_share:.1%}, control_reserve {v.reserve:,}, manual timeout "
@@ -393,6 +447,9 @@ def _cmd_calibrate(args: argparse.Namespace) -> int:
 
 
 def _cmd_propose(args: argparse.Namespace) -> int:
+    from budget.calibrate import propose
+    from budget.fsutil import Outputs
+
     outs = Outputs({"--out": args.out})
     p = propose(args.incidents_per_day, args.incident_tokens, args.disputed_share, args.outages_per_month)
     outs.set("--out", p.text)
@@ -407,6 +464,11 @@ def _cmd_propose(args: argparse.Namespace) -> int:
 
 
 def _cmd_fit(args: argparse.Namespace) -> int:
+    from budget.fit import fit_spend_log, parse_tier_map
+    from budget.fsutil import Outputs
+    from budget.plan import load_plan
+    from budget.spendlog import read_spend_log
+
     outs = Outputs({"--out": args.out})
     tier_map = parse_tier_map(args.tier_map)
     tiers = [t.strip() for t in args.tiers.split(",") if t.strip()] if args.tiers else None
@@ -422,6 +484,11 @@ def _cmd_fit(args: argparse.Namespace) -> int:
 
 
 def _cmd_export(args: argparse.Namespace) -> int:
+    from budget.export import export_text, limits_json
+    from budget.export import summary_lines as export_summary
+    from budget.fsutil import Outputs
+    from budget.plan import load_plan
+
     outs = Outputs({"--out": args.out, "--limits-out": args.limits_out})
     spec = load_plan(args.budget_spec)
     outs.set("--out", export_text(spec, args.to, args.budget_spec))
@@ -478,7 +545,13 @@ def build_parser() -> argparse.ArgumentParser:
     d = sub.add_parser("drill", help="replay a day of alerts with the cheap tier off for 15/30/45 minutes")
     d.add_argument("--budget-spec", metavar="SPEC", help="budget_network.yaml")
     d.add_argument("--plan", metavar="PLAN", help="a compiled plan JSON instead of a spec")
-    d.add_argument("--alerts", required=True, metavar="FILE", help="CSV, JSONL, Alertmanager, Grafana or PagerDuty")
+    d.add_argument(
+        "--alerts",
+        required=True,
+        action="append",
+        metavar="FILE",
+        help="CSV, JSONL, Alertmanager, Grafana or PagerDuty; repeat for several files; each day (UTC) is drilled",
+    )
     d.add_argument("--format", choices=ALERT_FORMATS, help="the alert format (detected when left out)")
     d.add_argument("--severity-map", metavar="YAML", help="override the severity mapping")
     d.add_argument("--outages", default="15,30,45", metavar="15,30,45", help="outage lengths, minutes")
@@ -506,7 +579,9 @@ def build_parser() -> argparse.ArgumentParser:
 
     c2 = sub.add_parser("calibrate", help="sweep split, reserve, timeout and guard against outage drills")
     c2.add_argument("--budget-spec", required=True, metavar="SPEC")
-    c2.add_argument("--alerts", required=True, metavar="FILE")
+    c2.add_argument(
+        "--alerts", required=True, action="append", metavar="FILE", help="repeat for several files; every day counts"
+    )
     c2.add_argument("--format", choices=ALERT_FORMATS)
     c2.add_argument("--frontier-shares", default="0.05:0.30:0.025", metavar="A:B:STEP")
     c2.add_argument("--reserves", default="700000,1000000,1500000,2000000,3000000", metavar="LIST")
@@ -524,6 +599,11 @@ def build_parser() -> argparse.ArgumentParser:
     )
     c2.add_argument("--validation", default=None, metavar="YAML", help="gateway checks every variant must pass")
     c2.add_argument("--workers", type=integer(1, MAX_WORKERS), default=None, help="processes (all cores)")
+    c2.add_argument(
+        "--scheduler",
+        metavar="ADDRESS",
+        help="run the sweep on a Dask cluster (tcp://host:8786) instead of local processes",
+    )
     c2.add_argument("--quiet", action="store_true", help="no progress on stderr")
     c2.add_argument("--out", required=True, metavar="YAML", help="the recommended spec")
     c2.add_argument("--csv", required=True, metavar="CSV", help="the whole sweep")

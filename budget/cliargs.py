@@ -17,7 +17,7 @@ from typing import Any
 
 from budget.errors import UsageError
 from budget.limits import MAX_DURATION_MIN, MAX_INT_DIGITS, MAX_OUTAGES, MAX_SWEEP_VALUES
-from budget.loader import short_repr
+from budget.text import short_repr
 
 MAX_MESSAGE_CHARS = 1000
 _ESCAPES = {"\n": "\\n", "\r": "\\r"}

@@ -35,7 +35,8 @@ from typing import Any
 from budget import jsonscan
 from budget.alerts import ImportReport, flow_per_hour
 from budget.errors import BudgetError
-from budget.keeper import manual_key, simulate
+from budget.keeper import manual_key
+from budget.keeper.snapshot import Run, simulate_shared
 from budget.limits import MAX_ALERTS, MAX_DRILL_REPLAYS, MAX_HISTORY_BYTES, check_replays
 from budget.loader import read_text
 from budget.scenario import Incident, Scenario
@@ -153,6 +154,20 @@ def run_drill(
     day's replay, so only a drill that writes a history (or a page that reviews
     one) asks for it.
     """
+    tier = check_drill(spec, incidents, outages, start, down_tier)
+    check_replays("drill", len(incidents), len(outages) + baseline, MAX_DRILL_REPLAYS, "give fewer outages")
+    guard = spec.policy.alert_threshold if fail_under is None else fail_under
+    incs = sorted_incidents(incidents)
+    plan = ([0] if baseline else []) + [int(o) for o in outages]
+    runs = drill_runs(spec, incs, plan, start, tier, manual_timeout_sec, spec_name, keep_timelines, evidence)
+    results = [r.to_dict() for r in simulate_shared(runs, progress)]
+    return drill_result(spec, incs, plan, results, start, tier, guard, report, spec_name, keep_timelines, evidence)
+
+
+def check_drill(
+    spec: BudgetSpec, incidents: Sequence[Incident], outages: Sequence[int], start: str, down_tier: str | None = None
+) -> str:
+    """Refuse a drill that cannot run (bad start, tier or outage length, no incidents); the tier to switch off."""
     parse_clock(start, "--start")
     tier = down_tier or spec.cheapest
     if tier not in spec.tiers:
@@ -162,13 +177,28 @@ def run_drill(
             raise BudgetError(f"--outages: {o} must be between 1 and 1440 minutes")
     if not incidents:
         raise BudgetError("the alert stream has no incidents")
-    check_replays("drill", len(incidents), len(outages) + baseline, MAX_DRILL_REPLAYS, "give fewer outages")
-    guard = spec.policy.alert_threshold if fail_under is None else fail_under
-    incs = tuple(sorted(incidents, key=lambda i: (i.arrival_sec, i.id)))
-    runs: list[dict[str, Any]] = []
-    timelines: dict[str, list[dict[str, Any]]] = {}
-    plan = ([0] if baseline else []) + [int(o) for o in outages]
-    for n, minutes in enumerate(plan, 1):
+    return tier
+
+
+def sorted_incidents(incidents: Sequence[Incident]) -> tuple[Incident, ...]:
+    """The day's incidents in the order the keeper admits them (arrival, then id)."""
+    return tuple(sorted(incidents, key=lambda i: (i.arrival_sec, i.id)))
+
+
+def drill_runs(
+    spec: BudgetSpec,
+    incs: tuple[Incident, ...],
+    plan: Sequence[int],
+    start: str,
+    tier: str,
+    manual_timeout_sec: float,
+    spec_name: str,
+    keep_timelines: bool,
+    evidence: bool,
+) -> list[Run]:
+    """The day's runs: one per outage length of ``plan`` (0: no outage), to simulate with ``simulate_shared``."""
+    runs = []
+    for minutes in plan:
         scenario = Scenario(
             down_tier=tier if minutes else None,
             start=start,
@@ -180,7 +210,27 @@ def run_drill(
             source=spec_name,
         )
         detail = evidence and bool(minutes)  # the no-outage run's evidence needs no decisions log
-        r = simulate(spec, scenario, include_decisions=detail, include_timeline=keep_timelines or detail).to_dict()
+        runs.append(Run(spec, scenario, include_decisions=detail, include_timeline=keep_timelines or detail))
+    return runs
+
+
+def drill_result(
+    spec: BudgetSpec,
+    incs: tuple[Incident, ...],
+    plan: Sequence[int],
+    results: Sequence[Mapping[str, Any]],
+    start: str,
+    tier: str,
+    guard: float,
+    report: ImportReport | None,
+    spec_name: str,
+    keep_timelines: bool = True,
+    evidence: bool = False,
+) -> DrillResult:
+    """The drill's table from each run's result (the runs of :func:`drill_runs`, in order)."""
+    runs: list[dict[str, Any]] = []
+    timelines: dict[str, list[dict[str, Any]]] = {}
+    for minutes, r in zip(plan, results, strict=True):
         row = {"outage_min": minutes, **{k: r[k] for k in DRILL_METRICS}}
         row["red_button"] = r["red_button"]["activated"]
         row["sla_breaches"] = r["sla_breaches"]
@@ -191,8 +241,6 @@ def run_drill(
         label = "no outage" if not minutes else f"{minutes} min outage"
         if keep_timelines:
             timelines[label] = [{"time": x["time"], "token_health": x["token_health"]} for x in r["timeline"]]
-        if progress is not None:
-            progress(n / len(plan))
     return DrillResult(
         spec_name=spec_name,
         down_tier=tier,

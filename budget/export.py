@@ -37,10 +37,10 @@ from typing import Any
 
 from budget.calibrate import DEFAULT_PRICES
 from budget.capacity import tier_capacity_tpm
+from budget.choices import GATEWAYS
 from budget.errors import BudgetError
 from budget.spec import BudgetSpec
 
-GATEWAYS = ("litellm", "portkey")
 ALLOWED_FAILS = 3
 FALLBACK_STATUS_CODES = [429, 500, 502, 503, 504]
 _PLAIN = re.compile(r"^[A-Za-z_][A-Za-z0-9_.\-/]*$")

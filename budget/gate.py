@@ -157,16 +157,25 @@ def evaluate_checks(checks: list[Check], metrics: dict[str, Any], target: str = 
 
 
 def metric_sets(data: dict[str, Any]) -> list[tuple[str, dict[str, Any]]]:
-    """A drill result gives one metric set per outage; anything else is one set.
+    """A drill result gives one metric set per outage (over several days: per day and outage); anything else is
+    one set.
 
     A drill result with no outage run has nothing to check: an error, never a pass.
     """
+    days = data.get("days")
+    if isinstance(days, list) and days and all(isinstance(d, dict) for d in days):
+        return [(f"{_day(d)} {target}".strip(), m) for d in days for target, m in metric_sets(d)]
     if isinstance(data.get("runs"), list) and isinstance(data.get("outages"), dict):
         sets = [(f"outage {r['outage_min']}m", r) for r in data["runs"] if isinstance(r, dict) and r.get("outage_min")]
         if not sets:
             raise QueryError("the drill result has no outage runs (only the baseline): nothing to check")
         return sets
     return [("result", data)]
+
+
+def _day(drill: dict[str, Any]) -> str:
+    alerts = drill.get("alerts")
+    return str(alerts.get("day", "")) if isinstance(alerts, dict) else ""
 
 
 def validate(checks: list[Check], data: dict[str, Any]) -> list[GateReport]:

@@ -28,6 +28,7 @@ from pydantic import ValidationError
 from budget import jsonscan, yamlstrict
 from budget.errors import BudgetError
 from budget.limits import MAX_INPUT_BYTES, MAX_NESTING, MAX_YAML_BYTES
+from budget.text import short_repr
 
 _KINDS = (
     (stat.S_ISFIFO, "a named pipe (FIFO)"),
@@ -171,12 +172,6 @@ class Document:
 
 def dotted(loc: tuple[Any, ...]) -> str:
     return ".".join(str(p) for p in loc)
-
-
-def short_repr(value: Any, width: int = 60) -> str:
-    """``repr`` cut to ``width`` characters, for messages."""
-    text = repr(value)
-    return text if len(text) <= width else text[: width - 3] + "..."
 
 
 def check_nesting(data: Any, name: str, limit: int = MAX_NESTING) -> None:

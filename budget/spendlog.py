@@ -39,13 +39,14 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+from budget.choices import SPEND_LOG_FORMATS
 from budget.errors import BudgetError
 from budget.loader import read_text
 
 MAX_SPEND_LOG_BYTES = 64 * 1024 * 1024
 REQUIRED = ("request_id", "startTime", "total_tokens")
 TAG_KEYS = {"incident": "incident_id", "phase": "phase"}
-FORMATS = ("json", "csv")
+FORMATS = SPEND_LOG_FORMATS
 
 
 @dataclass(frozen=True)

@@ -18,6 +18,11 @@ def charge(k: Keeper, phase: int, tier: str, tokens: float, borrow: bool = False
     """
     key = (phase, tier)
     have = k.remaining[key]
+    if have >= tokens:  # the common case: the phase's quota pays it all (what the general case below does then)
+        k.remaining[key] = have - tokens
+        k.spent[key] += tokens
+        k.spent_tier[tier] += tokens
+        return True
     others: list[tuple[int, str]] = []
     extra = 0.0
     if borrow and have + k.reserve_left[tier] + 1e-6 < tokens:

@@ -11,7 +11,8 @@ def start(task: Task, now: int, tier: str, reason: str) -> None:
     task.state = "running"
     task.tier = tier
     task.phase_since = now
-    task.log(now, "run", f"{tier}: {reason}")
+    if task.events is not None:
+        task.log(now, "run", f"{tier}: {reason}")
 
 
 def to_degraded(k: Keeper, task: Task, now: int, reason: str) -> None:

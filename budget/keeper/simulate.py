@@ -18,7 +18,7 @@ from budget.scenario import ROUTING_POLICIES, Scenario
 from budget.spec import BudgetSpec
 
 
-def _span(spec: BudgetSpec, scenario: Scenario) -> tuple[int, int]:
+def span(spec: BudgetSpec, scenario: Scenario) -> tuple[int, int]:
     """First and last minute simulated: the whole day (a drill) or the scenario's window plus the drain."""
     p = spec.policy
     incidents = scenario.incidents
@@ -67,6 +67,19 @@ def simulate(
     ``routing`` overrides the scenario's policy (``ranked``, ``all_to_frontier``,
     ``hold_all``, ``close_silently``). ``progress`` is called with 0..1 as the ticks go by.
     """
+    k = start_run(spec, scenario, routing, include_decisions, include_timeline)
+    advance(k, progress=progress)
+    return finish(k)
+
+
+def start_run(
+    spec: BudgetSpec,
+    scenario: Scenario,
+    routing: str | None = None,
+    include_decisions: bool = True,
+    include_timeline: bool = True,
+) -> Keeper:
+    """A keeper at the first tick of ``scenario``: run it with :func:`advance`, read it with :func:`finish`."""
     if routing is not None:
         if routing not in ROUTING_POLICIES:
             raise BudgetError(f"unknown routing policy {routing!r} (use {', '.join(ROUTING_POLICIES)})")
@@ -77,10 +90,9 @@ def simulate(
             f"(the plan's tiers: {', '.join(spec.tiers)})"
         )
     k = Keeper(spec, scenario, spec.policy)
-    p = spec.policy
-    first, last = _span(spec, scenario)
-    total_ticks = max(1, last - first)
-    disputed = disputed_flags(scenario.incidents, p)
+    k.first, k.last = span(spec, scenario)
+    k.include_decisions, k.include_timeline = include_decisions, include_timeline
+    disputed = disputed_flags(scenario.incidents, spec.policy)
     k.tasks = [
         Task(inc=i, review_needed=needs_review(i, d), events=[] if include_decisions else None)
         for i, d in zip(scenario.incidents, disputed, strict=True)
@@ -88,55 +100,80 @@ def simulate(
     if scenario.has_outage and scenario.down_tier is not None:
         k.outages.append((scenario.start_min, scenario.start_min + int(scenario.duration_min or 0), scenario.down_tier))
     forecast(k, scenario.incidents, disputed)
-    nxt = 0
-    for tick in range(total_ticks):
-        minute = first + tick
-        now = minute * 60
-        # 1. tier status: outages (the scenario's, and relapses) start and end; waiting work resumes
-        k.starts = {}
-        for down_from, up_at, tier in list(k.outages):
-            if minute == down_from:
-                recovery.go_down(k, tier, now)
-            if minute == up_at:
-                recovery.recover(k, tier, now, minute)
-        recovery.resume(k, now, minute)
-        # 2. arrivals
-        k.oq = k.open_queue() if k.red_active else 0
-        while nxt < len(k.tasks) and k.tasks[nxt].inc.arrival_sec <= now:
-            task = k.tasks[nxt]
-            nxt += 1
-            k.active.append(task)
+    return k
+
+
+def finish(k: Keeper) -> SimResult:
+    """The result of a keeper that has run to its last tick."""
+    return SimResult(build_result(k, k.sc, k.first, k.last, k.include_decisions))
+
+
+def advance(k: Keeper, until_minute: int | None = None, progress: Callable[[float], None] | None = None) -> None:
+    """Run the keeper's ticks up to ``until_minute`` (not included), or to the end of the run."""
+    total_ticks = max(1, k.last - k.first)
+    stop = total_ticks if until_minute is None else min(total_ticks, max(k.tick, until_minute - k.first))
+    while k.tick < stop:
+        _tick(k, k.tick)
+        k.tick += 1
+        if progress is not None and (k.tick % 60 == 1 or k.tick == total_ticks):
+            progress(k.tick / total_ticks)
+
+
+def _tick(k: Keeper, tick: int) -> None:
+    """One minute of the keeper (steps 1-8 of docs/model.md, "One tick")."""
+    p = k.p
+    scenario = k.sc
+    minute = k.first + tick
+    now = minute * 60
+    # 1. tier status: outages (the scenario's, and relapses) start and end; waiting work resumes
+    k.starts = {}
+    for down_from, up_at, tier in list(k.outages):
+        if minute == down_from:
+            recovery.go_down(k, tier, now)
+        if minute == up_at:
+            recovery.recover(k, tier, now, minute)
+    recovery.resume(k, now, minute)
+    # 2. arrivals
+    k.oq = k.open_queue() if k.red_active else 0
+    tasks = k.tasks
+    while k.nxt < len(tasks) and tasks[k.nxt].inc.arrival_sec <= now:
+        task = tasks[k.nxt]
+        k.nxt += 1
+        k.active.append(task)
+        if task.events is not None:
             task.log(task.inc.arrival_sec, "arrived", f"{task.inc.severity}, blast radius {num(task.inc.blast_radius)}")
-            routes.admit(k, task, now)
-        # 3. manual timeout
-        if scenario.routing != "hold_all":
-            _manual_timeouts(k, now)
-        # 4. routing
-        routes.note_eligible(k)
-        routes.route_pending(k, now)
-        # 5. work
-        k.cap_left = dict(k.cap)
-        work.run_work(k, now)
-        # 6. manual closes
-        work.close_manual(k, now)
-        # 7. rework accrues while work waits on a down tier; one pass also counts the queues
-        health.scan(k)
-        k.active = [t for t in k.active if t.state != "done" and not (t.state == "manual" and t.manual_closed)]
-        # 8. health, red button, timeline
-        k.health = health.compute_health(k)
-        k.health_hist.append(k.health)
-        if (tick + 1) % p.window_min == 0:
-            k.window_health.append(k.health)
-        if k.health < p.alert_threshold and not k.guard_below:
-            k.guard_breaches.append(clock(now))
-        k.guard_below = k.health < p.alert_threshold
-        red_button(k, now, tick + 1)
-        if scenario.recovery == "staged" and (tick + 1) % p.window_min == 0:
-            k.silent_hist.append(_silent_p0_so_far(k))
-        recovery.after_minute(k, now, minute)
-        k.max_open = max(k.max_open, k.snap_open)
-        if include_timeline:
-            k.timeline.append(timeline_row(k, minute))
-        if progress is not None and (tick % 60 == 0 or tick == total_ticks - 1):
-            progress((tick + 1) / total_ticks)
-    return SimResult(build_result(k, scenario, first, last, include_decisions))
+        routes.admit(k, task, now)
+    # 3. manual timeout
+    if scenario.routing != "hold_all":
+        _manual_timeouts(k, now)
+    # 4. routing
+    routes.note_eligible(k)
+    routes.route_pending(k, now)
+    # 5. work
+    k.cap_left = dict(k.cap)
+    work.run_work(k, now)
+    # 6. manual closes
+    work.close_manual(k, now)
+    # 7. rework accrues while work waits on a down tier; one pass also counts the queues
+    health.scan(k)
+    k.active = [t for t in k.active if t.state != "done" and not (t.state == "manual" and t.manual_closed)]
+    # 8. health, red button, timeline
+    k.health = health.compute_health(k)
+    k.health_hist.append(k.health)
+    if (tick + 1) % p.window_min == 0:
+        k.window_health.append(k.health)
+    note_guard(k, k.health, now, p.alert_threshold)
+    red_button(k, now, tick + 1)
+    if scenario.recovery == "staged" and (tick + 1) % p.window_min == 0:
+        k.silent_hist.append(_silent_p0_so_far(k))
+    recovery.after_minute(k, now, minute)
+    k.max_open = max(k.max_open, k.snap_open)
+    if k.include_timeline:
+        k.timeline.append(timeline_row(k, minute))
+
+
+def note_guard(k: Keeper, health_now: float, now: int, threshold: float) -> None:
+    """Note when token_health first falls below the guard (each time it crosses from above)."""
+    if health_now < threshold and not k.guard_below:
+        k.guard_breaches.append(clock(now))
+    k.guard_below = health_now < threshold

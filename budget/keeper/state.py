@@ -7,6 +7,7 @@ health, red button, recovery) as functions over it.
 
 from __future__ import annotations
 
+import copy
 from typing import Any
 
 from budget.capacity import tier_capacity_tpm
@@ -41,6 +42,7 @@ class Keeper:
         self.top = spec.most_expensive
         self.work_tier = work_tiers(spec)
         self.share = phase_shares(spec, self.work_tier)
+        self.rate = [self.W * self.share[i] / self.dur[i] for i in range(len(names))]  # tokens a second per phase
         self.remaining = {
             (i, t): float(spec.phases[n].quotas.get(t, 0)) for i, n in enumerate(names) for t in self.tiers
         }
@@ -100,6 +102,39 @@ class Keeper:
         self.peak_use = {t: 0.0 for t in self.tiers}  # highest share of capacity used in a minute
         self.review_queue: list[Task] = []  # tasks whose frontier review is requested and not decided
         self.review_tokens = policy.review_share * self.W
+        # where the run stands (simulate.start_run / advance): its minutes, the next tick, the next arrival
+        self.first = 0
+        self.last = 0
+        self.tick = 0
+        self.nxt = 0
+        self.include_decisions = True
+        self.include_timeline = True
+
+    # lists whose items are never changed once appended: a copy of the list is a copy of the history
+    _APPEND_ONLY = ("timeline", "health_hist", "window_health", "silent_hist", "guard_breaches")
+    _SHARED = ("spec", "sc", "p")  # immutable inputs
+
+    def clone(self) -> Keeper:
+        """An independent copy that runs on from here exactly as this keeper would.
+
+        Every task and ledger is copied (a task keeps its place in ``tasks``, ``active``,
+        ``owed`` and ``review_queue``); the spec, the scenario, the policy and the
+        incidents are shared, being immutable. ``simulate.fork`` uses it to run
+        several outages from one simulated pre-outage stretch.
+        """
+        twin = Keeper.__new__(Keeper)
+        copies: dict[int, Any] = {id(t): t.clone() for t in self.tasks}
+        memo = dict(copies)  # a task met inside any other container maps to its copy too
+        for name, value in vars(self).items():
+            if name in self._SHARED or not isinstance(value, (list, dict, set)):
+                setattr(twin, name, value)
+            elif name in self._APPEND_ONLY:
+                setattr(twin, name, list(value))
+            elif isinstance(value, list) and value and all(isinstance(t, Task) for t in value):
+                setattr(twin, name, [copies[id(t)] for t in value])
+            else:
+                setattr(twin, name, copy.deepcopy(value, memo))
+        return twin
 
     def needed_tier(self, task: Task) -> str:
         """The tier the task needs next: its failover tier, or its current phase's work tier."""

@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, fields
+from operator import attrgetter
 
 from budget.scenario import Incident
 from budget.units import format_clock
@@ -44,9 +45,19 @@ class Task:
     postmortem_done: bool = False
     events: list[tuple[int, str, str]] | None = field(default_factory=list)
 
+    def clone(self) -> Task:
+        """A copy with its own decisions log (the incident is shared: it is immutable)."""
+        twin = Task(*_task_values(self))
+        if twin.events is not None:
+            twin.events = list(twin.events)
+        return twin
+
     def log(self, now: int, action: str, reason: str) -> None:
         if self.events is not None:  # None when the caller asked for no decisions log
             self.events.append((now, action, reason))
+
+
+_task_values = attrgetter(*(f.name for f in fields(Task)))
 
 
 def clock(sec: int) -> str:

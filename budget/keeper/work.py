@@ -27,19 +27,22 @@ def run_work(k: Keeper, now: int) -> None:
         for t in k.active:
             if t.state == "running" and t.review_needed and t.review == "none" and not t.failover:
                 request_review(k, t, now)
-    line: list[tuple[int, int, int, Task]] = []
-    for t in k.active:
+    # place in line: committed work (WORK) before every review, each by (since, arrival, id); the
+    # position breaks any tie as a stable sort would
+    line = [(t.phase_since, t.inc.arrival_sec, t.inc.id, n, t) for n, t in enumerate(k.active) if t.state == "running"]
+    line.sort()
+    for *_, t in line:
         if t.state == "running":
-            line.append((WORK, t.phase_since, t.inc.arrival_sec, t))
-    for t in k.review_queue:
-        line.append((review_class(t), t.review_since, t.inc.arrival_sec, t))
-    line.sort(key=lambda item: (item[0], item[1], item[2], item[3].inc.id))
-    for kind, _, _, t in line:
-        if kind == WORK:
-            if t.state == "running":
-                run_minute(k, t, now)
-        elif t.review == "queued":
-            serve_review(k, t, now)
+            run_minute(k, t, now)
+    k.review_queue.sort(key=review_key)
+    if k.top not in k.down:  # else no review can be served
+        cap_left = k.cap_left
+        quiet = not (k.red_active and k.include_decisions)  # the red button's waits are only logged
+        for t in k.review_queue:
+            if t.review == "queued":
+                if quiet and cap_left[k.top] <= 1e-9:
+                    break  # the tier is at its capacity: every review behind waits
+                serve_review(k, t, now)
     settle_reviews(k, now)
     for tier, cap in k.cap.items():
         if cap > 0:
@@ -54,38 +57,57 @@ REMEDIATION = "remediation"
 def review_class(t: Task) -> int:
     if t.post_analysis:
         return POST_ANALYSIS
-    return REVIEW + SEVERITIES.index(t.inc.severity)
+    return REVIEW + _RANK[t.inc.severity]
+
+
+_RANK = {sev: i for i, sev in enumerate(SEVERITIES)}
+
+
+def review_key(t: Task) -> tuple[int, int, int, str]:
+    """A review's place in the frontier's line: its class, when it was requested, the incident's arrival and id."""
+    return (review_class(t), t.review_since, t.inc.arrival_sec, t.inc.id)
 
 
 def run_minute(k: Keeper, task: Task, now: int) -> None:
     budget = float(TICK_SEC)
-    while budget > 1e-9 and task.phase < len(k.order):
-        p = k.order[task.phase]
-        tier = task.tier if task.failover else k.work_tier[p]
-        if tier in k.down or tier is None:
+    order, down, cap_left, remaining = k.order, k.down, k.cap_left, k.remaining
+    n_order = len(order)
+    while budget > 1e-9 and task.phase < n_order:
+        p = order[task.phase]
+        failover = task.failover
+        tier = task.tier if failover else k.work_tier[p]
+        if tier in down or tier is None:
             task.state = "pending"
             task.log(now, "queued", f"{tier} is down at {k.phase_names[p]}")
             return
-        if not task.failover and task.tier != tier:
+        if not failover and task.tier != tier:
             task.tier = tier
         if task.elapsed == 0 and not held_back(k, task, p, tier, now):
             return
-        take = min(budget, k.dur[p] - task.elapsed)
-        rate = k.W * k.share[p] / k.dur[p]  # tokens a second in this phase
+        dur = k.dur[p]
+        take = min(budget, dur - task.elapsed)
+        rate = k.rate[p]  # tokens a second in this phase
         tokens = rate * take
-        capped = tokens > k.cap_left[tier] + 1e-9
+        left = cap_left[tier]
+        capped = tokens > left + 1e-9
         if capped:
-            if k.cap_left[tier] <= 1e-9:
+            if left <= 1e-9:
                 return  # the tier is at its capacity this minute: the task waits in line
-            tokens = k.cap_left[tier]
+            tokens = left
             take = tokens / rate
-        if not charge(k, p, tier, tokens, borrow=task.failover):
+        key = (p, tier)
+        have = remaining[key]
+        if have >= tokens:  # charge()'s common case, inline: this loop runs for every task every minute
+            remaining[key] = have - tokens
+            k.spent[key] += tokens
+            k.spent_tier[tier] += tokens
+        elif not charge(k, p, tier, tokens, borrow=failover):
             task.quota_stalled = True
             task.log(now, "stalled", f"{tier} quota for {k.phase_names[p]} and its reserve are used up")
             to_degraded(k, task, now, f"{tier} quota exhausted at {k.phase_names[p]}")
             return
-        k.cap_left[tier] -= tokens
-        if task.failover:
+        cap_left[tier] = left - tokens
+        if failover:
             k.fo_spent[tier] += tokens
         else:
             k.planned_spent[tier] += tokens
@@ -93,7 +115,7 @@ def run_minute(k: Keeper, task: Task, now: int) -> None:
         budget -= take
         if capped:
             return
-        if task.elapsed >= k.dur[p] - 1e-9:
+        if task.elapsed >= dur - 1e-9:
             task.phase += 1
             task.elapsed = 0.0
             task.phase_since = now
@@ -101,8 +123,9 @@ def run_minute(k: Keeper, task: Task, now: int) -> None:
                 task.work_done_at = now + int(TICK_SEC - budget)
                 if task.review != "queued":
                     task.resolved_at = task.work_done_at
-                    task.log(task.resolved_at, "resolved", f"pipeline done on {tier}")
-    if task.phase >= len(k.order):
+                    if task.events is not None:
+                        task.log(task.resolved_at, "resolved", f"pipeline done on {tier}")
+    if task.phase >= n_order:
         if k.pm_index is not None:
             task.postmortem_done = True
         task.state = "done"
@@ -115,6 +138,8 @@ def held_back(k: Keeper, task: Task, phase: int, tier: str, now: int) -> bool:
     - red button: no mass automatic remediation, so a P2/P3 task's remediation waits
       for the button's release (the human go-ahead); P0/P1 proceed.
     """
+    if not k.red_active and k.sc.recovery != "staged":
+        return True  # neither can hold a phase back
     if not stage_allows(k, task, tier):
         to_degraded(k, task, now, f"staged return, stage {k.stage}: {tier} does not run {k.phase_names[phase]} yet")
         return False
@@ -179,7 +204,7 @@ def settle_reviews(k: Keeper, now: int) -> None:
     """Resolve tasks whose review is decided; close without escalation those it cannot reach in time."""
     ahead = 0.0
     keep: list[Task] = []
-    k.review_queue.sort(key=lambda t: (review_class(t), t.review_since, t.inc.arrival_sec, t.inc.id))
+    # the queue is in line order: run_work sorted it, and serving a review never moves one
     for t in k.review_queue:
         if t.review == "queued" and t.post_analysis and spare_tokens(k, k.top) < t.review_left - 1e-6:
             t.review = "dropped"

@@ -1,0 +1,96 @@
+"""Histories of several days: the drill and the sweep run each day, and report per day and over all days."""
+
+from __future__ import annotations
+
+import csv
+import json
+from pathlib import Path
+
+import pytest
+
+from budget.alerts import load_alerts
+from budget.calibrate import calibrate, grid
+from budget.days import load_days
+from budget.drill import run_drill
+from budget.spec import load_spec
+from tests.conftest import ROOT, run_cli
+
+WEEK = ROOT / "scenarios" / "alerts_week.jsonl"
+MID = load_spec(ROOT / "specs" / "payment_gateway_80_20_mid.yaml")
+
+
+def test_one_day_is_what_the_importer_gives():
+    day = ROOT / "scenarios" / "alerts_day_800.jsonl"
+    history = load_days([day])
+    assert not history.several
+    assert (history.days[0].incidents, history.days[0].report) == load_alerts(day)
+
+
+def test_the_week_splits_at_midnight_into_its_seven_days():
+    history = load_days([WEEK])
+    assert [(d.day, len(d.incidents)) for d in history.days] == [
+        ("2026-11-23", 800),
+        ("2026-11-24", 780),
+        ("2026-11-25", 1150),
+        ("2026-11-26", 820),
+        ("2026-11-27", 790),
+        ("2026-11-28", 700),
+        ("2026-11-29", 560),
+    ]
+    assert all(0 <= i.arrival_sec < 86400 for d in history.days for i in d.incidents)
+    assert history.files[0].records == history.files[0].imported == 5600
+
+
+def test_several_files_are_one_history(tmp_path: Path):
+    lines = WEEK.read_text().splitlines(keepends=True)
+    (tmp_path / "b.jsonl").write_text("".join(lines[3000:]))  # the later days first: order does not matter
+    (tmp_path / "a.jsonl").write_text("".join(lines[:3000]))  # 2026-11-26 is cut in two
+    split = load_days([tmp_path / "b.jsonl", tmp_path / "a.jsonl"])
+    whole = load_days([WEEK])
+    assert [d.day for d in split.days] == [d.day for d in whole.days]
+    assert [d.incidents for d in split.days] == [d.incidents for d in whole.days]
+
+
+def test_a_drill_of_the_week_writes_the_week_history_day_by_day(workdir: Path):
+    """One run over the week stream gives the history seven one-day drills gave (scripts/drill_history_week.py)."""
+    args = ["drill", "--budget-spec", "specs/payment_gateway_80_20_mid.yaml", "--alerts", "scenarios/alerts_week.jsonl"]
+    proc = run_cli([*args, "--out", "week.json", "--csv", "week.csv", "--history", "h.jsonl"], workdir)
+    assert proc.returncode == 1, proc.stderr  # 2026-11-25 runs its quotas dry
+    assert (workdir / "h.jsonl").read_bytes() == (ROOT / "scenarios" / "drill_history_week.jsonl").read_bytes()
+    data = json.loads((workdir / "week.json").read_text())
+    assert [d["alerts"]["day"] for d in data["days"]] == [f"2026-11-{n}" for n in range(23, 30)]
+    total = data["over_all_days"]
+    assert total["worst_day"] == "2026-11-25" and "2026-11-25" in total["below_guard"]
+    assert total["token_health_min"] == min(d["token_health_min"] for d in data["days"])
+    rows = list(csv.DictReader((workdir / "week.csv").read_text().splitlines()))
+    assert len(rows) == 7 * 4 and rows[0]["day"] == "2026-11-23"
+    assert "over 7 days (2026-11-23 to 2026-11-29):" in proc.stdout
+    gate = run_cli(["validate", "--validation", "specs/validation/budget_gate.yaml", "--metrics", "week.json"], workdir)
+    assert gate.returncode == 0, gate.stderr  # every day's outages are checked
+    assert "[2026-11-25 outage 45m] check anti_goodhart_budget" in gate.stdout
+    assert "PASS: 63 evaluated" in gate.stdout  # 7 days x 3 outages x 3 checks
+
+
+def test_the_drill_of_each_day_is_the_one_day_drill():
+    history = load_days([WEEK])
+    day = history.days[4]
+    alone = run_drill(MID, day.incidents, outages=(15,), report=day.report)
+    assert alone.report["day"] == "2026-11-27" and alone.flow == 790
+
+
+@pytest.mark.parametrize("workers", [1, 2])
+def test_a_variant_meets_the_targets_only_on_every_day(workers: int):
+    history = load_days([WEEK])
+    days = {d.day: d.incidents[:250] for d in history.days[:2]} | {history.days[2].day: history.days[2].incidents}
+    variants = grid([0.15, 0.20], [2_000_000], [120], [0.60])
+    together = calibrate(MID, days, variants, outages=(15, 30), workers=workers)
+    alone = {day: calibrate(MID, inc, variants, outages=(15, 30), workers=1) for day, inc in days.items()}
+    for i, row in enumerate(together.rows):
+        per_day = [alone[d].rows[i] for d in days]
+        assert row.floors == {m: min(r.floors[m] for r in per_day) for m in (15, 30)}
+        assert row.meets == all(r.meets for r in per_day)
+        assert [r.to_dict() for r in (together.day_rows[d][i] for d in days)] == [r.to_dict() for r in per_day]
+    assert not any(r.meets for r in together.rows)  # the 1,150-alert day fails every variant
+    table = list(csv.DictReader(together.csv().splitlines()))
+    assert [r["day"] for r in table[:4]] == [*days, "all"]
+    assert table[3]["why"].startswith("2026-11-25: ")

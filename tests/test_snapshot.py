@@ -1,0 +1,125 @@
+"""Shared pre-outage stretches give exactly the results of runs simulated from the start."""
+
+from __future__ import annotations
+
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from budget.calibrate import Variant, variant_spec
+from budget.keeper import simulate
+from budget.keeper.simulate import advance, start_run
+from budget.keeper.snapshot import Run, fork, simulate_shared, why_not_shared
+from budget.scenario import Scenario, day_incidents
+from budget.spec import load_spec, scale_spec
+from budget.units import format_clock
+from tests.conftest import ROOT
+
+MID = load_spec(ROOT / "specs" / "payment_gateway_80_20_mid.yaml")
+SPECS = {
+    "85/15": load_spec(ROOT / "specs" / "payment_gateway_85_15.yaml"),
+    "80/20 mid": MID,
+    "textbook": load_spec(ROOT / "specs" / "budget_network.yaml"),
+    # a day with more work than the budget: quotas run out and tasks wait in the degraded queue before the outage
+    "starved": scale_spec(MID, 0.004),
+    # token_health dips to 0.57 at 08:01 with no task waiting: the guard's record differs before the outage
+    "lean": scale_spec(MID, 0.05),
+}
+
+
+def plain(run: Run) -> str:
+    return simulate(run.spec, run.scenario, None, None, run.include_decisions, run.include_timeline).to_json()
+
+
+def day(n: int, spec_name: str, seed: int = 3) -> tuple:
+    return day_incidents(n, seed, SPECS[spec_name].policy)
+
+
+@settings(max_examples=12, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(
+    spec_name=st.sampled_from(sorted(SPECS)),
+    n=st.integers(20, 90),
+    start=st.integers(30, 1200),
+    outages=st.lists(st.integers(1, 90), min_size=1, max_size=3),
+    baseline=st.booleans(),
+    timeouts=st.lists(st.sampled_from([30, 60, 120, 600]), min_size=1, max_size=2, unique=True),
+    guards=st.lists(st.sampled_from([0.55, 0.60, 0.65, 0.9]), min_size=1, max_size=2, unique=True),
+    horizon=st.sampled_from(["day", "day", "scenario"]),
+    recovery=st.sampled_from(["instant", "immediate", "staged"]),
+    detail=st.lists(st.booleans(), min_size=2, max_size=2),
+)
+def test_shared_runs_equal_runs_from_the_start(
+    spec_name, n, start, outages, baseline, timeouts, guards, horizon, recovery, detail
+):
+    base = SPECS[spec_name]
+    incidents = day(n, spec_name)
+    runs = []
+    for guard in guards:
+        spec = base.model_copy(update={"policy": base.policy.model_copy(update={"alert_threshold": guard})})
+        for timeout in timeouts:
+            for minutes in ([0] if baseline else []) + outages:
+                scenario = Scenario(
+                    down_tier=spec.cheapest if minutes else None,
+                    start=format_clock(start),
+                    duration_min=minutes or None,
+                    queue=n,
+                    manual_timeout_sec=timeout,
+                    incidents=incidents,
+                    horizon=horizon,
+                    recovery=recovery,
+                )
+                runs.append(Run(spec, scenario, include_decisions=detail[0], include_timeline=detail[1] or not minutes))
+    shared = [r.to_json() for r in simulate_shared(runs)]
+    assert shared == [plain(r) for r in runs]
+
+
+@pytest.mark.parametrize(("base", "n", "guards"), [(MID, 120, (0.60, 0.65)), (SPECS["lean"], 60, (0.50, 0.65))])
+def test_a_sweep_group_equals_its_variants_run_alone(base, n, guards):
+    """The variants of one split and reserve (timeouts x guards) share their day up to the outage."""
+    day_ = day(n, "80/20 mid")
+    runs = []
+    for timeout in (60, 120):
+        for guard in guards:
+            spec = base.model_copy(update={"policy": base.policy.model_copy(update={"alert_threshold": guard})})
+            for minutes in (15, 30, 45):
+                sc = Scenario(
+                    down_tier="local-coder",
+                    start="11:00",
+                    duration_min=minutes,
+                    queue=len(day_),
+                    manual_timeout_sec=timeout,
+                    incidents=day_,
+                    horizon="day",
+                )
+                runs.append(Run(spec, sc, include_decisions=False, include_timeline=False))
+    trunk = start_run(runs[0].spec, runs[0].scenario.model_copy(update={"down_tier": None, "duration_min": None}))
+    advance(trunk, until_minute=11 * 60)
+    assert all(why_not_shared(trunk, r.scenario, r.spec) is None for r in runs)  # one stretch for all twelve
+    assert [r.to_json() for r in simulate_shared(runs)] == [plain(r) for r in runs]
+
+
+def test_what_cannot_be_shared_is_refused():
+    incidents = day(60, "80/20 mid")
+    base = Scenario(queue=60, incidents=incidents, horizon="day", manual_timeout_sec=120)
+    outage = base.model_copy(update={"down_tier": "local-coder", "duration_min": 30})
+    trunk = start_run(MID, base)
+    advance(trunk, until_minute=11 * 60 + 1)
+    assert why_not_shared(trunk, outage) == "the outage would have started already"
+    with pytest.raises(ValueError, match="cannot share the run so far: the outage would have started"):
+        fork(trunk, outage)
+    early = start_run(MID, base)
+    advance(early, until_minute=600)
+    other_plan = variant_spec(MID, Variant(0.10, 2_000_000, 120, MID.policy.alert_threshold))
+    assert why_not_shared(early, outage, other_plan) == "the plans differ in more than the guard"
+    hold = outage.model_copy(update={"routing": "hold_all"})
+    assert why_not_shared(early, hold) == "the scenarios differ in more than the outage and the manual timeout"
+    assert why_not_shared(early, outage.model_copy(update={"manual_timeout_sec": 60})) is None
+    lean = start_run(SPECS["starved"], base)
+    advance(lean, until_minute=600)
+    assert lean.counts["degraded"] > 0  # the starved day has tasks waiting before the outage
+    assert why_not_shared(lean, outage.model_copy(update={"manual_timeout_sec": 60})) == (
+        "a task has waited in the degraded queue, so the manual timeout has acted"
+    )
+    no_log = start_run(MID, base, include_decisions=False)
+    with pytest.raises(ValueError, match="kept no decisions log"):
+        fork(no_log, outage, include_decisions=True)
