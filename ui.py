@@ -7,6 +7,7 @@ module only keeps those objects in ``st.session_state`` and draws them.
 from __future__ import annotations
 
 import threading
+import time
 from typing import TYPE_CHECKING, Any
 
 import streamlit as st
@@ -21,7 +22,11 @@ if TYPE_CHECKING:
     import pandas as pd
 
 
+PRELOAD_DELAY_S = 2.0  # long enough for the first page to be drawn in the browser before the imports start
+
+
 def _import_tables_and_charts() -> None:
+    time.sleep(PRELOAD_DELAY_S)  # importing holds the interpreter: let the first page reach the browser first
     import altair  # noqa: F401
     import pandas  # noqa: F401
 
@@ -33,7 +38,8 @@ _preload_lock = threading.Lock()
 def preload() -> None:
     """Import the table and chart libraries (about a second) while the learner reads the first page.
 
-    Called after a page has run, so that the first page's own script does not wait for it.
+    Called after a page has run, so that the first page's own script does not wait for it; the
+    thread waits ``PRELOAD_DELAY_S`` first, so the page is sent to the browser before it competes.
     """
     with _preload_lock:
         if _preloader.ident is None:

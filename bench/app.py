@@ -47,10 +47,10 @@ def _free_port() -> int:
         return int(s.getsockname()[1])
 
 
-def _start() -> tuple[subprocess.Popen[bytes], str]:
+def _start(script: str = "app.py") -> tuple[subprocess.Popen[bytes], str]:
     port = _free_port()
     proc = subprocess.Popen(
-        [sys.executable, "-m", "streamlit", "run", "app.py", "--server.port", str(port)]
+        [sys.executable, "-m", "streamlit", "run", script, "--server.port", str(port)]
         + ["--server.address", "127.0.0.1", "--server.headless", "true"],
         cwd=ROOT,
         env={**os.environ, "PYTHONPATH": str(ROOT)},
@@ -120,6 +120,28 @@ def new_tab(browser, path: str) -> float:  # type: ignore[no-untyped-def]
         proc.wait(timeout=10)
 
 
+def floor(browser) -> float:  # type: ignore[no-untyped-def]
+    """The same first visit of a one-line Streamlit page: what the framework and the browser cost alone."""
+    import tempfile
+
+    with tempfile.TemporaryDirectory() as folder:
+        script = Path(folder) / "bare.py"
+        script.write_text('import streamlit as st\n\nst.title("Token budget workbench")\n')
+        proc, url = _start(str(script))
+        try:
+            context = browser.new_context(viewport={"width": 1280, "height": 900})
+            page = context.new_page()
+            t0 = time.perf_counter()
+            page.goto(url)
+            _drawn(page)
+            seconds = time.perf_counter() - t0
+            context.close()
+            return seconds
+        finally:
+            proc.terminate()
+            proc.wait(timeout=10)
+
+
 def reruns() -> None:
     """Reruns after the first visit, measured with AppTest (the script alone, no browser drawing)."""
     from streamlit.testing.v1 import AppTest
@@ -149,6 +171,7 @@ def main() -> None:
         browser = pw.chromium.launch(executable_path=CHROMIUM, args=["--no-sandbox", "--disable-gpu"])
         walks = [walk(browser) for _ in range(REPEAT)]
         cold = {name: statistics.median(new_tab(browser, path) for _ in range(REPEAT)) for name, path in URLS.items()}
+        bare = statistics.median(floor(browser) for _ in range(REPEAT))
         browser.close()
     load = ", ".join(f"{x:.1f}" for x in os.getloadavg())
     print(f"first visit of each page, median of {REPEAT} fresh servers (target < {TARGET_S:.0f} s)")
@@ -158,6 +181,7 @@ def main() -> None:
         median = statistics.median(w[name] for w in walks)
         verdict = "ok" if median < TARGET_S else "OVER"
         print(f"  {name:12} {median:8.2f} s  {cold[name]:20.2f} s   {verdict}")
+    print(f"  {'(a one-line Streamlit page, the same way)':40} {bare:.2f} s: the framework's floor on this machine")
     print(
         "in the app: Home opened in a new session on a just-started server, then each page's first visit "
         "through the sidebar;\nnew tab: the page's URL opened on a just-started server (Python imports "

@@ -31,8 +31,10 @@ def _run(key: str) -> None:
 
 
 top = st.columns([1, 3])
-if top[0].button("Run all exercises", key="home_run_all", type="primary", help="about 15 s: exercise 8 sweeps"):
-    with st.spinner("Running the exercises (exercise 8 sweeps 180 variants, about 15 s)…"):
+if top[0].button(
+    "Run all exercises", key="home_run_all", type="primary", help="about 15 s: exercise 8 sweeps 220 variants"
+):
+    with st.spinner("Running the exercises (exercise 8 sweeps 220 variants, about 15 s)…"):
         for ex in EXERCISES:
             _run(ex.key)
 done = sum(1 for ex in EXERCISES if not isinstance(runs.get(ex.key), (str, type(None))) and runs[ex.key].ok)
