@@ -103,9 +103,9 @@ def walk(browser) -> dict[str, float]:  # type: ignore[no-untyped-def]
     return times
 
 
-def new_tab(browser, path: str) -> float:  # type: ignore[no-untyped-def]
-    """A fresh server; the page's URL opened directly in a new session (nothing imported or cached)."""
-    proc, url = _start()
+def first_visit(browser, path: str = "", script: str = "app.py") -> float:  # type: ignore[no-untyped-def]
+    """A fresh server of ``script``; ``path`` opened directly in a new session (nothing imported or cached)."""
+    proc, url = _start(script)
     try:
         context = browser.new_context(viewport={"width": 1280, "height": 900})
         page = context.new_page()
@@ -127,19 +127,7 @@ def floor(browser) -> float:  # type: ignore[no-untyped-def]
     with tempfile.TemporaryDirectory() as folder:
         script = Path(folder) / "bare.py"
         script.write_text('import streamlit as st\n\nst.title("Token budget workbench")\n')
-        proc, url = _start(str(script))
-        try:
-            context = browser.new_context(viewport={"width": 1280, "height": 900})
-            page = context.new_page()
-            t0 = time.perf_counter()
-            page.goto(url)
-            _drawn(page)
-            seconds = time.perf_counter() - t0
-            context.close()
-            return seconds
-        finally:
-            proc.terminate()
-            proc.wait(timeout=10)
+        return first_visit(browser, script=str(script))
 
 
 def reruns() -> None:
@@ -170,7 +158,9 @@ def main() -> None:
     with sync_playwright() as pw:
         browser = pw.chromium.launch(executable_path=CHROMIUM, args=["--no-sandbox", "--disable-gpu"])
         walks = [walk(browser) for _ in range(REPEAT)]
-        cold = {name: statistics.median(new_tab(browser, path) for _ in range(REPEAT)) for name, path in URLS.items()}
+        cold = {
+            name: statistics.median(first_visit(browser, path) for _ in range(REPEAT)) for name, path in URLS.items()
+        }
         bare = statistics.median(floor(browser) for _ in range(REPEAT))
         browser.close()
     load = ", ".join(f"{x:.1f}" for x in os.getloadavg())
