@@ -124,3 +124,8 @@ def plan_need(k: Keeper, tier: str) -> float:
     """
     planned_left = max(0.0, k.demand[tier] - k.planned_spent[tier])
     return planned_left + max(0.0, k.unplanned[tier] - k.fo_spent[tier])
+
+
+def spare_tokens(k: Keeper, tier: str) -> float:
+    """What the tier has beyond what its plan still needs."""
+    return tokens_left(k, tier) - plan_need(k, tier)

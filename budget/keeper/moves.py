@@ -63,9 +63,13 @@ def audit(k: Keeper, t: Task, now: int) -> None:
         and t.review == "none"
         and t.inc.severity in k.p.post_analysis_severities
     ):
-        # post-analysis: the most expensive tier re-verifies the decision made by hand
-        t.review = "queued"
-        t.review_left = k.review_tokens
-        t.review_since = now
-        t.post_analysis = True
-        k.review_queue.append(t)
+        request_review(k, t, now, post_analysis=True)  # the most expensive tier re-verifies the hand-made decision
+
+
+def request_review(k: Keeper, task: Task, now: int, post_analysis: bool = False) -> None:
+    """Put a job of ``review_share * W`` tokens in the most expensive tier's line: a review or a post-analysis."""
+    task.review = "queued"
+    task.review_left = k.review_tokens
+    task.review_since = now
+    task.post_analysis = post_analysis
+    k.review_queue.append(task)

@@ -164,7 +164,7 @@ def build_result(k: Keeper, sc: Scenario, first: int, last: int, include_decisio
         if end - t.inc.arrival_sec > k.sla[t.inc.severity]:
             sla[t.inc.severity] += 1
     p0 = [t for t in tasks if t.inc.severity == "P0"]
-    silent = [t for t in p0 if t.resolved_at is not None and not t.escalated and t.route != "manual"]
+    silent = [t for t in p0 if t.silent_p0]
     manual = [t for t in tasks if t.route == "manual"]
     unresolved_manual = [t for t in manual if not t.manual_closed]
     resolved = [t for t in tasks if t.resolved_at is not None]

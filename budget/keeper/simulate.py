@@ -46,14 +46,6 @@ def _manual_timeouts(k: Keeper, now: int) -> None:
             )
 
 
-def _silent_p0_so_far(k: Keeper) -> int:
-    return sum(
-        1
-        for t in k.tasks
-        if t.inc.severity == "P0" and t.resolved_at is not None and not t.escalated and t.route != "manual"
-    )
-
-
 def simulate(
     spec: BudgetSpec,
     scenario: Scenario,
@@ -165,7 +157,7 @@ def _tick(k: Keeper, tick: int) -> None:
     note_guard(k, k.health, now, p.alert_threshold)
     red_button(k, now, tick + 1)
     if scenario.recovery == "staged" and (tick + 1) % p.window_min == 0:
-        k.silent_hist.append(_silent_p0_so_far(k))
+        k.silent_hist.append(sum(1 for t in k.tasks if t.silent_p0))
     recovery.after_minute(k, now, minute)
     k.max_open = max(k.max_open, k.snap_open)
     if k.include_timeline:

@@ -52,6 +52,13 @@ class Task:
             twin.events = list(twin.events)
         return twin
 
+    @property
+    def silent_p0(self) -> bool:
+        """A P0 the automation resolved without escalation (not the manual channel's): what silent_p0 counts."""
+        return (
+            self.inc.severity == "P0" and self.resolved_at is not None and not self.escalated and self.route != "manual"
+        )
+
     def log(self, now: int, action: str, reason: str) -> None:
         if self.events is not None:  # None when the caller asked for no decisions log
             self.events.append((now, action, reason))

@@ -13,8 +13,8 @@ task's SLA: then the pipeline closes the task without escalation (what
 
 from __future__ import annotations
 
-from budget.keeper.accounting import charge, plan_need, tokens_left
-from budget.keeper.moves import audit, to_degraded
+from budget.keeper.accounting import charge, spare_tokens, tokens_left
+from budget.keeper.moves import audit, request_review, to_degraded
 from budget.keeper.recovery import stage_allows
 from budget.keeper.state import Keeper
 from budget.keeper.task import TICK_SEC, Task
@@ -150,13 +150,6 @@ def held_back(k: Keeper, task: Task, phase: int, tier: str, now: int) -> bool:
     return True
 
 
-def request_review(k: Keeper, task: Task, now: int) -> None:
-    task.review = "queued"
-    task.review_left = k.review_tokens
-    task.review_since = now
-    k.review_queue.append(task)
-
-
 def serve_review(k: Keeper, task: Task, now: int) -> None:
     top = k.top
     sev = task.inc.severity
@@ -185,11 +178,6 @@ def serve_review(k: Keeper, task: Task, now: int) -> None:
         task.reviewed = True
         task.escalated = True
         task.log(now, "review", f"{top} reviews ({'P0' if sev == 'P0' else 'disputed'})")
-
-
-def spare_tokens(k: Keeper, tier: str) -> float:
-    """What the tier has beyond what its plan still needs."""
-    return tokens_left(k, tier) - plan_need(k, tier)
 
 
 def _review_finish(k: Keeper, ahead: float, task: Task, now: int) -> float:
