@@ -78,6 +78,16 @@ class Signal:
     def of(cls, key: str) -> Signal:
         return cls(key, *RULES[key])
 
+    def conclude(self, evidence: list[str], seen: int, fires: str, quiet: str, no_data: str) -> Signal:
+        """Fires with its evidence, quiet when something was seen without any, else not enough data."""
+        if evidence:
+            self.status, self.finding, self.evidence = FIRES, fires, evidence
+        elif seen:
+            self.status, self.finding = QUIET, quiet
+        else:
+            self.finding = no_data
+        return self
+
     def to_dict(self) -> dict[str, Any]:
         return {
             "signal": self.key,
@@ -267,13 +277,13 @@ def _failover_stuck(days: list[Day], name: str) -> Signal:
                     for m, r in sorted(runs.items())
                 )
             )
-    if stuck:
-        s.status, s.finding, s.evidence = FIRES, f"failover stayed at 0 on {len(stuck)} of {seen} days", stuck
-    elif seen:
-        s.status, s.finding = QUIET, f"failover worked on every one of {seen} days with P0/P1 arriving in an outage"
-    else:
-        s.finding = "no P0/P1 task arrived during a drilled outage (or the records predate the field)"
-    return s
+    return s.conclude(
+        stuck,
+        seen,
+        f"failover stayed at 0 on {len(stuck)} of {seen} days",
+        f"failover worked on every one of {seen} days with P0/P1 arriving in an outage",
+        "no P0/P1 task arrived during a drilled outage (or the records predate the field)",
+    )
 
 
 def _manual_growth(days: list[Day], name: str) -> Signal:
@@ -333,13 +343,13 @@ def _failover_too_wide(days: list[Day], name: str) -> Signal:
             seen += 1
             if n > 0:
                 wide.append(f"{d.label}, {m}m outage: {int(n)} P2/P3 tasks ({_ids(r, 'frontier_noncritical_ids')})")
-    if wide:
-        s.status, s.finding, s.evidence = FIRES, f"{len(wide)} of {seen} short outages", wide
-    elif seen:
-        s.status, s.finding = QUIET, f"the expensive tier took only P0/P1 in {seen} short outages"
-    else:
-        s.finding = f"no drilled outage of {SHORT_OUTAGE_MIN} minutes or less with the evidence recorded"
-    return s
+    return s.conclude(
+        wide,
+        seen,
+        f"{len(wide)} of {seen} short outages",
+        f"the expensive tier took only P0/P1 in {seen} short outages",
+        f"no drilled outage of {SHORT_OUTAGE_MIN} minutes or less with the evidence recorded",
+    )
 
 
 def _manual_nervous(days: list[Day], name: str) -> Signal:
@@ -363,13 +373,13 @@ def _manual_nervous(days: list[Day], name: str) -> Signal:
                         f"{d.label}, {m}m outage: opened at {opened.get('time')} with {int(q)} open tasks "
                         f"(limit {int(limit)}): {_ids(opened, 'tasks')}"
                     )
-    if nervous:
-        s.status, s.finding, s.evidence = FIRES, f"{len(nervous)} of {seen} outages", nervous
-    elif seen:
-        s.status, s.finding = QUIET, f"in {seen} outages the channel stayed shut or opened above the queue limit"
-    else:
-        s.finding = "no record has the manual channel's opening (records of an older drill)"
-    return s
+    return s.conclude(
+        nervous,
+        seen,
+        f"{len(nervous)} of {seen} outages",
+        f"in {seen} outages the channel stayed shut or opened above the queue limit",
+        "no record has the manual channel's opening (records of an older drill)",
+    )
 
 
 SIGNALS: tuple[Callable[[list[Day], str], Signal], ...] = (
