@@ -22,7 +22,7 @@ browser:
 	  $$SUDO apt-get update -qq && DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq chromium >/dev/null; }
 
 run: $(STAMP)
-	$(BIN)/streamlit run app.py --server.headless true --server.port 8501
+	$(BIN)/python scripts/serve.py --server.headless true --server.port 8501
 
 SOURCES := budget tests bench $(wildcard app.py ui.py pages scripts)
 

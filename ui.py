@@ -38,6 +38,9 @@ _preload_lock = threading.Lock()
 def preload() -> None:
     """Import the table and chart libraries (about a second) while the learner reads the first page.
 
+    ``make run`` (scripts/serve.py) has imported them before the server answered; this covers a plain
+    ``streamlit run app.py``.
+
     Called after a page has run, so that the first page's own script does not wait for it; the
     thread waits ``PRELOAD_DELAY_S`` first, so the page is sent to the browser before it competes.
     """

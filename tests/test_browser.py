@@ -1,7 +1,7 @@
 """One real-browser walk through the main flow, in headless Chromium driven by Playwright.
 
-Starts ``streamlit run app.py`` on a free loopback port in a scratch copy of the
-workbench and walks as a learner does: breaks the sum in the Spec editor's table
+Starts the workbench as ``make run`` does (``scripts/serve.py``) on a free loopback port in a scratch copy
+of the workbench and walks as a learner does: breaks the sum in the Spec editor's table
 and fixes it by moving quota, adds a phase, picks the 5M spec and sees the
 Simulator run it, adds a Compare variant whose table fits at 1280 px, writes the
 note, drills, calibrates, and finds every run in the workbook. Screenshots of
@@ -40,7 +40,7 @@ def app_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[str, Pat
     if not Path(CHROMIUM).exists():
         pytest.fail("chromium is not installed: `make test` installs Debian's chromium")
     work = tmp_path_factory.mktemp("workbench")
-    for item in ("app.py", "ui.py", "pages", "specs", "scenarios", "capstone", ".streamlit"):
+    for item in ("app.py", "ui.py", "pages", "scripts", "specs", "scenarios", "capstone", ".streamlit"):
         src = ROOT / item
         (shutil.copytree if src.is_dir() else shutil.copy)(src, work / item)
     (work / "capstone" / "budget-note.md").unlink(missing_ok=True)
@@ -50,10 +50,7 @@ def app_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[str, Pat
     proc = subprocess.Popen(
         [
             sys.executable,
-            "-m",
-            "streamlit",
-            "run",
-            "app.py",
+            "scripts/serve.py",
             "--server.port",
             str(port),
             "--server.address",

@@ -1,0 +1,51 @@
+"""Start the workbench (``make run``): import what the pages use, then serve app.py with Streamlit.
+
+The pages' libraries (pydantic, yaml, pandas, altair and the engine) take more than a second to import on
+a 2-core machine. Streamlit imports a page's modules only when a browser first asks for that page, so the
+learner's first visit would wait for them; imported here, before the server answers, they are ready.
+The modules are the ones app.py, ui.py and pages/*.py import at their top level (read from their source,
+so a new page needs nothing here).
+
+Run: .venv/bin/python scripts/serve.py [streamlit options], e.g. --server.port 8502
+"""
+
+from __future__ import annotations
+
+import ast
+import importlib
+import os
+import sys
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def page_imports(root: Path = ROOT) -> list[str]:
+    """The modules the app's scripts import at their top level, sorted, without duplicates."""
+    names: set[str] = set()
+    for path in [root / "app.py", root / "ui.py", *sorted((root / "pages").glob("*.py"))]:
+        for node in ast.parse(path.read_text(encoding="utf-8"), str(path)).body:
+            if isinstance(node, ast.Import):
+                names.update(alias.name for alias in node.names)
+            elif isinstance(node, ast.ImportFrom) and node.module and node.level == 0 and node.module != "__future__":
+                names.add(node.module)
+    return sorted(names)
+
+
+def warm(root: Path = ROOT) -> None:
+    sys.path.insert(0, str(root))
+    for name in [*page_imports(root), "pandas", "altair"]:  # ui imports the table and chart libraries late
+        importlib.import_module(name)
+
+
+def main(argv: list[str]) -> int:
+    os.chdir(ROOT)  # .streamlit/config.toml and the pages' relative paths
+    warm()
+    from streamlit.web import cli
+
+    sys.argv = ["streamlit", "run", str(ROOT / "app.py"), *argv]
+    return int(cli.main() or 0)
+
+
+if __name__ == "__main__":
+    raise SystemExit(main(sys.argv[1:]))

@@ -1,0 +1,30 @@
+"""scripts/serve.py (`make run`): the modules it imports before serving are the ones the pages import."""
+
+from __future__ import annotations
+
+import importlib.util
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+_spec = importlib.util.spec_from_file_location("serve", ROOT / "scripts" / "serve.py")
+assert _spec is not None and _spec.loader is not None
+serve = importlib.util.module_from_spec(_spec)
+_spec.loader.exec_module(serve)
+
+
+def test_the_pages_imports_are_read_from_their_source() -> None:
+    names = serve.page_imports()
+    assert {"ui", "streamlit", "budget.charts", "budget.drill", "budget.editor"} <= set(names)
+    assert "__future__" not in names
+    assert names == sorted(set(names))
+
+
+def test_a_new_page_needs_nothing_in_the_launcher(tmp_path: Path) -> None:
+    (tmp_path / "pages").mkdir()
+    (tmp_path / "app.py").write_text("import streamlit as st\n")
+    (tmp_path / "ui.py").write_text("from budget.spec import load_spec\n")
+    (tmp_path / "pages" / "9_New.py").write_text(
+        "from __future__ import annotations\nimport json, csv\nfrom budget.review import review\n"
+        "def later():\n    import budget.fit\n"
+    )
+    assert serve.page_imports(tmp_path) == ["budget.review", "budget.spec", "csv", "json", "streamlit"]
