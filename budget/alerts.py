@@ -45,6 +45,7 @@ import re
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
+from operator import attrgetter
 from pathlib import Path
 from typing import Any
 
@@ -130,6 +131,8 @@ class SeverityMap:
     def word(self, value: Any) -> str | None:
         if value is None:
             return None
+        if type(value) is str and value in self.words:  # already a key as the map writes it: the common case
+            return self.words[value]
         return self.words.get(severity_key(value))
 
 
@@ -171,6 +174,8 @@ def _ts(value: Any, field_name: str) -> datetime:
         return datetime.fromtimestamp(float(value), tz=UTC)
     try:
         dt = datetime.fromisoformat(value.strip()[:64])
+        if dt.tzinfo is UTC:  # "...Z" or "+00:00": already the time to return
+            return dt
         if dt.tzinfo is None:
             dt = dt.replace(tzinfo=UTC)
         return dt.astimezone(UTC)
@@ -284,7 +289,7 @@ def _json_lines(text: str) -> Iterator[tuple[int, Any]]:
         if not line.strip():
             continue
         try:
-            yield n, jsonscan.loads(line)
+            yield n, jsonscan.loads_line(line)
         except RecursionError:
             yield n, _Skip("not valid JSON (nested too deeply)")
         except ValueError as exc:  # JSONDecodeError, or a value the strict reader refuses
@@ -464,23 +469,19 @@ def day_incidents(raws: list[_Raw], day0: datetime) -> tuple[Incident, ...]:
     """The incidents of the records that fall on the day starting at ``day0``, sorted by arrival, with stable ids."""
     incidents: list[Incident] = []
     used: set[str] = set()
-    for r in sorted(raws, key=lambda r: (r.at, r.line)):
+    for r in sorted(raws, key=_AT_LINE):
         sec = int((r.at - day0).total_seconds())
         if not 0 <= sec < 86400:
             continue
         ident = r.ident if r.ident and r.ident not in used else f"a{r.line}-{len(incidents) + 1}"
         used.add(ident)
-        incidents.append(
-            Incident(  # every field was checked above
-                id=ident,
-                severity=r.severity,
-                blast_radius=r.blast if r.blast is not None else DEFAULT_BLAST[r.severity],
-                arrival_sec=sec,
-                confidence_gap=r.gap or 0.0,
-                service=r.service,
-            )
-        )
+        blast = r.blast if r.blast is not None else DEFAULT_BLAST[r.severity]
+        # every field was checked above; positional: id, severity, arrival_sec, blast_radius, confidence_gap, service
+        incidents.append(Incident(ident, r.severity, sec, blast, r.gap or 0.0, r.service))
     return tuple(incidents)
+
+
+_AT_LINE = attrgetter("at", "line")
 
 
 def load_alerts(

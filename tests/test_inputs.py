@@ -8,6 +8,8 @@ import time
 from pathlib import Path
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as hs
 
 from budget import alerts, jsonscan
 from budget.alerts import import_alerts
@@ -342,3 +344,52 @@ def test_a_big_file_with_a_late_problem_is_reported_without_walking_it_all():
     with pytest.raises(BudgetError, match=r"big\.json: not valid JSON: NaN is not a number"):
         parse_text(text, "big.json")
     assert _t.monotonic() - t0 < 10
+
+
+JSON_LINES = [
+    '{"a": 1, "b": [1.5, "x"], "c": null}',
+    '  {"a": 1}',  # leading whitespace
+    '{"a": 1}  \r',  # trailing whitespace, a CRLF file's \r
+    '\ufeff{"a": 1}',  # a BOM
+    '{"a": 1} {"b": 2}',  # two values on one line
+    '{"a": 1, "a": 2}',  # duplicate key
+    '{"a": NaN}',
+    '{"a": 1e400}',
+    '{"a": ' + "9" * 5000 + "}",
+    '{"a": 1',
+    "[1, 2]",
+    '"text"',
+    "",
+    "nul",
+]
+
+
+@pytest.mark.parametrize("line", JSON_LINES)
+def test_a_json_line_reads_exactly_as_the_strict_reader_reads_it(line: str):
+    def outcome(read):  # the value, or the error's type and message
+        try:
+            return ("value", read(line))
+        except (ValueError, RecursionError) as exc:
+            return (type(exc).__name__, str(exc))
+
+    assert outcome(jsonscan.loads_line) == outcome(jsonscan.loads)
+
+
+@given(
+    hs.recursive(
+        hs.none() | hs.booleans() | hs.integers() | hs.floats() | hs.text(max_size=5),
+        lambda kids: hs.lists(kids, max_size=3) | hs.dictionaries(hs.text(max_size=3), kids, max_size=3),
+        max_leaves=8,
+    ),
+    hs.sampled_from(["", " ", "\t", "x", ",", "}"]),
+)
+@settings(max_examples=200, deadline=None, derandomize=True)
+def test_any_json_line_reads_exactly_as_the_strict_reader_reads_it(value, tail):
+    line = json.dumps(value) + tail
+    outcomes = []
+    for read in (jsonscan.loads_line, jsonscan.loads):
+        try:
+            outcomes.append(("value", json.dumps(read(line))))
+        except (ValueError, RecursionError) as exc:
+            outcomes.append((type(exc).__name__, str(exc)))
+    assert outcomes[0] == outcomes[1]
