@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import sys
+
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
@@ -123,3 +125,38 @@ def test_what_cannot_be_shared_is_refused():
     no_log = start_run(MID, base, include_decisions=False)
     with pytest.raises(ValueError, match="kept no decisions log"):
         fork(no_log, outage, include_decisions=True)
+
+
+@pytest.mark.parametrize(
+    ("spec_name", "guards", "apart"),
+    [
+        ("80/20 mid", (0.60, 0.65), False),  # token_health stays above both guards (0.97 at its lowest)
+        ("lean", (0.50, 0.9), False),  # below both through the outage (0.09-0.16): they block alike
+        ("lean", (0.12, 0.9), True),  # between the two: the runs part
+    ],
+)
+def test_guard_variants_run_together_until_their_guards_could_decide_apart(monkeypatch, spec_name, guards, apart):
+    """Runs that differ only in the guard are one run while token_health stays on the same side of both guards."""
+    engine = sys.modules["budget.keeper.simulate"]  # the package's `simulate` is the function
+
+    ticks = {"n": 0}
+    tick = engine._tick
+
+    def counted(k, t):
+        ticks["n"] += 1
+        tick(k, t)
+
+    monkeypatch.setattr(engine, "_tick", counted)
+    base = SPECS[spec_name]
+    day_ = day(80, spec_name)
+    runs = []
+    for guard in guards:
+        spec = base.model_copy(update={"policy": base.policy.model_copy(update={"alert_threshold": guard})})
+        sc = Scenario(down_tier="local-coder", start="11:00", duration_min=45, queue=80, incidents=day_, horizon="day")
+        runs.append(Run(spec, sc, include_decisions=False, include_timeline=False))
+    shared = [r.to_json() for r in simulate_shared(runs)]
+    one_run = ticks["n"]
+    assert shared == [plain(r) for r in runs]
+    apart_ticks = ticks["n"] - one_run  # the two runs simulated each from the start
+    assert one_run < apart_ticks
+    assert (2 * one_run == apart_ticks) is not apart  # together: the two runs took the ticks of one

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from budget.keeper.accounting import plan_need, tokens_left
 from budget.keeper.state import Keeper
 
 
@@ -50,17 +49,6 @@ def scan(k: Keeper) -> None:
     k.snap_open = states["pending"] + states["degraded"] + states["manual"]
 
 
-def coverage(k: Keeper, tier: str) -> float:
-    """Can what the tier has left pay for the rest of its planned work and the failover it committed to?
-
-    ``min(1, left / need)``: 1 while it can, 0 when it is dry with work still planned.
-    """
-    need = plan_need(k, tier)
-    if need <= 0:
-        return 1.0
-    return min(1.0, tokens_left(k, tier) / need)
-
-
 def compute_health(k: Keeper) -> float:
     """token_health = h_frontier x h_plan x h_backlog (docs/model.md)."""
     h_f = 1.0
@@ -76,7 +64,20 @@ def compute_health(k: Keeper) -> float:
         beyond = max(0.0, exposure - k.spare[t])  # failover that displaces the tier's planned work
         second = 1.0 - beyond / max(k.demand[t], 1.0)
         h_f = min(h_f, max(0.0, first) * max(0.0, second))
-    h_p = min((coverage(k, t) for t in k.tiers if k.quota_total[t] > 0), default=1.0)
+    # h_plan: the least covered tier. A tier's coverage is min(1, left / need): 1 while what it has left
+    # (accounting.tokens_left) pays for the rest of its planned day and the failover it committed to
+    # (accounting.plan_need), 0 when it is dry with work still planned. Inline: this runs every tick.
+    h_p = 1.0
+    quota_total, demand, planned_spent = k.quota_total, k.demand, k.planned_spent
+    unplanned, fo_spent = k.unplanned, k.fo_spent
+    for t in k.tiers:
+        q = quota_total[t]
+        if q <= 0:
+            continue
+        need = max(0.0, demand[t] - planned_spent[t]) + max(0.0, unplanned[t] - fo_spent[t])  # plan_need
+        c = 1.0 if need <= 0 else min(1.0, max(0.0, q - k.spent_tier[t]) / need)  # tokens_left / need
+        if c < h_p:  # every coverage is at most 1: the minimum, 1 when no tier has a quota
+            h_p = c
     h_b = k.absorb / (k.absorb + k.snap_owed)
     k.h_parts = (h_f, h_p, h_b)
     return min(1.0, max(0.0, h_f * h_p * h_b))

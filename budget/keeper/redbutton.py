@@ -33,8 +33,8 @@ def conditions(k: Keeper, now: int) -> tuple[str, ...]:
 
 def red_button(k: Keeper, now: int, tick: int) -> None:
     new = conditions(k, now)
-    kinds = tuple(c.split(" (")[0] for c in new)
-    old_kinds = tuple(c.split(" (")[0] for c in k.red_conditions)
+    if not new and not k.red_active:
+        return  # nothing holds and the button is off (most minutes): nothing changes
     if new and not k.red_active:
         k.red_active = True
         k.red_activated = True
@@ -42,9 +42,14 @@ def red_button(k: Keeper, now: int, tick: int) -> None:
     elif not new and k.red_active and tick % k.p.window_min == 0:
         k.red_active = False
         k.red_events.append({"time": clock(now), "active": False, "conditions": []})
-    elif new and kinds != old_kinds:
+    elif new and _kinds(new) != _kinds(k.red_conditions):
         k.red_events.append({"time": clock(now), "active": True, "conditions": list(new)})
     if new or k.red_active:
         k.red_conditions = new
     if k.red_active:
         k.red_minutes += 1
+
+
+def _kinds(conds: tuple[str, ...]) -> tuple[str, ...]:
+    """The conditions without their particulars (which P0 breached its SLA): a change of kind is an event."""
+    return tuple(c.split(" (")[0] for c in conds)

@@ -79,10 +79,7 @@ def fork(
     twin = k.clone() if copy else k
     twin.sc = scenario
     if spec is not None and spec is not k.spec:
-        twin.spec, twin.p = spec, spec.policy
-        twin.guard_breaches, twin.guard_below = [], False
-        for i, h in enumerate(twin.health_hist):
-            note_guard(twin, h, (twin.first + i) * 60, twin.p.alert_threshold)
+        _set_guard(twin, spec)
     if scenario.has_outage and scenario.down_tier is not None:
         start = scenario.start_min
         twin.outages.append((start, start + int(scenario.duration_min or 0), scenario.down_tier))
@@ -94,6 +91,63 @@ def fork(
         twin.include_timeline = False
         twin.timeline = []
     return twin
+
+
+def _set_guard(k: Keeper, spec: BudgetSpec) -> None:
+    """Make ``k`` run on with ``spec`` (its plan but for the guard): the record of when token_health fell
+    below the guard is rebuilt from the token_health history for the new guard."""
+    k.spec, k.p = spec, spec.policy
+    k.guard_breaches, k.guard_below = [], False
+    for i, h in enumerate(k.health_hist):
+        note_guard(k, h, (k.first + i) * 60, k.p.alert_threshold)
+
+
+def only_guard_differs(a: BudgetSpec, b: BudgetSpec) -> bool:
+    """Whether the two plans are the same but for the guard (``policy.alert_threshold``)."""
+    if a is b:
+        return True
+    policy = b.policy.model_copy(update={"alert_threshold": a.policy.alert_threshold})
+    return b.model_copy(update={"policy": policy}) == a
+
+
+def guard_may_act(k: Keeper, guard: float) -> bool:
+    """Whether, in the tick ``k`` runs next, ``guard`` could route a task otherwise than ``k``'s own guard.
+
+    The guard acts in one place: ranked failover of a task waiting for a tier that is down is blocked while
+    token_health (the last tick's) is below it. Two guards decide alike while token_health is above both or
+    below both; with a decisions log, the log names the guard, so below either is a difference. No tier
+    down and none going down this minute: the guard decides nothing.
+    """
+    lo, hi = sorted((k.p.alert_threshold, guard))
+    if lo == hi or k.health >= hi or (k.health < lo and not k.include_decisions):
+        return False
+    minute = k.first + k.tick
+    return bool(k.down) or any(down_from == minute for down_from, _, _ in k.outages)
+
+
+def advance_together(lead: Keeper, others: Sequence[BudgetSpec]) -> list[Keeper]:
+    """Run ``lead`` to its end, and with it the runs of ``others`` (its plan but for the guard) for as long
+    as their guard decides as the lead's does (:func:`guard_may_act`); each goes its own way (a copy of
+    the lead at that tick) from the first tick where it might not. Returns the keepers of ``others`` at
+    their end, in order; none of them is ``lead``."""
+    ends: list[Keeper | None] = [None] * len(others)
+    following = list(range(len(others)))
+    total = max(1, lead.last - lead.first)
+    while following and lead.tick < total:
+        for i in [i for i in following if guard_may_act(lead, others[i].policy.alert_threshold)]:
+            twin = lead.clone()
+            _set_guard(twin, others[i])
+            advance(twin)
+            ends[i] = twin
+            following.remove(i)
+        if following:
+            advance(lead, until_minute=lead.first + lead.tick + 1)
+    advance(lead)
+    for i in following:
+        twin = lead.clone()
+        _set_guard(twin, others[i])
+        ends[i] = twin
+    return [k for k in ends if k is not None]
 
 
 @dataclass(frozen=True)
@@ -111,7 +165,8 @@ def simulate_shared(runs: Sequence[Run], progress: Callable[[float], None] | Non
 
     The first run not done yet leads: its scenario without the outage is
     simulated up to the earliest outage start among the runs left, and every
-    run that can share that stretch (:func:`why_not_shared`) forks from it. The
+    run that can share that stretch (:func:`why_not_shared`) forks from it, those that
+    differ only in the guard as one run for as long as they can (:func:`advance_together`). The
     runs that cannot (another manual timeout after a task waited) get their own
     shared stretch in the next round. ``progress`` is called with the share of runs done.
     """
@@ -128,12 +183,35 @@ def simulate_shared(runs: Sequence[Run], progress: Callable[[float], None] | Non
         starts = [runs[i].scenario.start_min for i in pending if runs[i].scenario.has_outage]
         advance(trunk, until_minute=min(starts) if starts else None)
         sharing = [i for i in pending if why_not_shared(trunk, runs[i].scenario, runs[i].spec) is None]
-        for n, i in enumerate(sharing):
-            r = runs[i]
-            k = fork(trunk, r.scenario, r.spec, r.include_decisions, r.include_timeline, copy=n < len(sharing) - 1)
-            advance(k)
-            results[i] = finish(k)
+        groups = _guard_groups(runs, sharing)
+        for n, group in enumerate(groups):
+            r = runs[group[0]]
+            k = fork(trunk, r.scenario, r.spec, r.include_decisions, r.include_timeline, copy=n < len(groups) - 1)
+            ends = advance_together(k, [runs[i].spec for i in group[1:]])
+            for i, end in zip(group, [k, *ends], strict=True):
+                results[i] = finish(end)
             if progress is not None:
                 progress(sum(r is not None for r in results) / len(runs))
         pending = [i for i in pending if results[i] is None]
     return [r for r in results if r is not None]
+
+
+def _guard_groups(runs: Sequence[Run], indices: Sequence[int]) -> list[list[int]]:
+    """The runs that differ only in the guard (same scenario, same plan but for the guard, same detail kept),
+    in groups that run together (:func:`advance_together`), in the order of their first run."""
+    groups: list[list[int]] = []
+    for i in indices:
+        r = runs[i]
+        for group in groups:
+            g = runs[group[0]]
+            same = (g.scenario, g.include_decisions, g.include_timeline) == (
+                r.scenario,
+                r.include_decisions,
+                r.include_timeline,
+            )
+            if same and only_guard_differs(g.spec, r.spec):
+                group.append(i)
+                break
+        else:
+            groups.append([i])
+    return groups

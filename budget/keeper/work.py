@@ -23,13 +23,15 @@ from budget.spec import SEVERITIES
 
 def run_work(k: Keeper, now: int) -> None:
     """One minute of work for every running task and queued review, first come first served."""
-    if k.sc.routing != "close_silently" and k.top not in k.down:
-        for t in k.active:
-            if t.state == "running" and t.review_needed and t.review == "none" and not t.failover:
-                request_review(k, t, now)
+    ask = k.sc.routing != "close_silently" and k.top not in k.down
     # place in line: committed work (WORK) before every review, each by (since, arrival, id); the
-    # position breaks any tie as a stable sort would
-    line = [(t.phase_since, t.inc.arrival_sec, t.inc.id, n, t) for n, t in enumerate(k.active) if t.state == "running"]
+    # position breaks any tie as a stable sort would. One pass also requests the reviews now due.
+    line = []
+    for n, t in enumerate(k.active):
+        if t.state == "running":
+            if ask and t.review_needed and t.review == "none" and not t.failover:
+                request_review(k, t, now)
+            line.append((t.phase_since, t.inc.arrival_sec, t.inc.id, n, t))
     line.sort()
     for *_, t in line:
         if t.state == "running":
