@@ -33,10 +33,12 @@ def run_work(k: Keeper, now: int) -> None:
                 request_review(k, t, now)
             line.append((t.phase_since, t.inc.arrival_sec, t.inc.id, n, t))
     line.sort()
-    for *_, t in line:
+    for entry in line:
+        t = entry[4]
         if t.state == "running":
             run_minute(k, t, now)
-    k.review_queue.sort(key=review_key)
+    if len(k.review_queue) > 1:
+        k.review_queue.sort(key=review_key)
     if k.top not in k.down:  # else no review can be served
         cap_left = k.cap_left
         quiet = not (k.red_active and k.include_decisions)  # the red button's waits are only logged
