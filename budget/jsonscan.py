@@ -63,7 +63,8 @@ _SAFE_RUN = re.compile(
 )
 _STRICT = json.JSONDecoder(object_pairs_hook=_pairs, parse_float=_float, parse_int=_int, parse_constant=_constant)
 _PLAIN = json.JSONDecoder()
-_SCAN = json.scanner.make_scanner(_STRICT)  # the C scanner json.loads calls, without its Python wrappers
+# the C scanner json.loads calls, without its Python wrappers
+_SCAN = json.scanner.make_scanner(_STRICT)  # type: ignore[arg-type]  # typeshed has the class, not its argument
 
 
 def loads_line(line: str) -> Any:
