@@ -17,6 +17,8 @@ from budget.spec import spec_from_text
 from budget.workbench import scenarios_dir, specs_dir, sweep_estimate
 from ui import current, load_shipped, need_spec, spec_label, table, workbook, workbook_pair
 
+HEATMAP_PX = 440
+
 ss = st.session_state
 CHAPTER_SPEC = "payment_gateway_80_20_mid.yaml"
 CONFIRM_ABOVE = 300  # variants: a larger sweep asks first, with its estimate
@@ -150,8 +152,10 @@ if held:
             current().load("recommended.yaml", held["yaml"], "calibrate")
             st.switch_page("pages/2_Simulator.py")
     h = st.columns(2)
-    h[0].altair_chart(calibration_heatmap(held["rows"], 15, best), width="stretch", height=340)
-    h[1].altair_chart(calibration_heatmap(held["rows"], 30, best), width="stretch", height=340)
+    # the element holds the whole chart: title and subtitle, 280 px of cells, the axis labels and the legend
+    # (a smaller element cuts the title off; "content" squeezes the cells of this layered chart to nothing)
+    h[0].altair_chart(calibration_heatmap(held["rows"], 15, best), width="stretch", height=HEATMAP_PX)
+    h[1].altair_chart(calibration_heatmap(held["rows"], 30, best), width="stretch", height=HEATMAP_PX)
     money = held.get("currency", "USD")
     main = [
         "meets_targets",
