@@ -24,7 +24,11 @@ def page_imports(root: Path = ROOT) -> list[str]:
     """The modules the app's scripts import at their top level, sorted, without duplicates."""
     names: set[str] = set()
     for path in [root / "app.py", root / "ui.py", *sorted((root / "pages").glob("*.py"))]:
-        for node in ast.parse(path.read_text(encoding="utf-8"), str(path)).body:
+        try:
+            tree = ast.parse(path.read_text(encoding="utf-8"), str(path))
+        except (OSError, SyntaxError, ValueError):
+            continue  # the page shows its own error when it runs
+        for node in tree.body:
             if isinstance(node, ast.Import):
                 names.update(alias.name for alias in node.names)
             elif isinstance(node, ast.ImportFrom) and node.module and node.level == 0 and node.module != "__future__":
@@ -32,10 +36,16 @@ def page_imports(root: Path = ROOT) -> list[str]:
     return sorted(names)
 
 
-def warm(root: Path = ROOT) -> None:
+def warm(root: Path = ROOT) -> list[str]:
+    """Import the pages' modules; the ones that fail are left for their page to report (returned)."""
     sys.path.insert(0, str(root))
+    failed = []
     for name in [*page_imports(root), "pandas", "altair"]:  # ui imports the table and chart libraries late
-        importlib.import_module(name)
+        try:
+            importlib.import_module(name)
+        except Exception:  # noqa: BLE001 - a head start only: the page that needs it says what is wrong
+            failed.append(name)
+    return failed
 
 
 def main(argv: list[str]) -> int:

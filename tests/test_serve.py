@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import importlib.util
+import sys
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -28,3 +29,13 @@ def test_a_new_page_needs_nothing_in_the_launcher(tmp_path: Path) -> None:
         "def later():\n    import budget.fit\n"
     )
     assert serve.page_imports(tmp_path) == ["budget.review", "budget.spec", "csv", "json", "streamlit"]
+
+
+def test_a_broken_page_does_not_stop_the_server_from_starting(tmp_path: Path, monkeypatch) -> None:
+    monkeypatch.setattr(sys, "path", list(sys.path))  # warm() puts the folder first; later tests must not see it
+    (tmp_path / "pages").mkdir()
+    (tmp_path / "app.py").write_text("import json\n")
+    (tmp_path / "ui.py").write_text("import no_such_module_here\n")
+    (tmp_path / "pages" / "1_Broken.py").write_text("def (:\n")
+    assert serve.page_imports(tmp_path) == ["json", "no_such_module_here"]
+    assert serve.warm(tmp_path) == ["no_such_module_here"]
