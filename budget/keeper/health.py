@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from budget.keeper.accounting import plan_need, tokens_left
 from budget.keeper.state import Keeper
 
 
@@ -65,17 +66,14 @@ def compute_health(k: Keeper) -> float:
         second = 1.0 - beyond / max(k.demand[t], 1.0)
         h_f = min(h_f, max(0.0, first) * max(0.0, second))
     # h_plan: the least covered tier. A tier's coverage is min(1, left / need): 1 while what it has left
-    # (accounting.tokens_left) pays for the rest of its planned day and the failover it committed to
-    # (accounting.plan_need), 0 when it is dry with work still planned. Inline: this runs every tick.
+    # pays for the rest of its planned day and the failover it committed to, 0 when it is dry with work
+    # still planned.
     h_p = 1.0
-    quota_total, demand, planned_spent = k.quota_total, k.demand, k.planned_spent
-    unplanned, fo_spent = k.unplanned, k.fo_spent
     for t in k.tiers:
-        q = quota_total[t]
-        if q <= 0:
+        if k.quota_total[t] <= 0:
             continue
-        need = max(0.0, demand[t] - planned_spent[t]) + max(0.0, unplanned[t] - fo_spent[t])  # plan_need
-        c = 1.0 if need <= 0 else min(1.0, max(0.0, q - k.spent_tier[t]) / need)  # tokens_left / need
+        need = plan_need(k, t)
+        c = 1.0 if need <= 0 else min(1.0, tokens_left(k, t) / need)
         if c < h_p:  # every coverage is at most 1: the minimum, 1 when no tier has a quota
             h_p = c
     h_b = k.absorb / (k.absorb + k.snap_owed)

@@ -135,8 +135,7 @@ def advance_together(lead: Keeper, others: Sequence[BudgetSpec]) -> list[Keeper]
     total = max(1, lead.last - lead.first)
     while following and lead.tick < total:
         for i in [i for i in following if guard_may_act(lead, others[i].policy.alert_threshold)]:
-            twin = lead.clone()
-            _set_guard(twin, others[i])
+            twin = _with_guard(lead, others[i])
             advance(twin)
             ends[i] = twin
             following.remove(i)
@@ -144,10 +143,15 @@ def advance_together(lead: Keeper, others: Sequence[BudgetSpec]) -> list[Keeper]
             advance(lead, until_minute=lead.first + lead.tick + 1)
     advance(lead)
     for i in following:
-        twin = lead.clone()
-        _set_guard(twin, others[i])
-        ends[i] = twin
+        ends[i] = _with_guard(lead, others[i])
     return [k for k in ends if k is not None]
+
+
+def _with_guard(k: Keeper, spec: BudgetSpec) -> Keeper:
+    """A copy of ``k`` running on with ``spec`` (its plan but for the guard)."""
+    twin = k.clone()
+    _set_guard(twin, spec)
+    return twin
 
 
 @dataclass(frozen=True)
