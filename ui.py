@@ -159,6 +159,18 @@ def table(
     )
 
 
+def workbook_download(label: str, key: str, primary: bool = False) -> None:
+    """The session's workbook as one Markdown file (the Workbook page's button, and the Budget note's)."""
+    st.download_button(
+        label,
+        workbook().to_markdown(),
+        file_name="workbook.md",
+        mime="text/markdown",
+        key=key,
+        type="primary" if primary else "secondary",
+    )
+
+
 def workbook() -> Workbook:
     ss = st.session_state
     if "workbook" not in ss:

@@ -9,7 +9,7 @@ from budget.keeper import simulate
 from budget.note import DEFAULT_DECISION, entry_from_result, merge_note, note_cases, render_section, write_note
 from budget.scenario import load_scenario
 from budget.workbench import DEFAULT_SCENARIO, note_path, scenarios_dir
-from ui import current, need_spec, workbook
+from ui import current, need_spec, workbook, workbook_download
 
 ss = st.session_state
 FLOOR = 0.5
@@ -108,10 +108,4 @@ if path.exists():
 
 book = workbook()
 if book.entries:
-    st.download_button(
-        f"Download your workbook ({len(book.entries)} runs) to write the note from",
-        book.to_markdown(),
-        file_name="workbook.md",
-        mime="text/markdown",
-        key="w_note_workbook",
-    )
+    workbook_download(f"Download your workbook ({len(book.entries)} runs) to write the note from", "w_note_workbook")

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import streamlit as st
 
-from ui import workbook, workbook_pair
+from ui import workbook, workbook_download, workbook_pair
 
 st.title("Workbook")
 st.caption(
@@ -17,14 +17,7 @@ book = workbook()
 if not book.entries:
     st.info("No runs yet: run a simulation, a variant, a drill or a sweep, then come back.")
 else:
-    st.download_button(
-        f"Download the workbook ({len(book.entries)} runs, Markdown)",
-        book.to_markdown(),
-        file_name="workbook.md",
-        mime="text/markdown",
-        key="w_wb_download",
-        type="primary",
-    )
+    workbook_download(f"Download the workbook ({len(book.entries)} runs, Markdown)", "w_wb_download", primary=True)
     for entry in book.entries:
         with st.container(border=True):
             st.markdown(f"**{entry.id}. {entry.title}** · {entry.page}")
