@@ -4,6 +4,7 @@ PY ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
+NATIVE := budget/keeper/_native/STAMP
 
 .PHONY: run test setup browser lint bench clean
 
@@ -13,7 +14,11 @@ $(STAMP): pyproject.toml
 	$(BIN)/python -m pip install --quiet -e '.[test]'
 	touch $(STAMP)
 
-setup: $(STAMP)
+# the keeper compiled with mypyc (budget/native.py); a failed build leaves the keeper running as Python
+$(NATIVE): $(STAMP) budget/native.py $(wildcard budget/keeper/*.py)
+	$(BIN)/python -m budget.native build
+
+setup: $(STAMP) $(NATIVE)
 
 browser:
 	@command -v chromium >/dev/null 2>&1 || { \
@@ -21,7 +26,7 @@ browser:
 	  if [ "$$(id -u)" = 0 ]; then SUDO=""; else SUDO="sudo"; fi; \
 	  $$SUDO apt-get update -qq && DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq chromium >/dev/null; }
 
-run: $(STAMP)
+run: $(STAMP) $(NATIVE)
 	$(BIN)/python scripts/serve.py --server.headless true --server.port 8501
 
 SOURCES := budget tests bench $(wildcard app.py ui.py pages scripts)
@@ -31,10 +36,10 @@ lint: $(STAMP)
 	$(BIN)/ruff format --check $(SOURCES)
 	$(BIN)/mypy
 
-test: $(STAMP) browser lint
+test: $(STAMP) $(NATIVE) browser lint
 	$(BIN)/python -m pytest
 
-bench: $(STAMP)
+bench: $(STAMP) $(NATIVE)
 	$(BIN)/python bench/cli.py
 	$(BIN)/python bench/engine.py
 	$(BIN)/python bench/drill.py
@@ -43,4 +48,4 @@ bench: $(STAMP)
 	$(BIN)/python bench/limits.py
 
 clean:
-	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache out
+	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache out budget/keeper/_native budget/keeper/_native.*

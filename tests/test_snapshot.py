@@ -135,18 +135,11 @@ def test_what_cannot_be_shared_is_refused():
         ("lean", (0.12, 0.9), True),  # between the two: the runs part
     ],
 )
-def test_guard_variants_run_together_until_their_guards_could_decide_apart(monkeypatch, spec_name, guards, apart):
+def test_guard_variants_run_together_until_their_guards_could_decide_apart(spec_name, guards, apart):
     """Runs that differ only in the guard are one run while token_health stays on the same side of both guards."""
     engine = sys.modules["budget.keeper.simulate"]  # the package's `simulate` is the function
 
-    ticks = {"n": 0}
-    tick = engine._tick
-
-    def counted(k, t):
-        ticks["n"] += 1
-        tick(k, t)
-
-    monkeypatch.setattr(engine, "_tick", counted)
+    start = engine.ticks_simulated
     base = SPECS[spec_name]
     day_ = day(80, spec_name)
     runs = []
@@ -155,8 +148,8 @@ def test_guard_variants_run_together_until_their_guards_could_decide_apart(monke
         sc = Scenario(down_tier="local-coder", start="11:00", duration_min=45, queue=80, incidents=day_, horizon="day")
         runs.append(Run(spec, sc, include_decisions=False, include_timeline=False))
     shared = [r.to_json() for r in simulate_shared(runs)]
-    one_run = ticks["n"]
+    one_run = engine.ticks_simulated - start
     assert shared == [plain(r) for r in runs]
-    apart_ticks = ticks["n"] - one_run  # the two runs simulated each from the start
+    apart_ticks = engine.ticks_simulated - start - one_run  # the two runs simulated each from the start
     assert one_run < apart_ticks
     assert (2 * one_run == apart_ticks) is not apart  # together: the two runs took the ticks of one

@@ -17,6 +17,9 @@ from budget.keeper.workload import disputed_flags, needs_review
 from budget.scenario import ROUTING_POLICIES, Scenario
 from budget.spec import BudgetSpec
 
+# ticks this process has simulated, every run counted: a statistic (tests/test_snapshot.py counts the ticks runs share)
+ticks_simulated = 0
+
 
 def span(spec: BudgetSpec, scenario: Scenario) -> tuple[int, int]:
     """First and last minute simulated: the whole day (a drill) or the scenario's window plus the drain."""
@@ -102,8 +105,10 @@ def finish(k: Keeper) -> SimResult:
 
 def advance(k: Keeper, until_minute: int | None = None, progress: Callable[[float], None] | None = None) -> None:
     """Run the keeper's ticks up to ``until_minute`` (not included), or to the end of the run."""
+    global ticks_simulated
     total_ticks = max(1, k.last - k.first)
     stop = total_ticks if until_minute is None else min(total_ticks, max(k.tick, until_minute - k.first))
+    ticks_simulated += max(0, stop - k.tick)
     while k.tick < stop:
         _tick(k, k.tick)
         k.tick += 1

@@ -122,10 +122,11 @@ class Keeper:
         incidents are shared, being immutable. ``simulate.fork`` uses it to run
         several outages from one simulated pre-outage stretch.
         """
-        twin = Keeper.__new__(Keeper)
+        twin = Keeper(self.spec, self.sc, self.p)  # then every attribute is replaced by this keeper's
         copies: dict[int, Any] = {id(t): t.clone() for t in self.tasks}
         memo = dict(copies)  # a task met inside any other container maps to its copy too
-        for name, value in vars(self).items():
+        for name in _attributes(self):
+            value = getattr(self, name)
             if name in self._SHARED or not isinstance(value, (list, dict, set)):
                 setattr(twin, name, value)
             elif name in self._APPEND_ONLY:
@@ -149,3 +150,9 @@ class Keeper:
             for t in self.active
             if t.state in ("pending", "degraded") or (t.state == "manual" and not t.manual_closed)
         )
+
+
+def _attributes(k: Keeper) -> tuple[str, ...]:
+    """The keeper's attribute names: its ``__dict__`` as Python, the class's fields when compiled (budget/native.py)."""
+    names: tuple[str, ...] = getattr(type(k), "__mypyc_attrs__", ()) or tuple(vars(k))
+    return tuple(n for n in names if not n.startswith("__"))

@@ -64,7 +64,7 @@ class Task:
             self.events.append((now, action, reason))
 
 
-_task_values = attrgetter(*(f.name for f in fields(Task)))
+_task_values = attrgetter(*[f.name for f in fields(Task)])
 
 
 def clock(sec: int) -> str:

@@ -1,0 +1,143 @@
+"""The compiled keeper (budget/native.py): used only when built from the sources as they are, and byte for byte
+the Python keeper's results."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+import budget.native as native
+
+ROOT = Path(__file__).resolve().parents[1]
+
+# one process runs a batch of the keeper's work and prints every result: drills (with the review's evidence),
+# scenarios under each routing policy and recovery, a small sweep with the gateway's checks
+BATCH = r"""
+import json, sys
+from pathlib import Path
+from budget.alerts import load_alerts
+from budget.calibrate import calibrate, grid
+from budget.drill import run_drill
+from budget.gate import load_checks
+from budget.keeper import simulate
+from budget.native import engine
+from budget.scenario import load_scenario
+from budget.spec import load_spec
+
+print(engine())
+day, _ = load_alerts("scenarios/alerts_day_800.jsonl")
+specs = sorted(Path("specs").glob("*.yaml"))
+for path in specs:
+    spec = load_spec(path)
+    print(path.name, json.dumps(run_drill(spec, day, outages=(15, 45), evidence=True).to_dict(), sort_keys=True))
+for sc in sorted(Path("scenarios").glob("*.json")):
+    scenario = load_scenario(sc)
+    for recovery in ("instant", "immediate", "staged"):
+        for policy in ("ranked", "all_to_frontier", "hold_all", "close_silently"):
+            one = scenario.model_copy(update={"recovery": recovery})
+            print(sc.name, recovery, policy, simulate(load_spec(specs[0]), one, routing=policy).to_json())
+base = load_spec("specs/payment_gateway_80_20_mid.yaml")
+rows = calibrate(base, day, grid([0.05, 0.2], [700_000, 3_000_000], [60, 120], [0.6, 0.65]),
+                 checks=load_checks("specs/validation/budget_gate.yaml"), workers=1)
+print(repr(rows))
+"""
+
+
+def _batch(engine: str) -> str:
+    env = dict(os.environ)
+    env.pop(native.ENV, None)
+    if engine == "python":
+        env[native.ENV] = "python"
+    done = subprocess.run(
+        [sys.executable, "-c", BATCH], cwd=ROOT, env=env, capture_output=True, text=True, timeout=600, check=True
+    )
+    return done.stdout
+
+
+def test_the_compiled_keeper_is_built_and_in_use():
+    """`make test` builds it: the tests run the keeper a user of `make run` gets."""
+    if os.environ.get(native.ENV, "").lower() == "python":
+        pytest.skip("BUDGET_ENGINE=python: this run tests the keeper as Python")
+    assert native.built(), "the compiled keeper is not built for these sources: python -m budget.native build"
+    assert native.engine() == "compiled"
+
+
+def test_compiled_and_python_keepers_give_the_same_bytes():
+    compiled, python = _batch("compiled"), _batch("python")
+    assert compiled.splitlines()[0] == "compiled"
+    assert python.splitlines()[0] == "python"
+    assert len(compiled.splitlines()) > 40
+    assert compiled.splitlines()[1:] == python.splitlines()[1:]
+
+
+def _copy_package(tmp_path: Path) -> Path:
+    shutil.copytree(ROOT / "budget", tmp_path / "budget", ignore=shutil.ignore_patterns("__pycache__"))
+    return tmp_path
+
+
+def _engine_of(copy: Path, **env: str) -> str:
+    code = "from budget.native import engine; print(engine())"
+    run_env = {k: v for k, v in os.environ.items() if k not in (native.ENV, "PYTHONPATH")} | env
+    done = subprocess.run(
+        [sys.executable, "-c", code], cwd=copy, env=run_env, capture_output=True, text=True, check=True
+    )
+    return done.stdout.strip()
+
+
+@pytest.mark.skipif(not native.built(), reason="needs the compiled keeper (python -m budget.native build)")
+def test_a_keeper_module_edited_since_the_build_runs_as_python(tmp_path):
+    copy = _copy_package(tmp_path)
+    assert _engine_of(copy) == "compiled"  # a copy of the sources and their build: still current
+    assert _engine_of(copy, BUDGET_ENGINE="python") == "python"
+    work = copy / "budget" / "keeper" / "work.py"
+    work.write_text(work.read_text() + "\n# edited after the build\n")
+    assert _engine_of(copy) == "python"  # the build no longer matches: the edited module runs as written
+
+
+def test_a_failed_build_keeps_the_build_before_it_and_says_so_in_one_line(tmp_path, monkeypatch, capsys):
+    keeper = tmp_path / "keeper"
+    keeper.mkdir()
+    (keeper / "work.py").write_text("x = 1\n")
+    (keeper / "_native").mkdir()
+    (keeper / "_native" / native.STAMP).write_text("an older build\n")
+    monkeypatch.setattr(native, "KEEPER", keeper)
+    monkeypatch.setattr(native, "NATIVE", keeper / "_native")
+    monkeypatch.setenv("CC", "no-such-compiler-here")
+    assert native.main(["build"]) == 0  # the keeper runs as Python: not an error of the command
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1
+    assert "the keeper stays Python" in err and "no C compiler (no-such-compiler-here)" in err
+    assert sorted(p.name for p in keeper.iterdir()) == ["_native", "work.py"]  # nothing half-built left
+    assert (keeper / "_native" / native.STAMP).read_text() == "an older build\n"
+    assert not native.built()
+
+
+def test_usage_errors_exit_2(capsys):
+    assert native.main(["compile"]) == 2
+    assert capsys.readouterr().err.startswith("usage: python -m budget.native")
+
+
+def test_a_build_that_fails_midway_leaves_no_half_built_folder(tmp_path, monkeypatch, capsys):
+    import mypyc.build
+
+    keeper = tmp_path / "keeper"
+    keeper.mkdir()
+    (keeper / "work.py").write_text("x = 1\n")
+    monkeypatch.setattr(native, "KEEPER", keeper)
+    monkeypatch.setattr(native, "NATIVE", keeper / "_native")
+    monkeypatch.setenv("CC", "true")
+
+    def fails(*args, **kwargs):
+        raise RuntimeError("error: the C compiler failed\n  (details)")
+
+    monkeypatch.setattr(mypyc.build, "mypycify", fails)
+    cwd = os.getcwd()
+    assert native.main(["build"]) == 0
+    assert "the build failed: error: the C compiler failed (details)" in capsys.readouterr().err
+    assert sorted(p.name for p in keeper.iterdir()) == ["work.py"]
+    assert os.getcwd() == cwd and os.environ.get("CFLAGS", "").find("-ffp-contract=off") == -1
