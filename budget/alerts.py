@@ -52,6 +52,7 @@ from typing import Any
 from budget import jsonscan
 from budget.choices import ALERT_FORMATS
 from budget.errors import BudgetError
+from budget.gcpause import paused
 from budget.limits import MAX_ALERT_FILE_BYTES, MAX_ALERTS, MAX_CSV_FIELD_CHARS
 from budget.loader import load_document, parse_json_text, read_text, short_repr
 from budget.scenario import Incident
@@ -450,8 +451,9 @@ def import_alerts(
     fmt = fmt or detect_format(text, name, whole)
     sev = severity_map or load_severity_map(None)
     report = ImportReport(source=name, format=fmt)
-    raws = list(_records(text, fmt, name, sev, report, whole))
-    return first_day(raws, report)
+    with paused():
+        raws = list(_records(text, fmt, name, sev, report, whole))
+        return first_day(raws, report)
 
 
 def first_day(raws: list[_Raw], report: ImportReport) -> tuple[tuple[Incident, ...], ImportReport]:
@@ -488,7 +490,8 @@ def load_alerts(
     path: str | Path, fmt: str | None = None, severity_map: str | Path | None = None
 ) -> tuple[tuple[Incident, ...], ImportReport]:
     """The first day of the stream in ``path`` (:func:`load_records`, then :func:`first_day`)."""
-    return first_day(*load_records(path, fmt, severity_map))
+    with paused():
+        return first_day(*load_records(path, fmt, severity_map))
 
 
 def load_records(
@@ -502,7 +505,8 @@ def load_records(
     whole = None if fmt == "csv" or (fmt is None and name.lower().endswith(".csv")) else _whole_json(text, name)
     fmt = fmt or detect_format(text, name, whole)
     report = ImportReport(source=name, format=fmt)
-    return list(_records(text, fmt, name, load_severity_map(severity_map), report, whole)), report
+    with paused():
+        return list(_records(text, fmt, name, load_severity_map(severity_map), report, whole)), report
 
 
 def flow_per_hour(incidents: tuple[Incident, ...] | list[Incident]) -> list[int]:

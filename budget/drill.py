@@ -35,6 +35,7 @@ from typing import Any
 from budget import jsonscan
 from budget.alerts import ImportReport, flow_per_hour
 from budget.errors import BudgetError
+from budget.gcpause import paused
 from budget.keeper import manual_key
 from budget.keeper.snapshot import Run, simulate_shared
 from budget.limits import MAX_ALERTS, MAX_DRILL_REPLAYS, MAX_HISTORY_BYTES, check_replays
@@ -160,8 +161,9 @@ def run_drill(
     incs = sorted_incidents(incidents)
     plan = ([0] if baseline else []) + [int(o) for o in outages]
     runs = drill_runs(spec, incs, plan, start, tier, manual_timeout_sec, spec_name, keep_timelines, evidence)
-    results = [r.to_dict() for r in simulate_shared(runs, progress)]
-    return drill_result(spec, incs, plan, results, start, tier, guard, report, spec_name, keep_timelines, evidence)
+    with paused():
+        results = [r.to_dict() for r in simulate_shared(runs, progress)]
+        return drill_result(spec, incs, plan, results, start, tier, guard, report, spec_name, keep_timelines, evidence)
 
 
 def check_drill(

@@ -92,6 +92,10 @@ def build(quiet: bool = True) -> str:
     from mypyc.build import mypycify  # noqa: PLC0415 (only the build needs mypy)
     from setuptools import Distribution  # noqa: PLC0415
 
+    print(
+        "budget.native: compiling the keeper with mypyc (once per change of its sources; under a minute)",
+        file=sys.stderr,
+    )
     stamp = digest()
     root = KEEPER.parent.parent  # the folder that holds the package `budget`
     work = Path(tempfile.mkdtemp(prefix="_native.", dir=KEEPER))

@@ -17,6 +17,7 @@ from typing import Any
 
 from budget.drill import DrillResult, check_drill, drill_result, drill_runs, sorted_incidents
 from budget.gate import Check, validate
+from budget.gcpause import paused
 from budget.keeper.snapshot import simulate_shared
 from budget.scenario import Incident
 from budget.spec import BudgetSpec
@@ -76,6 +77,11 @@ class SweepJob:
 
 def evaluate(job: SweepJob, incidents: tuple[Incident, ...]) -> list[SweepRow]:
     """The sweep's rows for one job over its day's ``incidents`` (sorted by arrival): a pure function."""
+    with paused():
+        return _evaluate(job, incidents)
+
+
+def _evaluate(job: SweepJob, incidents: tuple[Incident, ...]) -> list[SweepRow]:
     specs = [variant_spec(job.base, v) for v in job.variants]
     plan = list(job.outages)
     runs = []
