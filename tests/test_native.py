@@ -141,3 +141,16 @@ def test_a_build_that_fails_midway_leaves_no_half_built_folder(tmp_path, monkeyp
     assert "the build failed: error: the C compiler failed (details)" in capsys.readouterr().err
     assert sorted(p.name for p in keeper.iterdir()) == ["work.py"]
     assert os.getcwd() == cwd and os.environ.get("CFLAGS", "").find("-ffp-contract=off") == -1
+
+
+def test_an_installed_copy_has_every_package_of_the_workbench():
+    """A wheel (what a Dask worker installs) holds the keeper subpackage, not only `budget` itself."""
+    import tomllib
+
+    from setuptools import find_packages
+
+    include = tomllib.loads((ROOT / "pyproject.toml").read_text())["tool"]["setuptools"]["packages"]["find"]["include"]
+    packages = set(find_packages(str(ROOT), include=include))
+    on_disk = {str(p.parent.relative_to(ROOT)).replace("/", ".") for p in (ROOT / "budget").rglob("__init__.py")}
+    assert "budget.keeper" in on_disk
+    assert packages == on_disk
