@@ -85,6 +85,7 @@ def build(quiet: bool = True) -> str:
     before it (or none), never a half-built one.
     """
     if built():
+        (NATIVE / STAMP).touch()  # newer than the sources: make's rule for it is satisfied
         return "the compiled keeper is up to date"
     compiler = os.environ.get("CC", "cc").split()[0]
     if shutil.which(compiler) is None:
@@ -97,14 +98,17 @@ def build(quiet: bool = True) -> str:
         file=sys.stderr,
     )
     stamp = digest()
-    root = KEEPER.parent.parent  # the folder that holds the package `budget`
     work = Path(tempfile.mkdtemp(prefix="_native.", dir=KEEPER))
+    # mypyc reads the package from a copy of its sources: the same for a checkout and an installed copy
+    # (type-checking inside site-packages would take every installed module for the project's own)
+    root = work / "src"
+    shutil.copytree(KEEPER.parent, root / "budget", ignore=shutil.ignore_patterns("__pycache__", "_native*", "*.so"))
     old_cwd = os.getcwd()
     old_cflags = os.environ.get("CFLAGS")
     try:
         os.chdir(root)  # mypyc names a module by its path from here
         os.environ["CFLAGS"] = f"{old_cflags or ''} -ffp-contract=off".strip()
-        paths = [str(p.relative_to(root)) for p in sources()]
+        paths = [str(p.relative_to(KEEPER.parent.parent)) for p in sources()]
         modules = mypycify(paths, opt_level="3", group_name=GROUP, target_dir=str(work / "c"), verbose=not quiet)
         dist = Distribution({"name": "budget-keeper-native", "ext_modules": modules})
         cmd = dist.get_command_obj("build_ext")
@@ -139,8 +143,10 @@ def main(argv: list[str] | None = None) -> int:
         return 0
     try:
         print(build(quiet="--verbose" not in args))
-    except Exception as e:  # noqa: BLE001 (any failure of the compiler: the keeper runs as Python)
+    except (Exception, SystemExit) as e:  # noqa: BLE001 (any failure of the build, mypyc's exit included)
         reason = " ".join(str(e).split()) or type(e).__name__
+        if isinstance(e, SystemExit):
+            reason = "mypyc stopped with the errors above"
         print(f"budget.native: the keeper stays Python (the build failed: {reason[:300]})", file=sys.stderr)
     return 0
 
