@@ -26,6 +26,7 @@ from budget.alerts import load_alerts  # noqa: E402
 from budget.calibrate import calibrate, grid  # noqa: E402
 from budget.drill import run_drill  # noqa: E402
 from budget.gate import load_checks  # noqa: E402
+from budget.native import engine  # noqa: E402
 from budget.spec import load_spec  # noqa: E402
 
 SPEC = "specs/payment_gateway_80_20_mid.yaml"
@@ -37,6 +38,7 @@ TARGET = 12.0
 
 
 def main() -> None:
+    print(f"keeper: {engine()} (budget/native.py; BUDGET_ENGINE=python for the keeper as Python)")
     budget = str(Path(sys.executable).parent / "budget")
     cores = os.cpu_count() or 1
     with tempfile.TemporaryDirectory() as tmp:

@@ -30,6 +30,7 @@ from plans import scaled_plan  # noqa: E402
 from budget.alertgen import generate_day, to_jsonl  # noqa: E402
 from budget.alerts import load_alerts  # noqa: E402
 from budget.drill import run_drill  # noqa: E402
+from budget.native import engine  # noqa: E402
 from budget.spec import load_spec  # noqa: E402
 
 FLOW = 100_000
@@ -58,6 +59,7 @@ def peak_mib(path: Path) -> float:
 
 
 def main() -> None:
+    print(f"keeper: {engine()} (budget/native.py; BUDGET_ENGINE=python for the keeper as Python)")
     spec = load_spec(ROOT / "specs" / "payment_gateway_85_15.yaml")
     incidents, _ = load_alerts(ROOT / "scenarios" / "alerts_day_800.jsonl")
     t800 = median_seconds(lambda: run_drill(spec, incidents, outages=(15, 30, 45)), 7)

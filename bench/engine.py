@@ -13,6 +13,7 @@ from timing import median_seconds
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from budget.keeper import simulate  # noqa: E402
+from budget.native import engine  # noqa: E402
 from budget.scenario import day_scenario, load_scenario  # noqa: E402
 from budget.spec import load_spec  # noqa: E402
 
@@ -20,6 +21,7 @@ ROOT = Path(__file__).resolve().parents[1]
 
 
 def main() -> None:
+    print(f"keeper: {engine()} (budget/native.py; BUDGET_ENGINE=python for the keeper as Python)")
     spec = load_spec(ROOT / "specs" / "budget_network.yaml")
     sc45 = load_scenario(ROOT / "scenarios" / "fail_local_45m.json", spec)
     outage = {"down_tier": "local-coder", "start": "11:00", "duration_min": 45}
