@@ -18,7 +18,7 @@ ROOT = Path(__file__).resolve().parents[1]
 # one process runs a batch of the keeper's work and prints every result: drills (with the review's evidence),
 # scenarios under each routing policy and recovery, a small sweep with the gateway's checks
 BATCH = r"""
-import json, sys
+import json, random, sys
 from pathlib import Path
 from budget.alerts import load_alerts
 from budget.calibrate import calibrate, grid
@@ -26,7 +26,7 @@ from budget.drill import run_drill
 from budget.gate import load_checks
 from budget.keeper import simulate
 from budget.native import engine
-from budget.scenario import load_scenario
+from budget.scenario import load_scenario, scenario_from_dict
 from budget.spec import load_spec
 
 print(engine())
@@ -41,6 +41,15 @@ for sc in sorted(Path("scenarios").glob("*.json")):
         for policy in ("ranked", "all_to_frontier", "hold_all", "close_silently"):
             one = scenario.model_copy(update={"recovery": recovery})
             print(sc.name, recovery, policy, simulate(load_spec(specs[0]), one, routing=policy).to_json())
+rng = random.Random(7)  # and scenarios drawn at random, the same draws in both processes
+for n in range(40):
+    spec = load_spec(rng.choice(specs))
+    doc = {"down_tier": rng.choice(spec.tiers), "start": f"{rng.randrange(24):02d}:{rng.randrange(60):02d}",
+           "duration_min": rng.randint(1, 240), "queue": rng.randint(1, 150), "seed": rng.randrange(1000),
+           "manual_timeout_sec": rng.choice([1, 30, 60, 120, 600]),
+           "recovery": rng.choice(["instant", "immediate", "staged"])}
+    policy = rng.choice(["ranked", "all_to_frontier", "hold_all", "close_silently"])
+    print("random", n, simulate(spec, scenario_from_dict(doc, spec), routing=policy).to_json())
 base = load_spec("specs/payment_gateway_80_20_mid.yaml")
 rows = calibrate(base, day, grid([0.05, 0.2], [700_000, 3_000_000], [60, 120], [0.6, 0.65]),
                  checks=load_checks("specs/validation/budget_gate.yaml"), workers=1)
@@ -71,7 +80,7 @@ def test_compiled_and_python_keepers_give_the_same_bytes():
     compiled, python = _batch("compiled"), _batch("python")
     assert compiled.splitlines()[0] == "compiled"
     assert python.splitlines()[0] == "python"
-    assert len(compiled.splitlines()) > 40
+    assert len(compiled.splitlines()) > 80
     assert compiled.splitlines()[1:] == python.splitlines()[1:]
 
 
