@@ -153,3 +153,36 @@ def test_guard_variants_run_together_until_their_guards_could_decide_apart(spec_
     apart_ticks = engine.ticks_simulated - start - one_run  # the two runs simulated each from the start
     assert one_run < apart_ticks
     assert (2 * one_run == apart_ticks) is not apart  # together: the two runs took the ticks of one
+
+
+@pytest.mark.parametrize("spec_name", ["80/20 mid", "starved"])
+def test_runs_that_keep_no_log_share_settled_tasks_without_taking_the_others_log(spec_name):
+    """A copy shares the tasks that no tick changes any more; a run that keeps no decisions log gets its own
+    copies of those without the log, and the runs forked before and after it keep theirs."""
+    incidents = day(90, spec_name)
+    runs = []
+    for n, minutes in enumerate((0, 15, 30, 45, 60)):
+        scenario = Scenario(
+            down_tier="local-coder" if minutes else None,
+            start="11:00",
+            duration_min=minutes or None,
+            queue=90,
+            incidents=incidents,
+            horizon="day",
+        )
+        runs.append(Run(SPECS[spec_name], scenario, include_decisions=n % 2 == 1, include_timeline=n % 2 == 0))
+    shared = [r.to_json() for r in simulate_shared(runs)]
+    assert shared == [plain(r) for r in runs]
+    assert all('"events": []' not in s for s in shared[1::2])  # the logs kept are whole: no task lost its events
+
+
+def test_a_copy_shares_only_the_tasks_no_tick_changes_any_more():
+    scenario = Scenario(start="11:00", queue=90, incidents=day(90, "80/20 mid"), horizon="day")
+    k = start_run(MID, scenario)
+    advance(k, until_minute=660)
+    twin = k.clone()
+    live = {id(t) for t in k.active + k.owed + k.review_queue}
+    shared = {id(a) for a, b in zip(k.tasks, twin.tasks, strict=True) if a is b}
+    assert shared and shared == k.settled()
+    assert not shared & live
+    assert all(id(t) not in shared for t in k.tasks[k.nxt :])  # not arrived yet: each run has its own

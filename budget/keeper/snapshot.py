@@ -85,7 +85,10 @@ def fork(
         twin.outages.append((start, start + int(scenario.duration_min or 0), scenario.down_tier))
     if not decisions and twin.include_decisions:
         twin.include_decisions = False
-        for t in twin.tasks:
+        settled = twin.settled()  # shared with the runs forked before: each gets its own copy without the log
+        for i, t in enumerate(twin.tasks):
+            if id(t) in settled:
+                t = twin.tasks[i] = t.clone()
             t.events = None
     if not timeline:
         twin.include_timeline = False

@@ -117,13 +117,15 @@ class Keeper:
     def clone(self) -> Keeper:
         """An independent copy that runs on from here exactly as this keeper would.
 
-        Every task and ledger is copied (a task keeps its place in ``tasks``, ``active``,
-        ``owed`` and ``review_queue``); the spec, the scenario, the policy and the
-        incidents are shared, being immutable. ``simulate.fork`` uses it to run
-        several outages from one simulated pre-outage stretch.
+        Every task that can still change and every ledger is copied (a task keeps its place in
+        ``tasks``, ``active``, ``owed`` and ``review_queue``); a settled task (:meth:`settled`)
+        is shared, as are the spec, the scenario, the policy and the incidents, being
+        immutable. ``simulate.fork`` uses it to run several outages from one simulated
+        pre-outage stretch.
         """
         twin = Keeper(self.spec, self.sc, self.p)  # then every attribute is replaced by this keeper's
-        copies: dict[int, Any] = {id(t): t.clone() for t in self.tasks}
+        settled = self.settled()
+        copies: dict[int, Any] = {id(t): t if id(t) in settled else t.clone() for t in self.tasks}
         memo = dict(copies)  # a task met inside any other container maps to its copy too
         for name in _attributes(self):
             value = getattr(self, name)
@@ -136,6 +138,12 @@ class Keeper:
             else:
                 setattr(twin, name, copy.deepcopy(value, memo))
         return twin
+
+    def settled(self) -> set[int]:
+        """The ids of the tasks that no tick changes any more: arrived, and neither open (``active``), waiting
+        for an audit (``owed``) nor for a review (``review_queue``). Only those lists lead the keeper to a task."""
+        live = {id(t) for t in self.active} | {id(t) for t in self.owed} | {id(t) for t in self.review_queue}
+        return {id(t) for t in self.tasks[: self.nxt] if id(t) not in live}
 
     def needed_tier(self, task: Task) -> str:
         """The tier the task needs next: its failover tier, or its current phase's work tier."""
