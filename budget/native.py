@@ -99,13 +99,14 @@ def build(quiet: bool = True) -> str:
     )
     stamp = digest()
     work = Path(tempfile.mkdtemp(prefix="_native.", dir=KEEPER))
-    # mypyc reads the package from a copy of its sources: the same for a checkout and an installed copy
-    # (type-checking inside site-packages would take every installed module for the project's own)
     root = work / "src"
-    shutil.copytree(KEEPER.parent, root / "budget", ignore=shutil.ignore_patterns("__pycache__", "_native*", "*.so"))
     old_cwd = os.getcwd()
     old_cflags = os.environ.get("CFLAGS")
     try:
+        # mypyc reads the package from a copy of its sources: the same for a checkout and an installed copy
+        # (type-checking inside site-packages would take every installed module for the project's own)
+        ignore = shutil.ignore_patterns("__pycache__", "_native*", "*.so")
+        shutil.copytree(KEEPER.parent, root / "budget", ignore=ignore)
         os.chdir(root)  # mypyc names a module by its path from here
         os.environ["CFLAGS"] = f"{old_cflags or ''} -ffp-contract=off".strip()
         paths = [str(p.relative_to(KEEPER.parent.parent)) for p in sources()]
