@@ -23,6 +23,7 @@ import hashlib
 import os
 import shutil
 import sys
+import sysconfig
 import tempfile
 from pathlib import Path
 
@@ -39,9 +40,10 @@ def sources() -> list[Path]:
 
 
 def digest() -> str:
-    """What a build must match: the compiled modules' sources, this build recipe and the Python running."""
+    """What a build must match: the compiled modules' sources, this build recipe and the Python running
+    (its version and the suffix of its extension modules, which names the platform)."""
     h = hashlib.sha256()
-    h.update(f"{sys.implementation.cache_tag} {sys.version}\n".encode())
+    h.update(f"{sys.implementation.cache_tag} {sys.version} {sysconfig.get_config_var('EXT_SUFFIX')}\n".encode())
     for path in [Path(__file__).resolve(), *sources()]:
         h.update(f"{path.name}\n".encode())
         h.update(path.read_bytes())
