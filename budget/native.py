@@ -121,11 +121,7 @@ def build(quiet: bool = True) -> str:
         dist.verbose = 0 if quiet else 1  # type: ignore[attr-defined]
         dist.run_command("build_ext")
         (work / "lib" / STAMP).write_text(stamp + "\n")
-        staged = KEEPER / f"{work.name}.done"
-        (work / "lib").rename(staged)
-        if NATIVE.exists():
-            shutil.rmtree(NATIVE)
-        staged.rename(NATIVE)
+        _install(work / "lib", work / "before")
     finally:
         os.chdir(old_cwd)
         if old_cflags is None:
@@ -134,6 +130,18 @@ def build(quiet: bool = True) -> str:
             os.environ["CFLAGS"] = old_cflags
         shutil.rmtree(work, ignore_errors=True)
     return f"compiled the keeper ({len(paths)} modules) into {NATIVE}"
+
+
+def _install(lib: Path, aside: Path) -> None:
+    """Put a finished build in place: the build before it is moved aside first (and removed with the
+    build's folder), each move a rename. Another build of the same sources that got there first is as good."""
+    try:
+        if NATIVE.exists():
+            NATIVE.rename(aside)
+        lib.rename(NATIVE)
+    except OSError:
+        if not built():
+            raise
 
 
 def main(argv: list[str] | None = None) -> int:

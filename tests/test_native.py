@@ -163,3 +163,20 @@ def test_an_installed_copy_has_every_package_of_the_workbench():
     on_disk = {str(p.parent.relative_to(ROOT)).replace("/", ".") for p in (ROOT / "budget").rglob("__init__.py")}
     assert "budget.keeper" in on_disk
     assert packages == on_disk
+
+
+def test_a_new_build_replaces_the_one_before_by_renames(tmp_path, monkeypatch):
+    keeper = tmp_path / "keeper"
+    keeper.mkdir()
+    (keeper / "work.py").write_text("x = 1\n")
+    monkeypatch.setattr(native, "KEEPER", keeper)
+    monkeypatch.setattr(native, "NATIVE", keeper / "_native")
+    (keeper / "_native").mkdir()
+    (keeper / "_native" / native.STAMP).write_text("an older build\n")
+    lib = tmp_path / "lib"
+    lib.mkdir()
+    (lib / native.STAMP).write_text(native.digest() + "\n")
+    native._install(lib, tmp_path / "before")
+    assert native.built()
+    assert (tmp_path / "before" / native.STAMP).read_text() == "an older build\n"
+    assert not lib.exists()
