@@ -16,31 +16,32 @@ def charge(k: Keeper, phase: int, tier: str, tokens: float, borrow: bool = False
     Failover work (``borrow``) is unplanned for the tier, so it may also draw on
     the tier's other phase quotas, largest remaining first.
     """
-    key = (phase, tier)
-    have = k.remaining[key]
+    key = k.slot(phase, tier)
+    remaining = k.remaining
+    have = remaining[key]
     if have >= tokens:  # the common case: the phase's quota pays it all (what the general case below does then)
-        k.remaining[key] = have - tokens
+        remaining[key] = have - tokens
         k.spent[key] += tokens
         k.spent_tier[tier] += tokens
         return True
-    others: list[tuple[int, str]] = []
+    others: list[int] = []  # the tier's other phases' slots, largest remaining first (then phase order)
     extra = 0.0
     if borrow and have + k.reserve_left[tier] + 1e-6 < tokens:
-        others = sorted(
-            (q for q in k.remaining if q[1] == tier and q != key and k.remaining[q] > 0),
-            key=lambda q: (-k.remaining[q], q[0]),
-        )
-        extra = sum(k.remaining[q] for q in others)
+        first = k.slot(0, tier)
+        step = len(k.tiers)
+        slots = [first + q * step for q in range(len(k.phase_names))]
+        others = sorted((q for q in slots if q != key and remaining[q] > 0), key=lambda q: (-remaining[q], q))
+        extra = sum(remaining[q] for q in others)
     if have + k.reserve_left[tier] + extra + 1e-6 < tokens:
         return False
     take = min(have, tokens)
-    k.remaining[key] = have - take
+    remaining[key] = have - take
     rest = tokens - take
     for q in others:
         if rest <= 0:
             break
-        part = min(rest, k.remaining[q])
-        k.remaining[q] -= part
+        part = min(rest, remaining[q])
+        remaining[q] -= part
         rest -= part
     if rest > 0:
         rest = min(rest, k.reserve_left[tier])
@@ -61,7 +62,7 @@ def pay_rework(k: Keeper, task: Task, tier: str) -> None:
     k.reserve_used[tier] += from_reserve
     rest = amount - from_reserve
     phase = k.order[min(task.phase, len(k.order) - 1)]
-    key = (phase, tier)
+    key = k.slot(phase, tier)
     take = min(rest, k.remaining[key])
     k.remaining[key] -= take
     k.spent[key] += from_reserve + take

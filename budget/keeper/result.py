@@ -100,7 +100,7 @@ def _trend(k: Keeper) -> float:
 def _tiers(k: Keeper) -> dict[str, Any]:
     out = {}
     for tier in k.tiers:
-        spent = sum(k.spent[(i, tier)] for i in range(len(k.phase_names)))
+        spent = sum(k.spent[k.slot(i, tier)] for i in range(len(k.phase_names)))
         out[tier] = {
             "quota": int(k.quota_total[tier]),
             "spent": round(spent),
@@ -126,8 +126,8 @@ def _phases(k: Keeper) -> dict[str, Any]:
         name: {
             t: {
                 "quota": int(k.spec.phases[name].quotas.get(t, 0)),
-                "spent": round(k.spent[(i, t)]),
-                "remaining": round(k.remaining[(i, t)]),
+                "spent": round(k.spent[k.slot(i, t)]),
+                "remaining": round(k.remaining[k.slot(i, t)]),
             }
             for t in k.tiers
         }

@@ -43,10 +43,12 @@ class Keeper:
         self.work_tier = work_tiers(spec)
         self.share = phase_shares(spec, self.work_tier)
         self.rate = [self.W * self.share[i] / self.dur[i] for i in range(len(names))]  # tokens a second per phase
-        self.remaining = {
-            (i, t): float(spec.phases[n].quotas.get(t, 0)) for i, n in enumerate(names) for t in self.tiers
-        }
-        self.spent = {(i, t): 0.0 for i in range(len(names)) for t in self.tiers}
+        # the ledgers of quota[phase][tier], one slot per phase and tier (slot = phase x tiers + tier's index)
+        self.tier_index = {t: i for i, t in enumerate(self.tiers)}
+        self.remaining = [float(spec.phases[n].quotas.get(t, 0)) for n in names for t in self.tiers]
+        self.spent = [0.0] * len(self.remaining)
+        # the slot each phase's work is charged to on its work tier
+        self.work_slot = [i * len(self.tiers) + self.tier_index[t] for i, t in enumerate(self.work_tier)]
         self.spent_tier = {t: 0.0 for t in self.tiers}  # running totals of spent, per tier
         self.reserve_left = {t: float(spec.reserve.get(t, 0)) for t in self.tiers}
         self.reserve_used = {t: 0.0 for t in self.tiers}
@@ -144,6 +146,10 @@ class Keeper:
         for an audit (``owed``) nor for a review (``review_queue``). Only those lists lead the keeper to a task."""
         live = {id(t) for t in self.active} | {id(t) for t in self.owed} | {id(t) for t in self.review_queue}
         return {id(t) for t in self.tasks[: self.nxt] if id(t) not in live}
+
+    def slot(self, phase: int, tier: str) -> int:
+        """Where quota[phase][tier] sits in the ledgers ``remaining`` and ``spent``."""
+        return phase * len(self.tiers) + self.tier_index[tier]
 
     def needed_tier(self, task: Task) -> str:
         """The tier the task needs next: its failover tier, or its current phase's work tier."""

@@ -103,7 +103,7 @@ def run_minute(k: Keeper, task: Task, now: int) -> None:
                 return  # the tier is at its capacity this minute: the task waits in line
             tokens = left
             take = tokens / rate
-        key = (p, tier)
+        key = k.slot(p, tier) if failover else k.work_slot[p]
         have = remaining[key]
         if have >= tokens:  # charge()'s common case, inline: this loop runs for every task every minute
             remaining[key] = have - tokens
