@@ -260,3 +260,18 @@ def test_red_button_holds_p2_p3_remediation_for_a_human_go_ahead():
 def test_instant_return_is_the_default_and_keeps_the_chapters_numbers():
     r = run()
     assert r["recovery"] == {"mode": "instant", "stages": [], "relapses": [], "second_dip": 0.0}
+
+
+@given(st.lists(st.tuples(st.integers(0, 5), st.sampled_from(["a", "b", "c10", "c9"])), max_size=30))
+def test_a_task_s_rank_is_its_place_in_arrival_and_id_order(pairs):
+    """The line's tie-break: a task's rank orders tasks that began their phase in the same minute as
+    (arrival, id) does, ties in the order given (a stable sort)."""
+    from budget.keeper.simulate import arrival_ranks
+    from budget.scenario import Incident
+
+    incidents = [Incident(ident, "P2", arrival) for arrival, ident in pairs]
+    ranks = arrival_ranks(incidents)
+    assert sorted(ranks) == list(range(len(incidents)))
+    by_rank = [incidents[i] for i in sorted(range(len(incidents)), key=ranks.__getitem__)]
+    assert by_rank == sorted(incidents, key=lambda x: (x.arrival_sec, x.id))
+    assert all(ranks[i] < ranks[j] for i in range(len(pairs)) for j in range(i + 1, len(pairs)) if pairs[i] == pairs[j])

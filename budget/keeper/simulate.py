@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
+from itertools import pairwise
 
 from budget.errors import BudgetError
 from budget.keeper import health, recovery, work
@@ -14,7 +15,7 @@ from budget.keeper.result import SimResult, build_result, timeline_row
 from budget.keeper.state import Keeper
 from budget.keeper.task import Task, clock, num
 from budget.keeper.workload import disputed_flags, needs_review
-from budget.scenario import ROUTING_POLICIES, Scenario
+from budget.scenario import ROUTING_POLICIES, Incident, Scenario
 from budget.spec import BudgetSpec
 
 # ticks this process has simulated, every run counted: a statistic (tests/test_snapshot.py counts the ticks runs share)
@@ -88,14 +89,29 @@ def start_run(
     k.first, k.last = span(spec, scenario)
     k.include_decisions, k.include_timeline = include_decisions, include_timeline
     disputed = disputed_flags(scenario.incidents, spec.policy)
+    ranks = arrival_ranks(scenario.incidents)
     k.tasks = [
-        Task(inc=i, review_needed=needs_review(i, d), events=[] if include_decisions else None)
-        for i, d in zip(scenario.incidents, disputed, strict=True)
+        Task(inc=i, review_needed=needs_review(i, d), events=[] if include_decisions else None, rank=r)
+        for i, d, r in zip(scenario.incidents, disputed, ranks, strict=True)
     ]
     if scenario.has_outage and scenario.down_tier is not None:
         k.outages.append((scenario.start_min, scenario.start_min + int(scenario.duration_min or 0), scenario.down_tier))
     forecast(k, scenario.incidents, disputed)
     return k
+
+
+def arrival_ranks(incidents: Sequence[Incident]) -> list[int]:
+    """Each incident's place in (arrival, id) order, ties in the order given (a drill's day is in that order)."""
+    n = len(incidents)
+    if all(
+        a.arrival_sec < b.arrival_sec or (a.arrival_sec == b.arrival_sec and a.id <= b.id)
+        for a, b in pairwise(incidents)
+    ):
+        return list(range(n))
+    ranks = [0] * n
+    for r, i in enumerate(sorted(range(n), key=lambda i: (incidents[i].arrival_sec, incidents[i].id))):
+        ranks[i] = r
+    return ranks
 
 
 def finish(k: Keeper) -> SimResult:

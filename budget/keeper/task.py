@@ -36,6 +36,7 @@ class Task:
     review_left: float = 0.0  # review tokens still to serve
     review_since: int = 0  # when the review was requested (its place in the tier's line)
     phase_since: int = 0  # when the current phase began waiting for its tier (its place in line)
+    rank: int = 0  # the incident's place in (arrival, id) order: its place in line among tasks of the same since
     work_done_at: int | None = None  # when the pipeline's resolve phases finished
     post_analysis: bool = False  # the review re-verifies a manual decision (not an escalation)
     escalated: bool = False

@@ -13,8 +13,6 @@ task's SLA: then the pipeline closes the task without escalation (what
 
 from __future__ import annotations
 
-from operator import attrgetter
-
 from budget.keeper.accounting import charge, spare_tokens, tokens_left
 from budget.keeper.moves import audit, request_review, to_degraded
 from budget.keeper.recovery import stage_allows
@@ -26,8 +24,9 @@ from budget.spec import SEVERITIES
 def run_work(k: Keeper, now: int) -> None:
     """One minute of work for every running task and queued review, first come first served."""
     ask = k.sc.routing != "close_silently" and k.top not in k.down
-    # place in line: committed work (WORK) before every review, each by (since, arrival, id); the
-    # sort is stable, so the task admitted first goes first on a tie. One pass also requests the reviews now due.
+    # place in line: committed work (WORK) before every review, each by (since, arrival, id), one number:
+    # since x tasks + the incident's rank in (arrival, id) order; the sort is stable, so the task admitted
+    # first goes first on a tie. One pass also requests the reviews now due.
     line = []
     for t in k.active:
         if t.state == "running":
@@ -35,7 +34,8 @@ def run_work(k: Keeper, now: int) -> None:
                 request_review(k, t, now)
             line.append(t)
     if len(line) > 1:
-        line.sort(key=_LINE)
+        span = len(k.tasks)
+        line.sort(key=lambda t: t.phase_since * span + t.rank)
     for t in line:
         if t.state == "running":
             run_minute(k, t, now)
@@ -54,8 +54,6 @@ def run_work(k: Keeper, now: int) -> None:
         if cap > 0:
             k.peak_use[tier] = max(k.peak_use[tier], (cap - k.cap_left[tier]) / cap)
 
-
-_LINE = attrgetter("phase_since", "inc.arrival_sec", "inc.id")
 
 # the order in which a tier serves its line: committed work, then the outage's audits, then reviews by severity
 WORK, POST_ANALYSIS, REVIEW = 0, 1, 2
