@@ -27,9 +27,7 @@ def charge(k: Keeper, phase: int, tier: str, tokens: float, borrow: bool = False
     others: list[int] = []  # the tier's other phases' slots, largest remaining first (then phase order)
     extra = 0.0
     if borrow and have + k.reserve_left[tier] + 1e-6 < tokens:
-        first = k.slot(0, tier)
-        step = len(k.tiers)
-        slots = [first + q * step for q in range(len(k.phase_names))]
+        slots = range(k.slot(0, tier), len(remaining), len(k.tiers))  # the tier's slot in every phase
         others = sorted((q for q in slots if q != key and remaining[q] > 0), key=lambda q: (-remaining[q], q))
         extra = sum(remaining[q] for q in others)
     if have + k.reserve_left[tier] + extra + 1e-6 < tokens:
