@@ -20,6 +20,7 @@ optional build product, never a second implementation:
 from __future__ import annotations
 
 import hashlib
+import importlib
 import os
 import shutil
 import sys
@@ -68,6 +69,11 @@ def engine_path() -> list[str]:
     lib = str(NATIVE)
     if lib not in sys.path:
         sys.path.append(lib)  # the modules' shared library is a top-level module
+    try:
+        importlib.import_module(f"{GROUP}__mypyc")
+    except ImportError:  # a build this process cannot load (damaged, or its runtime missing): run as Python
+        sys.path.remove(lib)
+        return []
     return [str(NATIVE / "budget" / "keeper")]
 
 

@@ -180,3 +180,15 @@ def test_a_new_build_replaces_the_one_before_by_renames(tmp_path, monkeypatch):
     assert native.built()
     assert (tmp_path / "before" / native.STAMP).read_text() == "an older build\n"
     assert not lib.exists()
+
+
+@pytest.mark.skipif(not native.built(), reason="needs the compiled keeper (python -m budget.native build)")
+def test_a_build_that_cannot_be_loaded_leaves_the_keeper_python(tmp_path):
+    copy = _copy_package(tmp_path)
+    (lib,) = (copy / "budget" / "keeper" / "_native").glob(f"{native.GROUP}__mypyc*")
+    lib.write_bytes(b"not a shared library")  # the stamp still matches the sources
+    assert _engine_of(copy) == "python"
+    code = "from budget.keeper import simulate; print(simulate.__module__)"
+    env = {k: v for k, v in os.environ.items() if k not in (native.ENV, "PYTHONPATH")}
+    done = subprocess.run([sys.executable, "-c", code], cwd=copy, env=env, capture_output=True, text=True)
+    assert done.returncode == 0 and done.stdout.strip() == "budget.keeper.simulate", done.stderr
