@@ -64,6 +64,16 @@ def _yaml_typed(key: str) -> None:
     cur.edit(ss[key])
 
 
+def _tokens_table(rows: list[dict[str, object]]) -> None:
+    """A small read-only table whose tokens/day read with thousands separators."""
+    st.dataframe(
+        pd.DataFrame(rows),
+        hide_index=True,
+        width="stretch",
+        column_config={"tokens/day": st.column_config.NumberColumn(format="localized")},
+    )
+
+
 def _daily_typed(key: str) -> None:
     if ss[key] is not None:
         _commit(set_daily(ss["editor_table"], int(ss[key])))
@@ -194,7 +204,7 @@ left, right = st.columns([1, 1])
 with left:
     st.subheader("Per tier and against the split")
     if [r.tier for r in check.shares] != list(table.tiers):  # the split groups tiers: show each tier too
-        tiers = pd.DataFrame(
+        _tokens_table(
             [
                 {
                     "tier": t,
@@ -204,16 +214,10 @@ with left:
                 for t in table.tiers
             ]
         )
-        st.dataframe(
-            tiers,
-            hide_index=True,
-            width="stretch",
-            column_config={"tokens/day": st.column_config.NumberColumn(format="localized")},
-        )
     if check.split_error:
         st.error(check.split_error, icon=":material/error:")
     else:
-        shares = pd.DataFrame(
+        _tokens_table(
             [
                 {
                     "tiers": r.tier,
@@ -224,12 +228,6 @@ with left:
                 }
                 for r in check.shares
             ]
-        )
-        st.dataframe(
-            shares,
-            hide_index=True,
-            width="stretch",
-            column_config={"tokens/day": st.column_config.NumberColumn(format="localized")},
         )
         if all(r.ok for r in check.shares):
             st.success("split holds", icon=":material/check_circle:")
