@@ -91,7 +91,7 @@ def start_run(
     disputed = disputed_flags(scenario.incidents, spec.policy)
     ranks = arrival_ranks(scenario.incidents)
     k.tasks = [
-        Task(inc=i, review_needed=needs_review(i, d), events=[] if include_decisions else None, rank=r)
+        Task(i, needs_review(i, d), r, include_decisions)
         for i, d, r in zip(scenario.incidents, disputed, ranks, strict=True)
     ]
     if scenario.has_outage and scenario.down_tier is not None:
