@@ -57,8 +57,10 @@ def disputed_flags(incidents: Sequence[Incident], policy: Policy) -> list[bool]:
         return [i.confidence_gap >= policy.dispute_gap for i in incidents]
     others = [n for n, inc in enumerate(incidents) if inc.severity != "P0"]
     extra = max(0, round(share * len(incidents)) - (len(incidents) - len(others)))
-    # the non-P0 incidents whose Weyl value frac((j + 1) * phi) is among the `extra` smallest
-    ranked = sorted(range(len(others)), key=lambda j: (((j + 1) * _PHI) % 1.0, j))
+    # the non-P0 incidents whose Weyl value frac((j + 1) * phi) is among the `extra` smallest (ties by j:
+    # the sort is stable)
+    weyl = [((j + 1) * _PHI) % 1.0 for j in range(len(others))]
+    ranked = sorted(range(len(others)), key=weyl.__getitem__)
     flags = [False] * len(incidents)  # P0s are reviewed as P0s anyway
     for j in ranked[:extra]:
         flags[others[j]] = True
