@@ -22,7 +22,7 @@ def charge(k: Keeper, phase: int, tier: str, tokens: float, borrow: bool = False
     if have >= tokens:  # the common case: the phase's quota pays it all (what the general case below does then)
         remaining[key] = have - tokens
         k.spent[key] += tokens
-        k.spent_tier[tier] += tokens
+        k.spent_tier[k.tier_index[tier]] += tokens
         return True
     others: list[int] = []  # the tier's other phases' slots, largest remaining first (then phase order)
     extra = 0.0
@@ -46,7 +46,7 @@ def charge(k: Keeper, phase: int, tier: str, tokens: float, borrow: bool = False
         k.reserve_left[tier] -= rest
         k.reserve_used[tier] += rest
     k.spent[key] += tokens
-    k.spent_tier[tier] += tokens
+    k.spent_tier[k.tier_index[tier]] += tokens
     return True
 
 
@@ -64,7 +64,7 @@ def pay_rework(k: Keeper, task: Task, tier: str) -> None:
     take = min(rest, k.remaining[key])
     k.remaining[key] -= take
     k.spent[key] += from_reserve + take
-    k.spent_tier[tier] += from_reserve + take
+    k.spent_tier[k.tier_index[tier]] += from_reserve + take
     task.rework_owed = 0.0
 
 
@@ -80,7 +80,7 @@ def remaining_work(k: Keeper, task: Task) -> float:
 
 def tokens_left(k: Keeper, tier: str) -> float:
     """What the tier can still spend: every phase quota plus its reserve."""
-    return max(0.0, k.quota_total[tier] - k.spent_tier[tier])  # every charge is counted in spent_tier
+    return max(0.0, k.quota_total[tier] - k.spent_tier[k.tier_index[tier]])  # every charge is counted in spent_tier
 
 
 def forecast(k: Keeper, incidents: Sequence[Incident], disputed: Sequence[bool]) -> None:
@@ -121,8 +121,9 @@ def plan_need(k: Keeper, tier: str) -> float:
     The plan is the forecast ``D``: work that left it (a task gone manual, failed over) still counts, so a
     smaller budget never looks better covered because more of its work went to humans.
     """
-    planned_left = max(0.0, k.demand[tier] - k.planned_spent[tier])
-    return planned_left + max(0.0, k.unplanned[tier] - k.fo_spent[tier])
+    i = k.tier_index[tier]
+    planned_left = max(0.0, k.demand[tier] - k.planned_spent[i])
+    return planned_left + max(0.0, k.unplanned[tier] - k.fo_spent[i])
 
 
 def spare_tokens(k: Keeper, tier: str) -> float:

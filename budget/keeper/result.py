@@ -68,7 +68,7 @@ def r4(x: float, nd: int = 4) -> float:
 def timeline_row(k: Keeper, minute: int) -> dict[str, Any]:
     states = k.snap_states
     by_phase = k.snap_phase
-    spent = {t: round(k.spent_tier[t]) for t in k.tiers}
+    spent = {t: round(k.spent_tier[i]) for i, t in enumerate(k.tiers)}
     return {
         "time": format_clock(minute),
         "token_health": r4(k.health),
@@ -109,8 +109,8 @@ def _tiers(k: Keeper) -> dict[str, Any]:
             "failover_tokens": round(k.unplanned[tier]),
             "reserve": int(k.spec.reserve.get(tier, 0)),
             "reserve_used": round(k.reserve_used[tier]),
-            "capacity_tpm": round(k.cap[tier]),
-            "capacity_peak_use": r4(k.peak_use[tier]),
+            "capacity_tpm": round(k.cap[k.tier_index[tier]]),
+            "capacity_peak_use": r4(k.peak_use[k.tier_index[tier]]),
         }
     return out
 
@@ -118,7 +118,7 @@ def _tiers(k: Keeper) -> dict[str, Any]:
 def mid_tier_saturation(k: Keeper) -> float:
     """Peak share of a middle tier's capacity used in one minute (the busiest middle tier; 0 with two tiers)."""
     middle = k.tiers[1:-1]
-    return max((k.peak_use[t] for t in middle), default=0.0)
+    return max((k.peak_use[k.tier_index[t]] for t in middle), default=0.0)
 
 
 def _phases(k: Keeper) -> dict[str, Any]:

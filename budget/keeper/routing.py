@@ -127,7 +127,8 @@ def try_failover(k: Keeper, task: Task, now: int, target: str | None, why: str, 
                 f"on {target}): waits for {tier}",
             )
         return False
-    left = tokens_left(k, target) - (k.unplanned[target] - k.fo_spent[target])  # minus failovers still running
+    # minus failovers still running
+    left = tokens_left(k, target) - (k.unplanned[target] - k.fo_spent[k.tier_index[target]])
     if work > left + 1e-6:
         if last:
             to_degraded(k, task, now, f"{why}; {target} has {left:,.0f} tokens left, the task needs {work:,.0f}")
@@ -135,7 +136,8 @@ def try_failover(k: Keeper, task: Task, now: int, target: str | None, why: str, 
     if cap:
         # capacity: the tier must finish the task within its SLA, behind the work already in its line
         line = queued_on(k, target)
-        finish = now + 60 * (line + work) / k.cap[target] if k.cap[target] > 0 else float("inf")
+        tpm = k.cap[k.tier_index[target]]
+        finish = now + 60 * (line + work) / tpm if tpm > 0 else float("inf")
         deadline = task.inc.arrival_sec + k.sla[task.inc.severity]
         if finish > deadline:
             if last:
@@ -143,7 +145,7 @@ def try_failover(k: Keeper, task: Task, now: int, target: str | None, why: str, 
                     k,
                     task,
                     now,
-                    f"{why}; {target} is at capacity ({line:,.0f} tokens in line at {k.cap[target]:,.0f} a "
+                    f"{why}; {target} is at capacity ({line:,.0f} tokens in line at {tpm:,.0f} a "
                     f"minute): the task would miss its {task.inc.severity} SLA there",
                 )
             return False

@@ -163,7 +163,7 @@ def _tick(k: Keeper, tick: int) -> None:
     routes.note_eligible(k)
     routes.route_pending(k, now)
     # 5. work
-    k.cap_left = dict(k.cap)
+    k.cap_left = list(k.cap)
     work.run_work(k, now)
     # 6. manual closes
     work.close_manual(k, now)

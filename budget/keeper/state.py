@@ -49,15 +49,17 @@ class Keeper:
         self.spent = [0.0] * len(self.remaining)
         # the slot each phase's work is charged to on its work tier
         self.work_slot = [i * len(self.tiers) + self.tier_index[t] for i, t in enumerate(self.work_tier)]
-        self.spent_tier = {t: 0.0 for t in self.tiers}  # running totals of spent, per tier
+        self.work_tier_i = [self.tier_index[t] for t in self.work_tier]  # each phase's work tier, by index
+        # per-tier figures are lists indexed by the tier's place in the plan (tier_index)
+        self.spent_tier = [0.0] * len(self.tiers)  # running totals of spent, per tier
         self.reserve_left = {t: float(spec.reserve.get(t, 0)) for t in self.tiers}
         self.reserve_used = {t: 0.0 for t in self.tiers}
         self.quota_total = {t: float(spec.tier_total(t)) for t in self.tiers}
         self.reserve_total = float(sum(spec.reserve.values()))
         self.allowance = {t: policy.failover_allowance_share * self.quota_total[t] for t in self.tiers}
         self.unplanned = {t: 0.0 for t in self.tiers}  # tokens committed to failover work
-        self.fo_spent = {t: 0.0 for t in self.tiers}  # of which already spent
-        self.planned_spent = {t: 0.0 for t in self.tiers}  # spent on planned work: normal routing and reviews
+        self.fo_spent = [0.0] * len(self.tiers)  # of which already spent
+        self.planned_spent = [0.0] * len(self.tiers)  # spent on planned work: normal routing and reviews
         self.demand = {t: 0.0 for t in self.tiers}  # planned (normal-routing) tokens of the run
         self.spare = dict(self.quota_total)
         self.eligible = {t: 0.0 for t in self.tiers}  # work of tasks eligible for failover this outage
@@ -99,9 +101,10 @@ class Keeper:
         self.snap_phase: dict[str, int] = {}
         self.sla = {sev: policy.sla_seconds(sev) for sev in SEVERITIES}
         # per-minute capacity (tokens a minute) and what each tier served this minute
-        self.cap = {t: float(c) for t, c in tier_capacity_tpm(spec).items()}
-        self.cap_left = dict(self.cap)
-        self.peak_use = {t: 0.0 for t in self.tiers}  # highest share of capacity used in a minute
+        capacity = tier_capacity_tpm(spec)
+        self.cap = [float(capacity[t]) for t in self.tiers]
+        self.cap_left = list(self.cap)
+        self.peak_use = [0.0] * len(self.tiers)  # highest share of capacity used in a minute
         self.review_queue: list[Task] = []  # tasks whose frontier review is requested and not decided
         self.review_tokens = policy.review_share * self.W
         # where the run stands (simulate.start_run / advance): its minutes, the next tick, the next arrival

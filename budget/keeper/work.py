@@ -43,16 +43,17 @@ def run_work(k: Keeper, now: int) -> None:
         k.review_queue.sort(key=review_key)
     if k.top not in k.down:  # else no review can be served
         cap_left = k.cap_left
+        top = k.tier_index[k.top]
         quiet = not (k.red_active and k.include_decisions)  # the red button's waits are only logged
         for t in k.review_queue:
             if t.review == "queued":
-                if quiet and cap_left[k.top] <= 1e-9:
+                if quiet and cap_left[top] <= 1e-9:
                     break  # the tier is at its capacity: every review behind waits
                 serve_review(k, t, now)
     settle_reviews(k, now)
-    for tier, cap in k.cap.items():
+    for i, cap in enumerate(k.cap):
         if cap > 0:
-            k.peak_use[tier] = max(k.peak_use[tier], (cap - k.cap_left[tier]) / cap)
+            k.peak_use[i] = max(k.peak_use[i], (cap - k.cap_left[i]) / cap)
 
 
 # the order in which a tier serves its line: committed work, then the outage's audits, then reviews by severity
@@ -86,6 +87,7 @@ def run_minute(k: Keeper, task: Task, now: int) -> None:
             task.state = "pending"
             task.log(now, "queued", f"{tier} is down at {k.phase_names[p]}")
             return
+        ti = k.tier_index[tier] if failover else k.work_tier_i[p]  # the tier's place in the per-tier lists
         if not failover and task.tier != tier:
             task.tier = tier
         if task.elapsed == 0 and not held_back(k, task, p, tier, now):
@@ -94,7 +96,7 @@ def run_minute(k: Keeper, task: Task, now: int) -> None:
         take = min(budget, dur - task.elapsed)
         rate = k.rate[p]  # tokens a second in this phase
         tokens = rate * take
-        left = cap_left[tier]
+        left = cap_left[ti]
         capped = tokens > left + 1e-9
         if capped:
             if left <= 1e-9:
@@ -106,17 +108,17 @@ def run_minute(k: Keeper, task: Task, now: int) -> None:
         if have >= tokens:  # charge()'s common case, inline: this loop runs for every task every minute
             remaining[key] = have - tokens
             k.spent[key] += tokens
-            k.spent_tier[tier] += tokens
+            k.spent_tier[ti] += tokens
         elif not charge(k, p, tier, tokens, borrow=failover):
             task.quota_stalled = True
             task.log(now, "stalled", f"{tier} quota for {k.phase_names[p]} and its reserve are used up")
             to_degraded(k, task, now, f"{tier} quota exhausted at {k.phase_names[p]}")
             return
-        cap_left[tier] = left - tokens
+        cap_left[ti] = left - tokens
         if failover:
-            k.fo_spent[tier] += tokens
+            k.fo_spent[ti] += tokens
         else:
-            k.planned_spent[tier] += tokens
+            k.planned_spent[ti] += tokens
         task.elapsed += take
         budget -= take
         if capped:
@@ -165,17 +167,18 @@ def serve_review(k: Keeper, task: Task, now: int) -> None:
         if task.events and task.events[-1][1] != "review-waits":
             task.log(now, "review-waits", f"red button: {top} reserved for P0/P1")
         return
-    tokens = min(task.review_left, k.cap_left[top])
+    ti = k.tier_index[top]
+    tokens = min(task.review_left, k.cap_left[ti])
     if tokens <= 1e-9 or tokens_left(k, top) < tokens - 1e-6:
         return
     if task.post_analysis and spare_tokens(k, top) < tokens - 1e-6:
         return  # an audit never takes the tokens the tier's planned reviews need (settle_reviews drops it)
     for p in k.order:  # a review spends over the phases as the incident does
         charge(k, p, top, tokens * k.share[p], borrow=True)
-    k.cap_left[top] -= tokens
+    k.cap_left[ti] -= tokens
     task.review_left -= tokens
     if not task.post_analysis:
-        k.planned_spent[top] += tokens
+        k.planned_spent[ti] += tokens
     if task.review_left <= 1e-6:
         task.review = "done"
         if task.post_analysis:
@@ -188,7 +191,7 @@ def serve_review(k: Keeper, task: Task, now: int) -> None:
 
 def _review_finish(k: Keeper, ahead: float, task: Task, now: int) -> float:
     """When the review would finish at the tier's capacity, with ``ahead`` tokens in line before it."""
-    cap = k.cap[k.top]
+    cap = k.cap[k.tier_index[k.top]]
     if k.top in k.down or cap <= 0 or tokens_left(k, k.top) < task.review_left - 1e-6:
         return float("inf")
     return now + TICK_SEC * (1 + (ahead + task.review_left) / cap)
