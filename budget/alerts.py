@@ -35,12 +35,14 @@ by severity (P0 4, P1 3, P2 2, P3 1). Confidence gap: the record's
 
 from __future__ import annotations
 
+import bisect
 import csv
 import hashlib
 import io
 import itertools
 import json
 import math
+import operator
 import re
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
@@ -510,8 +512,13 @@ def load_records(
 
 
 def flow_per_hour(incidents: tuple[Incident, ...] | list[Incident]) -> list[int]:
-    """Alerts per hour of the day (24 numbers), for the flow chart."""
-    hours = [0] * 24
-    for inc in incidents:
-        hours[min(23, inc.arrival_sec // 3600)] += 1
-    return hours
+    """Alerts per hour of the day (24 numbers), for the flow chart; hour 23 takes any later arrival."""
+    arrivals = list(map(_ARRIVAL, incidents))
+    if not all(map(operator.le, arrivals, itertools.islice(arrivals, 1, None))):
+        arrivals.sort()
+    # in arrival order, hour h is the run between the first arrival at or after h:00 and the first at (h+1):00
+    edges = [0, *(bisect.bisect_left(arrivals, h * 3600) for h in range(1, 24)), len(arrivals)]
+    return [b - a for a, b in itertools.pairwise(edges)]
+
+
+_ARRIVAL = attrgetter("arrival_sec")

@@ -29,6 +29,7 @@ import os
 import re
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
+from operator import attrgetter
 from pathlib import Path
 from typing import Any
 
@@ -184,7 +185,10 @@ def check_drill(
 
 def sorted_incidents(incidents: Sequence[Incident]) -> tuple[Incident, ...]:
     """The day's incidents in the order the keeper admits them (arrival, then id)."""
-    return tuple(sorted(incidents, key=lambda i: (i.arrival_sec, i.id)))
+    return tuple(sorted(incidents, key=_ARRIVAL_ID))
+
+
+_ARRIVAL_ID = attrgetter("arrival_sec", "id")
 
 
 def drill_runs(

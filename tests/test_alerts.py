@@ -6,10 +6,13 @@ import json
 from pathlib import Path
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from budget.alertgen import generate_day, to_jsonl
-from budget.alerts import import_alerts, load_alerts, load_severity_map
+from budget.alerts import flow_per_hour, import_alerts, load_alerts, load_severity_map
 from budget.errors import BudgetError
+from budget.scenario import Incident
 from tests.conftest import ROOT
 
 SAMPLES = ROOT / "scenarios" / "samples"
@@ -123,3 +126,19 @@ def test_nothing_readable_is_an_error():
 
 def test_shipped_day_is_the_generators_output():
     assert (ROOT / "scenarios" / "alerts_day_800.jsonl").read_text() == to_jsonl(generate_day(800, seed=7))
+
+
+_HOUR_EDGES = st.builds(lambda h, d: max(0, h * 3600 + d), st.integers(0, 30), st.sampled_from((-1, 0, 1)))
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.lists(st.integers(min_value=0, max_value=3 * 86400) | _HOUR_EDGES, max_size=60), st.booleans())
+def test_flow_per_hour_counts_each_arrival_in_its_hour(arrivals: list[int], in_order: bool):
+    """Each incident counts in the hour it arrived (hour 23 also takes later ones), whatever the order given."""
+    secs = sorted(arrivals) if in_order else arrivals
+    incidents = [Incident(f"i{n}", "P2", sec) for n, sec in enumerate(secs)]
+    expected = [0] * 24
+    for sec in secs:
+        expected[min(23, sec // 3600)] += 1
+    assert flow_per_hour(incidents) == expected
+    assert flow_per_hour(tuple(incidents)) == expected

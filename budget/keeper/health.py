@@ -13,7 +13,7 @@ def scan(k: Keeper) -> None:
     rate = p.rework_per_min * k.W
     cap = p.rework_cap_share * k.W
     weight = p.risk_weight
-    states = {"pending": 0, "degraded": 0, "manual": 0, "running": 0, "failover": 0}
+    pending = degraded = manual = running = failover = 0  # open tasks by state (failover: running on a failover)
     by_phase = dict.fromkeys(k.phase_names, 0)
     owed = 0.0
     any_waiting = False
@@ -24,30 +24,37 @@ def scan(k: Keeper) -> None:
             continue
         if down and (st == "degraded" or (st == "manual" and not t.audited)):
             t.wait_min += 1
-            w = weight[t.inc.severity]
+            w = weight[t.severity]
             t.rework_owed = min(t.rework_owed + rate * w, cap * w)
             any_waiting = True
         owed += t.rework_owed
-        if st == "running" and t.failover:
-            states["failover"] += 1
-        elif st in states:
-            states[st] += 1
+        if st == "running":
+            if t.failover:
+                failover += 1
+            else:
+                running += 1
+        elif st == "pending":
+            pending += 1
+        elif st == "degraded":
+            degraded += 1
+        elif st == "manual":
+            manual += 1
         if (st == "pending" or st == "degraded") and t.phase < n_order:
             by_phase[k.phase_names[k.order[t.phase]]] += 1
     for t in k.owed:
         if t.manual_closed and t.state != "done":
             if down:
                 t.wait_min += 1
-                w = weight[t.inc.severity]
+                w = weight[t.severity]
                 t.rework_owed = min(t.rework_owed + rate * w, cap * w)
                 any_waiting = True
             owed += t.rework_owed
     if any_waiting:
         k.degraded_minutes += 1
-    k.snap_states = states
+    k.snap_states = dict(pending=pending, degraded=degraded, manual=manual, running=running, failover=failover)
     k.snap_phase = by_phase
     k.snap_owed = owed
-    k.snap_open = states["pending"] + states["degraded"] + states["manual"]
+    k.snap_open = pending + degraded + manual
 
 
 def compute_health(k: Keeper) -> float:

@@ -61,7 +61,7 @@ def audit(k: Keeper, t: Task, now: int) -> None:
         k.top != tier
         and k.sc.routing != "close_silently"
         and t.review == "none"
-        and t.inc.severity in k.p.post_analysis_severities
+        and t.severity in k.p.post_analysis_severities
     ):
         request_review(k, t, now, post_analysis=True)  # the most expensive tier re-verifies the hand-made decision
 

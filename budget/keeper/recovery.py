@@ -73,7 +73,7 @@ def set_stage(k: Keeper, stage: int, now: int, reason: str) -> None:
 def resume(k: Keeper, now: int, minute: int) -> None:
     """Waiting work goes back to a tier that is up, within the tier's capacity, most urgent first."""
     waiting = [t for t in k.active if t.state == "degraded" and not t.quota_stalled and k.needed_tier(t) not in k.down]
-    waiting.sort(key=lambda t: (SEVERITIES.index(t.inc.severity), -t.inc.blast_radius, t.inc.arrival_sec))
+    waiting.sort(key=lambda t: (SEVERITIES.index(t.severity), -t.inc.blast_radius, t.arrival_sec))
     for t in waiting:
         tier = k.needed_tier(t)
         if not can_start(k, t, tier):

@@ -21,9 +21,9 @@ def conditions(k: Keeper, now: int) -> tuple[str, ...]:
     if oq > k.p.queue_limit:
         conds.append(f"queue {oq} above limit {k.p.queue_limit}")
     for t in k.active:
-        if t.inc.severity in ("P0", "P1") and t.resolved_at is None and not t.manual_closed:
-            if now - t.inc.arrival_sec > k.sla[t.inc.severity]:
-                conds.append(f"SLA breach for {t.inc.severity} ({t.inc.id})")
+        if t.severity in ("P0", "P1") and t.resolved_at is None and not t.manual_closed:
+            if now - t.arrival_sec > k.sla[t.severity]:
+                conds.append(f"SLA breach for {t.severity} ({t.inc.id})")
                 break
     for tier in k.tiers:
         if tier in k.down:

@@ -139,12 +139,12 @@ def decisions(k: Keeper) -> list[dict[str, Any]]:
     return [
         {
             "id": t.inc.id,
-            "severity": t.inc.severity,
+            "severity": t.severity,
             "blast_radius": num(t.inc.blast_radius),
-            "arrival": clock(t.inc.arrival_sec),
+            "arrival": clock(t.arrival_sec),
             "route": t.route,
             "resolved_at": clock(t.resolved_at) if t.resolved_at is not None else None,
-            "time_to_resolve_sec": (t.resolved_at - t.inc.arrival_sec) if t.resolved_at is not None else None,
+            "time_to_resolve_sec": (t.resolved_at - t.arrival_sec) if t.resolved_at is not None else None,
             "waited_min": t.wait_min,
             "events": [{"time": clock(e[0]), "action": e[1], "reason": e[2]} for e in (t.events or [])],
         }
@@ -160,10 +160,10 @@ def build_result(k: Keeper, sc: Scenario, first: int, last: int, include_decisio
     sla = {s: 0 for s in SEVERITIES}
     for t in tasks:
         end = t.resolved_at if t.resolved_at is not None else horizon_end
-        resolve_times.append(end - t.inc.arrival_sec)
-        if end - t.inc.arrival_sec > k.sla[t.inc.severity]:
-            sla[t.inc.severity] += 1
-    p0 = [t for t in tasks if t.inc.severity == "P0"]
+        resolve_times.append(end - t.arrival_sec)
+        if end - t.arrival_sec > k.sla[t.severity]:
+            sla[t.severity] += 1
+    p0 = [t for t in tasks if t.severity == "P0"]
     silent = [t for t in p0 if t.silent_p0]
     manual = [t for t in tasks if t.route == "manual"]
     unresolved_manual = [t for t in manual if not t.manual_closed]
@@ -200,7 +200,7 @@ def build_result(k: Keeper, sc: Scenario, first: int, last: int, include_decisio
         },
         "mttr_p95": round(percentile(resolve_times, 0.95)),
         "mttr_p95_critical": round(
-            percentile([r for r, t in zip(resolve_times, tasks, strict=True) if t.inc.severity in ("P0", "P1")], 0.95)
+            percentile([r for r, t in zip(resolve_times, tasks, strict=True) if t.severity in ("P0", "P1")], 0.95)
         ),
         "escalation_share": r4(escalated / n if n else 0.0),
         "escalation_ratio": r4(escalated / n if n else 0.0),

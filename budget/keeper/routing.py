@@ -81,19 +81,19 @@ def route_pending(k: Keeper, now: int) -> None:
                 "all_to_frontier: every task goes to the expensive tier",
                 cap=False,
             )
-        elif not failover_targets(k, tier, task.inc.severity):
-            to_degraded(k, task, now, f"{task.inc.severity} is not eligible for failover: waits for {tier}")
-        elif now - task.inc.arrival_sec <= p.failover_min_age_sec:
+        elif not failover_targets(k, tier, task.severity):
+            to_degraded(k, task, now, f"{task.severity} is not eligible for failover: waits for {tier}")
+        elif now - task.arrival_sec <= p.failover_min_age_sec:
             continue  # inside the ranking window; decided once older than failover_min_age_sec
         else:
             candidates.append(task)
     if not candidates:
         return
-    candidates.sort(key=lambda t: (-t.inc.blast_radius, t.inc.arrival_sec, t.inc.id))
+    candidates.sort(key=lambda t: (-t.inc.blast_radius, t.arrival_sec, t.inc.id))
     for rank, task in enumerate(candidates, 1):
         tier = k.needed_tier(task)
-        age = now - task.inc.arrival_sec
-        why = f"rank {rank}: {task.inc.severity}, blast radius {num(task.inc.blast_radius)}, age {age}s"
+        age = now - task.arrival_sec
+        why = f"rank {rank}: {task.severity}, blast radius {num(task.inc.blast_radius)}, age {age}s"
         if k.health < p.alert_threshold:
             to_manual(
                 k,
@@ -103,7 +103,7 @@ def route_pending(k: Keeper, now: int) -> None:
                 f"{why}; guard: token_health {k.health:.2f} < {p.alert_threshold:.2f} blocks automatic failover",
             )
             continue
-        targets = failover_targets(k, tier, task.inc.severity)
+        targets = failover_targets(k, tier, task.severity)
         for n, target in enumerate(targets, 1):
             if try_failover(k, task, now, target, why, cap=True, last=n == len(targets)):
                 break
@@ -138,7 +138,7 @@ def try_failover(k: Keeper, task: Task, now: int, target: str | None, why: str, 
         line = queued_on(k, target)
         tpm = k.cap[k.tier_index[target]]
         finish = now + 60 * (line + work) / tpm if tpm > 0 else float("inf")
-        deadline = task.inc.arrival_sec + k.sla[task.inc.severity]
+        deadline = task.arrival_sec + k.sla[task.severity]
         if finish > deadline:
             if last:
                 to_degraded(
@@ -146,7 +146,7 @@ def try_failover(k: Keeper, task: Task, now: int, target: str | None, why: str, 
                     task,
                     now,
                     f"{why}; {target} is at capacity ({line:,.0f} tokens in line at {tpm:,.0f} a "
-                    f"minute): the task would miss its {task.inc.severity} SLA there",
+                    f"minute): the task would miss its {task.severity} SLA there",
                 )
             return False
     k.unplanned[target] += work
@@ -154,7 +154,7 @@ def try_failover(k: Keeper, task: Task, now: int, target: str | None, why: str, 
     task.escalated = True
     task.route = "failover"
     k.counts["failover"] += 1
-    if target == k.top and (k.red_active or k.down) and task.inc.severity not in k.p.failover_severities:
+    if target == k.top and (k.red_active or k.down) and task.severity not in k.p.failover_severities:
         k.frontier_for_low = True  # a red-button condition holds whenever a tier is down
     task.log(now, "failover", f"{why} -> {target} ({work:,.0f} tokens)")
     start(task, now, target, "failover")
@@ -173,7 +173,7 @@ def note_eligible(k: Keeper) -> None:
         targets = (
             [failover_target(k, tier)]
             if k.sc.routing == "all_to_frontier"
-            else failover_targets(k, tier, task.inc.severity)
+            else failover_targets(k, tier, task.severity)
         )
         work = remaining_work(k, task)
         for t in targets:

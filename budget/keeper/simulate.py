@@ -149,12 +149,12 @@ def _tick(k: Keeper, tick: int) -> None:
     # 2. arrivals
     k.oq = k.open_queue() if k.red_active else 0
     tasks = k.tasks
-    while k.nxt < len(tasks) and tasks[k.nxt].inc.arrival_sec <= now:
+    while k.nxt < len(tasks) and tasks[k.nxt].arrival_sec <= now:
         task = tasks[k.nxt]
         k.nxt += 1
         k.active.append(task)
         if task.events is not None:
-            task.log(task.inc.arrival_sec, "arrived", f"{task.inc.severity}, blast radius {num(task.inc.blast_radius)}")
+            task.log(task.arrival_sec, "arrived", f"{task.severity}, blast radius {num(task.inc.blast_radius)}")
         routes.admit(k, task, now)
     # 3. manual timeout
     if scenario.routing != "hold_all":

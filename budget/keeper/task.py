@@ -18,6 +18,8 @@ class Task:
 
     __slots__ = (
         "inc",
+        "severity",
+        "arrival_sec",
         "phase",
         "elapsed",
         "state",
@@ -52,6 +54,9 @@ class Task:
 
     def __init__(self, inc: Incident, review_needed: bool = False, rank: int = 0, log: bool = True) -> None:
         self.inc: Incident = inc
+        # the incident's severity and arrival, read by every pass over the open tasks: kept on the task
+        self.severity: str = inc.severity
+        self.arrival_sec: int = inc.arrival_sec
         self.phase: int = 0  # index into the keeper's phase order
         self.elapsed: float = 0.0  # seconds done in the current phase
         self.state: str = "new"  # new, pending, running, degraded, manual, done
@@ -120,9 +125,7 @@ class Task:
     @property
     def silent_p0(self) -> bool:
         """A P0 the automation resolved without escalation (not the manual channel's): what silent_p0 counts."""
-        return (
-            self.inc.severity == "P0" and self.resolved_at is not None and not self.escalated and self.route != "manual"
-        )
+        return self.severity == "P0" and self.resolved_at is not None and not self.escalated and self.route != "manual"
 
     def log(self, now: int, action: str, reason: str) -> None:
         if self.events is not None:  # None when the caller asked for no decisions log

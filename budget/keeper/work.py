@@ -64,7 +64,7 @@ REMEDIATION = "remediation"
 def review_class(t: Task) -> int:
     if t.post_analysis:
         return POST_ANALYSIS
-    return REVIEW + _RANK[t.inc.severity]
+    return REVIEW + _RANK[t.severity]
 
 
 _RANK = {sev: i for i, sev in enumerate(SEVERITIES)}
@@ -72,7 +72,7 @@ _RANK = {sev: i for i, sev in enumerate(SEVERITIES)}
 
 def review_key(t: Task) -> tuple[int, int, int, str]:
     """A review's place in the frontier's line: its class, when it was requested, the incident's arrival and id."""
-    return (review_class(t), t.review_since, t.inc.arrival_sec, t.inc.id)
+    return (review_class(t), t.review_since, t.arrival_sec, t.inc.id)
 
 
 def run_minute(k: Keeper, task: Task, now: int) -> None:
@@ -151,7 +151,7 @@ def held_back(k: Keeper, task: Task, phase: int, tier: str, now: int) -> bool:
     if not stage_allows(k, task, tier):
         to_degraded(k, task, now, f"staged return, stage {k.stage}: {tier} does not run {k.phase_names[phase]} yet")
         return False
-    if k.red_active and k.phase_names[phase] == REMEDIATION and task.inc.severity not in k.p.failover_severities:
+    if k.red_active and k.phase_names[phase] == REMEDIATION and task.severity not in k.p.failover_severities:
         if task.events is not None and (not task.events or task.events[-1][1] != "remediation-waits"):
             task.log(now, "remediation-waits", "red button: no mass automatic remediation; waits for a human go-ahead")
         return False
@@ -160,7 +160,7 @@ def held_back(k: Keeper, task: Task, phase: int, tier: str, now: int) -> bool:
 
 def serve_review(k: Keeper, task: Task, now: int) -> None:
     top = k.top
-    sev = task.inc.severity
+    sev = task.severity
     if top in k.down:
         return
     if k.red_active and sev not in k.p.failover_severities and not task.post_analysis:
@@ -207,7 +207,7 @@ def settle_reviews(k: Keeper, now: int) -> None:
             t.review = "dropped"
             t.log(now, "post-analysis", f"{k.top} has no tokens beyond its planned reviews for the post-analysis")
         elif t.review == "queued" and t.work_done_at is not None:
-            deadline = t.inc.arrival_sec + k.sla[t.inc.severity]
+            deadline = t.arrival_sec + k.sla[t.severity]
             finish = _review_finish(k, ahead, t, now)
             if finish > deadline:
                 t.review = "dropped"
@@ -215,7 +215,7 @@ def settle_reviews(k: Keeper, now: int) -> None:
                 t.log(
                     now + TICK_SEC,
                     "closed-unescalated",
-                    f"{k.top} could not review within the {t.inc.severity} SLA "
+                    f"{k.top} could not review within the {t.severity} SLA "
                     f"(waited {wait}s, {t.review_left:,.0f} tokens left): closed without escalation",
                 )
         if t.review == "queued":
