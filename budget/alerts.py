@@ -41,27 +41,35 @@ import hashlib
 import io
 import itertools
 import json
-import math
 import operator
-import re
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
 from operator import attrgetter
 from pathlib import Path
 from typing import Any
 
-from budget import jsonscan
 from budget.choices import ALERT_FORMATS
 from budget.errors import BudgetError
 from budget.gcpause import paused
+from budget.keeper.intake import (
+    DEFAULT_BLAST,
+    SeverityMap,
+    day_incidents,
+    generic_lines,
+    line_value,
+    severity_key,
+)
+from budget.keeper.intake import Raw as _Raw
+from budget.keeper.intake import Skip as _Skip
+from budget.keeper.intake import generic as _generic
+from budget.keeper.intake import num as _num
+from budget.keeper.intake import text as _text
+from budget.keeper.intake import ts as _ts
 from budget.limits import MAX_ALERT_FILE_BYTES, MAX_ALERTS, MAX_CSV_FIELD_CHARS
 from budget.loader import load_document, parse_json_text, read_text, short_repr
 from budget.scenario import Incident
 
 FORMATS = ALERT_FORMATS
-MAX_EPOCH_SEC = 253_402_300_799  # 9999-12-31T23:59:59Z: the last second a datetime can hold
-MAX_FIELD_CHARS = 200  # an id or service name; longer ones are cut
 DETECT_LINES = 1000  # lines read to tell the format of a line-by-line stream
 SEVERITY_WORDS: dict[str, tuple[str, ...]] = {
     "P0": ("critical", "crit", "emergency", "emerg", "alert", "fatal", "disaster", "blocker", "urgent", "highest")
@@ -73,16 +81,10 @@ SEVERITY_WORDS: dict[str, tuple[str, ...]] = {
 }
 
 
-def severity_key(value: Any) -> str:
-    """A severity word as the map keys it: lower case, without spaces, ``-`` or ``_``."""
-    return re.sub(r"[\s_\-]+", "", str(value).strip().lower())
-
-
 DEFAULT_SEVERITY_MAP: dict[str, str] = {
     severity_key(word): level for level, words in SEVERITY_WORDS.items() for word in words
 }
 DEFAULT_PD_PRIORITY: dict[str, str] = {"p1": "P0", "p2": "P1", "p3": "P2", "p4": "P3", "p5": "P3"}
-DEFAULT_BLAST = {"P0": 4, "P1": 3, "P2": 2, "P3": 1}
 
 
 @dataclass
@@ -126,19 +128,6 @@ class ImportReport:
         }
 
 
-@dataclass(frozen=True)
-class SeverityMap:
-    words: dict[str, str]
-    pagerduty: dict[str, str]
-
-    def word(self, value: Any) -> str | None:
-        if value is None:
-            return None
-        if type(value) is str and value in self.words:  # already a key as the map writes it: the common case
-            return self.words[value]
-        return self.words.get(severity_key(value))
-
-
 def load_severity_map(path: str | Path | None) -> SeverityMap:
     words = dict(DEFAULT_SEVERITY_MAP)
     pd = dict(DEFAULT_PD_PRIORITY)
@@ -159,76 +148,6 @@ def load_severity_map(path: str | Path | None) -> SeverityMap:
     if unknown:
         raise doc.error((sorted(map(str, unknown))[0],), "unknown section (use severity, pagerduty_priority)")
     return SeverityMap(words, pd)
-
-
-class _Skip(Exception):
-    pass
-
-
-def _ts(value: Any, field_name: str) -> datetime:
-    """A UTC time from ISO 8601 text or epoch seconds; anything a datetime cannot hold is skipped."""
-    if value is None or value == "":
-        raise _Skip(f"missing {field_name}")
-    if isinstance(value, bool) or not isinstance(value, (int, float, str)):
-        raise _Skip(f"{field_name}: not a time: {short_repr(value, 40)}")
-    if isinstance(value, (int, float)):
-        if not (math.isfinite(value) and 0 <= value <= MAX_EPOCH_SEC):
-            raise _Skip(f"{field_name}: epoch seconds {value!r} out of range (0 to {MAX_EPOCH_SEC})")
-        return datetime.fromtimestamp(float(value), tz=UTC)
-    try:
-        dt = datetime.fromisoformat(value.strip()[:64])
-        if dt.tzinfo is UTC:  # "...Z" or "+00:00": already the time to return
-            return dt
-        if dt.tzinfo is None:
-            dt = dt.replace(tzinfo=UTC)
-        return dt.astimezone(UTC)
-    except (ValueError, OverflowError):  # not ISO 8601, a day that does not exist, or past year 9999 in UTC
-        raise _Skip(f"{field_name}: not an ISO 8601 time: {short_repr(value, 40)}") from None
-
-
-def _num(value: Any, default: float, name: str, lo: float, hi: float) -> float:
-    if value is None or value == "":
-        return default
-    if isinstance(value, bool) or not isinstance(value, (int, float, str)):
-        raise _Skip(f"{name}: not a number: {short_repr(value, 40)}")
-    try:
-        x = float(value)
-    except ValueError:
-        raise _Skip(f"{name}: not a number: {short_repr(value, 40)}") from None
-    if not lo <= x <= hi:  # also refuses NaN
-        raise _Skip(f"{name}: {short_repr(value, 40)} is outside {lo:g}-{hi:g}")
-    return x
-
-
-def _text(value: Any) -> str | None:
-    """An id or a service name: text or a whole number, cut to MAX_FIELD_CHARS; anything else is left out."""
-    if isinstance(value, bool) or value is None or value == "":
-        return None
-    if isinstance(value, (str, int)):
-        return str(value)[:MAX_FIELD_CHARS]
-    return None
-
-
-@dataclass(slots=True)
-class _Raw:
-    line: int
-    at: datetime
-    severity: str
-    service: str | None
-    blast: float | None = None
-    gap: float | None = None
-    ident: str | None = None
-
-
-def _generic(rec: dict[str, Any], line: int, sev: SeverityMap) -> _Raw:
-    at = _ts(rec.get("timestamp"), "timestamp")
-    raw_sev = rec.get("severity")
-    severity = sev.word(raw_sev)
-    if severity is None:
-        raise _Skip(f"unknown severity {raw_sev!r}" if raw_sev not in (None, "") else "missing severity")
-    blast = _num(rec.get("blast_radius"), DEFAULT_BLAST[severity], "blast_radius", 0, 1000)
-    gap = _num(rec.get("confidence_gap"), 0.0, "confidence_gap", 0, 1)
-    return _Raw(line, at, severity, _text(rec.get("service")), blast, gap, _text(rec.get("id")))
 
 
 def _am_alert(alert: dict[str, Any], line: int, sev: SeverityMap) -> tuple[_Raw, tuple[str, str]]:
@@ -289,14 +208,8 @@ def _pd(rec: dict[str, Any], line: int, sev: SeverityMap, analytics: bool) -> _R
 
 def _json_lines(text: str) -> Iterator[tuple[int, Any]]:
     for n, line in enumerate(text.split("\n"), 1):
-        if not line.strip():
-            continue
-        try:
-            yield n, jsonscan.loads_line(line)
-        except RecursionError:
-            yield n, _Skip("not valid JSON (nested too deeply)")
-        except ValueError as exc:  # JSONDecodeError, or a value the strict reader refuses
-            yield n, _Skip(f"not valid JSON ({getattr(exc, 'msg', None) or exc})")
+        if line.strip():
+            yield n, line_value(line)
 
 
 def _whole_json(text: str, name: str) -> Any:
@@ -380,6 +293,13 @@ def _records(
 ) -> Iterator[_Raw]:
     if fmt == "csv":
         yield from _csv_records(text, name, sev, report)
+        return
+    if fmt == "jsonl" and whole is None:  # the common stream: every line read and checked in one compiled loop
+        raws, records = generic_lines(text, sev, report.skipped, MAX_ALERTS)
+        report.records += min(records, MAX_ALERTS)
+        if records > MAX_ALERTS:
+            _count(report, name)  # the record over the limit: the import stops here
+        yield from raws
         return
     items: Iterable[tuple[int, Any]]
     if whole is None:  # one record a line, read as they come; past MAX_ALERTS the count stops the import
@@ -467,25 +387,6 @@ def first_day(raws: list[_Raw], report: ImportReport) -> tuple[tuple[Incident, .
     incidents = day_incidents(raws, day0)
     report.outside_day += len(raws) - len(incidents)
     return incidents, report
-
-
-def day_incidents(raws: list[_Raw], day0: datetime) -> tuple[Incident, ...]:
-    """The incidents of the records that fall on the day starting at ``day0``, sorted by arrival, with stable ids."""
-    incidents: list[Incident] = []
-    used: set[str] = set()
-    for r in sorted(raws, key=_AT_LINE):
-        sec = int((r.at - day0).total_seconds())
-        if not 0 <= sec < 86400:
-            continue
-        ident = r.ident if r.ident and r.ident not in used else f"a{r.line}-{len(incidents) + 1}"
-        used.add(ident)
-        blast = r.blast if r.blast is not None else DEFAULT_BLAST[r.severity]
-        # every field was checked above; positional: id, severity, arrival_sec, blast_radius, confidence_gap, service
-        incidents.append(Incident(ident, r.severity, sec, blast, r.gap or 0.0, r.service))
-    return tuple(incidents)
-
-
-_AT_LINE = attrgetter("at", "line")
 
 
 def load_alerts(

@@ -16,7 +16,8 @@ import budget.native as native
 ROOT = Path(__file__).resolve().parents[1]
 
 # one process runs a batch of the keeper's work and prints every result: drills (with the review's evidence),
-# scenarios under each routing policy and recovery, a small sweep with the gateway's checks
+# scenarios under each routing policy and recovery, an import of odd alert lines, a small sweep with the gateway's
+# checks
 BATCH = r"""
 import json, random, sys
 from pathlib import Path
@@ -50,6 +51,10 @@ for n in range(40):
            "recovery": rng.choice(["instant", "immediate", "staged"])}
     policy = rng.choice(["ranked", "all_to_frontier", "hold_all", "close_silently"])
     print("random", n, simulate(spec, scenario_from_dict(doc, spec), routing=policy).to_json())
+from budget.alerts import import_alerts  # the intake: odd and broken lines read as the strict reader reads them
+from tests.intake_lines import random_lines
+incidents, report = import_alerts("\n".join(random_lines(random.Random(3), 2000)), "odd.jsonl")
+print(repr(incidents), report.to_dict())
 base = load_spec("specs/payment_gateway_80_20_mid.yaml")
 rows = calibrate(base, day, grid([0.05, 0.2], [700_000, 3_000_000], [60, 120], [0.6, 0.65]),
                  checks=load_checks("specs/validation/budget_gate.yaml"), workers=1)
