@@ -207,9 +207,22 @@ def _pd(rec: dict[str, Any], line: int, sev: SeverityMap, analytics: bool) -> _R
 
 
 def _json_lines(text: str) -> Iterator[tuple[int, Any]]:
-    for n, line in enumerate(text.split("\n"), 1):
+    """(line number, value or skip) of every non-blank line, read as it is reached (the format's detection
+    reads only the first)."""
+    for n, line in enumerate(_split_lines(text), 1):
         if line.strip():
             yield n, line_value(line)
+
+
+def _split_lines(text: str) -> Iterator[str]:
+    """The lines of ``text.split("\\n")``, one at a time."""
+    start = 0
+    while start <= len(text):
+        end = text.find("\n", start)
+        if end < 0:
+            end = len(text)
+        yield text[start:end]
+        start = end + 1
 
 
 def _whole_json(text: str, name: str) -> Any:

@@ -10,7 +10,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from budget.alertgen import generate_day, to_jsonl
-from budget.alerts import flow_per_hour, import_alerts, load_alerts, load_severity_map
+from budget.alerts import _split_lines, flow_per_hour, import_alerts, load_alerts, load_severity_map
 from budget.errors import BudgetError
 from budget.scenario import Incident
 from tests.conftest import ROOT
@@ -142,3 +142,8 @@ def test_flow_per_hour_counts_each_arrival_in_its_hour(arrivals: list[int], in_o
         expected[min(23, sec // 3600)] += 1
     assert flow_per_hour(incidents) == expected
     assert flow_per_hour(tuple(incidents)) == expected
+
+
+@given(st.text(alphabet="ab\n\r ", max_size=30))
+def test_lines_are_split_one_at_a_time_as_split_gives_them(text: str):
+    assert list(_split_lines(text)) == text.split("\n")

@@ -2,14 +2,17 @@
 
 from __future__ import annotations
 
+import dataclasses
 import random
 
+import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from budget import jsonscan
 from budget.alerts import ImportReport, first_day, import_alerts, load_severity_map
 from budget.keeper.intake import Skip, generic, line_value
+from budget.scenario import Incident
 from tests.intake_lines import random_line, random_lines
 
 
@@ -80,3 +83,17 @@ def test_a_stream_of_such_lines_imports_as_read_line_by_line_with_the_strict_rea
     assert report.to_dict() == expected.to_dict()
     assert repr(incidents) == repr(want)
     assert len(report.skipped) > 50 and len(incidents) > 300  # both kinds of line are there
+
+
+def test_a_days_incidents_are_whole_frozen_incidents():
+    """Built slot by slot, each incident equals (and hashes as) the one its constructor gives, and stays frozen."""
+    text = (
+        '{"timestamp":"2026-11-24T00:00:07Z","severity":"critical","service":"pay","id":"x1","confidence_gap":0.5}\n'
+        '{"timestamp":"2026-11-24T00:00:03Z","severity":"info","blast_radius":7}\n'
+    )
+    incidents, _ = import_alerts(text, "two.jsonl")
+    assert incidents == (Incident("a2-1", "P3", 3, 7.0, 0.0, None), Incident("x1", "P0", 7, 4, 0.5, "pay"))
+    assert [hash(i) for i in incidents] == [hash(Incident("a2-1", "P3", 3, 7.0, 0.0, None)), hash(incidents[1])]
+    assert type(incidents[1].blast_radius) is int  # the severity's default, as given
+    with pytest.raises(dataclasses.FrozenInstanceError):
+        incidents[0].arrival_sec = 5  # type: ignore[misc]
