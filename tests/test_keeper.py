@@ -270,8 +270,34 @@ def test_a_task_s_rank_is_its_place_in_arrival_and_id_order(pairs):
     from budget.scenario import Incident
 
     incidents = [Incident(ident, "P2", arrival) for arrival, ident in pairs]
-    ranks = arrival_ranks(incidents)
+    ranks, distinct = arrival_ranks(incidents)
+    assert distinct == (len(set(pairs)) == len(pairs))
     assert sorted(ranks) == list(range(len(incidents)))
     by_rank = [incidents[i] for i in sorted(range(len(incidents)), key=ranks.__getitem__)]
     assert by_rank == sorted(incidents, key=lambda x: (x.arrival_sec, x.id))
     assert all(ranks[i] < ranks[j] for i in range(len(pairs)) for j in range(i + 1, len(pairs)) if pairs[i] == pairs[j])
+
+
+@pytest.mark.parametrize("minutes", [45, 90])
+def test_the_review_line_as_one_number_orders_as_its_tuple_key(minutes):
+    """With distinct (arrival, id) pairs the frontier's review line sorts on one number; it must give the
+    order of the (class, request time, arrival, id) key it stands for, decision for decision."""
+    import importlib
+
+    from budget.alerts import load_alerts
+    from budget.drill import drill_runs, sorted_incidents
+
+    sim = importlib.import_module("budget.keeper.simulate")
+    day, _ = load_alerts(ROOT / "scenarios" / "alerts_day_800.jsonl")
+    spec = load_spec(ROOT / "specs" / "payment_gateway_85_15.yaml")
+    run_ = drill_runs(spec, sorted_incidents(day), [minutes], "11:00", spec.cheapest, 120, "s", True, True)[0]
+    outputs = []
+    for one_number in (True, False):
+        k = sim.start_run(run_.spec, run_.scenario)
+        assert k.ranks_distinct
+        k.ranks_distinct = one_number  # False: the tuple key
+        sim.advance(k)
+        outputs.append(sim.finish(k).to_json())
+    assert outputs[0] == outputs[1]
+    # audits of the manual channel's decisions (class 1) and P0/disputed reviews (2+) shared the line; some dropped
+    assert '"post-analysis"' in outputs[0] and '"review"' in outputs[0] and '"closed-unescalated"' in outputs[0]

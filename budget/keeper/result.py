@@ -156,24 +156,34 @@ def build_result(k: Keeper, sc: Scenario, first: int, last: int, include_decisio
     p = k.p
     tasks = k.tasks
     horizon_end = last * 60
-    resolve_times = []
+    # one pass over the tasks counts what the result reports of them
+    resolve_times: list[int] = []  # arrival to resolution (or to the horizon), a task
+    critical_times: list[int] = []  # the same, of P0 and P1 tasks
     sla = {s: 0 for s in SEVERITIES}
+    p0 = silent = manual = unresolved_manual = resolved = no_pm = escalated = 0
+    has_pm = k.pm_index is not None
     for t in tasks:
         end = t.resolved_at if t.resolved_at is not None else horizon_end
-        resolve_times.append(end - t.arrival_sec)
-        if end - t.arrival_sec > k.sla[t.severity]:
+        took = end - t.arrival_sec
+        resolve_times.append(took)
+        if took > k.sla[t.severity]:
             sla[t.severity] += 1
-    p0 = [t for t in tasks if t.severity == "P0"]
-    silent = [t for t in p0 if t.silent_p0]
-    manual = [t for t in tasks if t.route == "manual"]
-    unresolved_manual = [t for t in manual if not t.manual_closed]
-    resolved = [t for t in tasks if t.resolved_at is not None]
-    no_pm = [t for t in resolved if k.pm_index is not None and not t.postmortem_done]
+        if t.severity in ("P0", "P1"):
+            critical_times.append(took)
+        if t.severity == "P0":
+            p0 += 1
+            silent += t.silent_p0
+        if t.route == "manual":
+            manual += 1
+            unresolved_manual += not t.manual_closed
+        if t.resolved_at is not None:
+            resolved += 1
+            no_pm += has_pm and not t.postmortem_done
+        escalated += t.escalated
     n = len(tasks)
     target = k.tiers[-1]
     th_min = min(k.health_hist) if k.health_hist else 1.0
     min_at = k.health_hist.index(th_min) if k.health_hist else 0
-    escalated = sum(1 for t in tasks if t.escalated)
     data: dict[str, Any] = {
         "down_tier": sc.down_tier,
         "duration_min": sc.duration_min,
@@ -187,7 +197,7 @@ def build_result(k: Keeper, sc: Scenario, first: int, last: int, include_decisio
         "start": sc.start,
         "policy": sc.routing,
         "failover_tier": target,
-        "manual_queue": len(manual),
+        "manual_queue": manual,
         "manual_by_guard": k.counts["manual_guard"],
         "manual_by_intake_limit": k.counts["manual_intake"],
         "token_health_min_at": format_clock(first + min_at),
@@ -199,14 +209,12 @@ def build_result(k: Keeper, sc: Scenario, first: int, last: int, include_decisio
             "margin": r4(th_min - p.alert_threshold),
         },
         "mttr_p95": round(percentile(resolve_times, 0.95)),
-        "mttr_p95_critical": round(
-            percentile([r for r, t in zip(resolve_times, tasks, strict=True) if t.severity in ("P0", "P1")], 0.95)
-        ),
+        "mttr_p95_critical": round(percentile(critical_times, 0.95)),
         "escalation_share": r4(escalated / n if n else 0.0),
         "escalation_ratio": r4(escalated / n if n else 0.0),
-        "silent_p0": r4(len(silent) / len(p0) if p0 else 0.0),
-        "unresolved_manual_ratio": r4(len(unresolved_manual) / len(manual) if manual else 0.0),
-        "postmortem_gap": r4(len(no_pm) / len(resolved) if resolved else 0.0),
+        "silent_p0": r4(silent / p0 if p0 else 0.0),
+        "unresolved_manual_ratio": r4(unresolved_manual / manual if manual else 0.0),
+        "postmortem_gap": r4(no_pm / resolved if resolved else 0.0),
         "sla_breaches": sla,
         "token_health_trend_5m": r4(_trend(k)),
         "queue_pressure": r4(k.max_open / p.queue_limit),
@@ -224,7 +232,7 @@ def build_result(k: Keeper, sc: Scenario, first: int, last: int, include_decisio
             "relapses": k.relapses,
             "second_dip": r4(second_dip(k, first)),
         },
-        "manual_channel_open": len(manual) > 0,
+        "manual_channel_open": manual > 0,
         "frontier_reserved_for_p0_p1": not k.frontier_for_low,
         "incidents": n,
         "tiers": _tiers(k),

@@ -89,7 +89,7 @@ def start_run(
     k.first, k.last = span(spec, scenario)
     k.include_decisions, k.include_timeline = include_decisions, include_timeline
     disputed = disputed_flags(scenario.incidents, spec.policy)
-    ranks = arrival_ranks(scenario.incidents)
+    ranks, k.ranks_distinct = arrival_ranks(scenario.incidents)
     k.tasks = [
         Task(i, needs_review(i, d), r, include_decisions)
         for i, d, r in zip(scenario.incidents, disputed, ranks, strict=True)
@@ -100,18 +100,30 @@ def start_run(
     return k
 
 
-def arrival_ranks(incidents: Sequence[Incident]) -> list[int]:
-    """Each incident's place in (arrival, id) order, ties in the order given (a drill's day is in that order)."""
+def arrival_ranks(incidents: Sequence[Incident]) -> tuple[list[int], bool]:
+    """Each incident's place in (arrival, id) order, ties in the order given (a drill's day is in that order),
+    and whether the incidents' (arrival, id) pairs are all distinct (then the ranks order tasks exactly as
+    (arrival, id) does, with no tie left to the order of a list)."""
     n = len(incidents)
-    if all(
-        a.arrival_sec < b.arrival_sec or (a.arrival_sec == b.arrival_sec and a.id <= b.id)
-        for a, b in pairwise(incidents)
-    ):
-        return list(range(n))
+    distinct = True
+    for a, b in pairwise(incidents):
+        if a.arrival_sec < b.arrival_sec:
+            continue
+        if a.arrival_sec == b.arrival_sec and a.id <= b.id:
+            distinct = distinct and a.id != b.id
+            continue
+        break
+    else:
+        return list(range(n)), distinct
+    order = sorted(range(n), key=lambda i: (incidents[i].arrival_sec, incidents[i].id))
     ranks = [0] * n
-    for r, i in enumerate(sorted(range(n), key=lambda i: (incidents[i].arrival_sec, incidents[i].id))):
+    for r, i in enumerate(order):
         ranks[i] = r
-    return ranks
+    distinct = all(
+        incidents[i].arrival_sec != incidents[j].arrival_sec or incidents[i].id != incidents[j].id
+        for i, j in pairwise(order)
+    )
+    return ranks, distinct
 
 
 def finish(k: Keeper) -> SimResult:

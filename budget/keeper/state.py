@@ -110,6 +110,7 @@ class Keeper:
         # where the run stands (simulate.start_run / advance): its minutes, the next tick, the next arrival
         self.first = 0
         self.last = 0
+        self.ranks_distinct = False  # no two incidents share arrival and id (simulate.arrival_ranks)
         self.tick = 0
         self.nxt = 0
         self.include_decisions = True

@@ -33,14 +33,19 @@ def run_work(k: Keeper, now: int) -> None:
             if ask and t.review_needed and t.review == "none" and not t.failover:
                 request_review(k, t, now)
             line.append(t)
-    if len(line) > 1:
-        span = len(k.tasks)
+    span = len(k.tasks)
+    if len(line) > 1 and not _in_line_order(line, span):  # tasks advance in step: the line is mostly in order
         line.sort(key=lambda t: t.phase_since * span + t.rank)
     for t in line:
         if t.state == "running":
             run_minute(k, t, now)
     if len(k.review_queue) > 1:
-        k.review_queue.sort(key=review_key)
+        if k.ranks_distinct:  # review_key's order as one number: class, then request time, then rank
+            since_span = k.last * 60 + TICK_SEC + 1  # above every request time
+            if not _in_review_order(k.review_queue, since_span, span):
+                k.review_queue.sort(key=lambda t: (review_class(t) * since_span + t.review_since) * span + t.rank)
+        else:
+            k.review_queue.sort(key=review_key)
     if k.top not in k.down:  # else no review can be served
         cap_left = k.cap_left
         top = k.tier_index[k.top]
@@ -54,6 +59,28 @@ def run_work(k: Keeper, now: int) -> None:
     for i, cap in enumerate(k.cap):
         if cap > 0:
             k.peak_use[i] = max(k.peak_use[i], (cap - k.cap_left[i]) / cap)
+
+
+def _in_line_order(line: list[Task], span: int) -> bool:
+    """Whether the line is already in order (what its sort would leave as it is)."""
+    prev = -1
+    for t in line:
+        key = t.phase_since * span + t.rank
+        if key < prev:
+            return False
+        prev = key
+    return True
+
+
+def _in_review_order(queue: list[Task], since_span: int, span: int) -> bool:
+    """Whether the review queue is already in order (what its sort would leave as it is)."""
+    prev = -1
+    for t in queue:
+        key = (review_class(t) * since_span + t.review_since) * span + t.rank
+        if key < prev:
+            return False
+        prev = key
+    return True
 
 
 # the order in which a tier serves its line: committed work, then the outage's audits, then reviews by severity
