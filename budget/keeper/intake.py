@@ -87,6 +87,8 @@ class Raw:
 
 def ts(value: Any, field_name: str) -> datetime:
     """A UTC time from ISO 8601 text or epoch seconds; anything a datetime cannot hold is skipped."""
+    if type(value) is str and value:  # the common case first: what the checks below let through to the parse
+        return _iso(value, field_name)
     if value is None or value == "":
         raise Skip(f"missing {field_name}")
     if isinstance(value, bool) or not isinstance(value, (int, float, str)):
@@ -95,6 +97,10 @@ def ts(value: Any, field_name: str) -> datetime:
         if not (math.isfinite(value) and 0 <= value <= MAX_EPOCH_SEC):
             raise Skip(f"{field_name}: epoch seconds {value!r} out of range (0 to {MAX_EPOCH_SEC})")
         return datetime.fromtimestamp(float(value), tz=UTC)
+    return _iso(value, field_name)
+
+
+def _iso(value: str, field_name: str) -> datetime:
     try:
         dt = datetime.fromisoformat(value.strip()[:64])
         if dt.tzinfo is UTC:  # "...Z" or "+00:00": already the time to return
@@ -109,6 +115,10 @@ def ts(value: Any, field_name: str) -> datetime:
 def num(value: Any, default: Any, name: str, lo: float, hi: float) -> Any:
     """A number within lo-hi from a number or its text (a float); ``default`` when missing, as it is given
     (typed Any: compiled, a float-typed result would turn a whole-number default into a float)."""
+    if type(value) is float:  # the common case first (float() of a float is the float itself)
+        if not lo <= value <= hi:  # also refuses NaN
+            raise Skip(f"{name}: {short_repr(value, 40)} is outside {lo:g}-{hi:g}")
+        return value
     if value is None or value == "":
         return default
     if isinstance(value, bool) or not isinstance(value, (int, float, str)):
@@ -124,6 +134,8 @@ def num(value: Any, default: Any, name: str, lo: float, hi: float) -> Any:
 
 def text(value: Any) -> str | None:
     """An id or a service name: text or a whole number, cut to MAX_FIELD_CHARS; anything else is left out."""
+    if type(value) is str:  # the common case first
+        return value[:MAX_FIELD_CHARS] if value else None
     if isinstance(value, bool) or value is None or value == "":
         return None
     if isinstance(value, (str, int)):
@@ -146,12 +158,11 @@ def generic(rec: dict[str, Any], line: int, sev: SeverityMap) -> Raw:
 _PLAIN_SCAN = json.scanner.make_scanner(json.JSONDecoder())  # type: ignore[arg-type]  # the C scanner
 
 
-def read_line(line: str, spaced: bool = True) -> Any:
+def read_line(line: str) -> Any:
     """One line of a JSON-lines stream, as :func:`budget.jsonscan.loads_line` reads it (value or error).
 
     The plain C decoder reads the line; its value is taken only when the strict reader's would be the
-    same (:func:`_as_strict`), otherwise the strict reader reads the line again. ``spaced=False``: the
-    caller knows that no quote in the line is followed by a space, a tab or a CR.
+    same (:func:`_as_strict`), otherwise the strict reader reads the line again.
     """
     try:
         value, end = _PLAIN_SCAN(line, 0)
@@ -159,23 +170,21 @@ def read_line(line: str, spaced: bool = True) -> Any:
         return jsonscan.loads_line(line)  # leading space, or not JSON: the strict reader's value or error
     if end != len(line) and line[end:].strip(" \t\n\r"):
         return jsonscan.loads_line(line)
-    if type(value) is dict and _as_strict(value, line, spaced):
+    if type(value) is dict and _as_strict(value, line):
         return value
     return jsonscan.loads_line(line)
 
 
-def _as_strict(obj: dict[str, Any], line: str, spaced: bool) -> bool:
+def _as_strict(obj: dict[str, Any], line: str) -> bool:
     """Whether the strict reader gives ``obj`` for ``line`` too: a flat object with no duplicate key and
     no value it refuses (NaN, infinity, an integer over MAX_INT_DIGITS digits).
 
-    Duplicates: every key ends in a quote and then its colon. With no space, tab or CR after any quote in the
-    line (else the strict reader reads it), every key is a ``":``, so the line has at least as many ``":``
-    as keys at every depth (more when a string holds one). As many as the object's size means one level and
-    no key twice.
+    Duplicates: an object's members are separated by one comma each, and a flat object's other commas
+    can only be inside its strings, so the line holds at least (members - 1) commas; the members are
+    at least the object's keys (a key given twice is one key). Exactly (keys - 1) commas therefore
+    means no key twice (and no comma in a string: a line with one goes to the strict reader).
     """
-    if spaced and _spaced(line):
-        return False
-    if line.count('":') != len(obj):
+    if line.count(",") != len(obj) - 1:
         return False
     for v in obj.values():
         if isinstance(v, float):
@@ -191,15 +200,10 @@ def _as_strict(obj: dict[str, Any], line: str, spaced: bool) -> bool:
     return True
 
 
-def _spaced(text: str) -> bool:
-    """Whether a quote in the text is followed by a space, a tab or a CR."""
-    return '" ' in text or '"\t' in text or '"\r' in text
-
-
-def line_value(line: str, spaced: bool = True) -> Any:
+def line_value(line: str) -> Any:
     """:func:`read_line`, or the :class:`Skip` (with the reason) of a line that is not valid JSON."""
     try:
-        return read_line(line, spaced)
+        return read_line(line)
     except RecursionError:
         return Skip("not valid JSON (nested too deeply)")
     except ValueError as exc:  # JSONDecodeError, or a value the strict reader refuses
@@ -215,7 +219,6 @@ def generic_lines(text: str, sev: SeverityMap, skipped: list[tuple[int, str]], l
     raws: list[Raw] = []
     records = 0
     n = 0
-    spaced = _spaced(text)  # one look at the whole stream spares one at every line (_as_strict)
     for line in text.split("\n"):
         n += 1
         if not line.strip():
@@ -223,7 +226,7 @@ def generic_lines(text: str, sev: SeverityMap, skipped: list[tuple[int, str]], l
         records += 1
         if records > limit:
             break
-        obj = line_value(line, spaced)
+        obj = line_value(line)
         if isinstance(obj, Skip):
             skipped.append((n, str(obj)))
             continue
