@@ -186,3 +186,36 @@ def test_a_copy_shares_only_the_tasks_no_tick_changes_any_more():
     assert shared and shared == k.settled()
     assert not shared & live
     assert all(id(t) not in shared for t in k.tasks[k.nxt :])  # not arrived yet: each run has its own
+
+
+def test_only_the_task_lists_hold_tasks():
+    """A copy maps the tasks of ``tasks``, ``active``, ``owed`` and ``review_queue`` and deep-copies every other
+    container as it is: no other attribute may hold a task, at any tick of a run with an outage."""
+    from budget.keeper.state import _attributes
+    from budget.keeper.task import Task
+
+    def tasks_inside(value: object, depth: int = 0) -> bool:
+        if isinstance(value, Task):
+            return True
+        if depth > 6 or isinstance(value, (str, bytes)):
+            return False
+        if isinstance(value, dict):
+            return any(tasks_inside(x, depth + 1) for x in (*value.keys(), *value.values()))
+        if isinstance(value, (list, tuple, set, frozenset)):
+            return any(tasks_inside(x, depth + 1) for x in value)
+        return False
+
+    scenario = Scenario(
+        down_tier="local-coder", start="11:00", duration_min=90, queue=90, incidents=day(90, "80/20 mid"), horizon="day"
+    )
+    k = start_run(MID, scenario)
+    seen = set()
+    while k.tick < k.last - k.first:
+        advance(k, until_minute=k.first + k.tick + 1)
+        for name in _attributes(k):
+            if name in ("tasks", "active", "owed", "review_queue", "spec", "sc", "p"):
+                if getattr(k, name):
+                    seen.add(name)
+                continue
+            assert not tasks_inside(getattr(k, name)), name
+    assert {"active", "owed", "review_queue"} <= seen  # the run put tasks in every one of them

@@ -130,25 +130,40 @@ class Keeper:
         pre-outage stretch.
         """
         twin = Keeper(self.spec, self.sc, self.p)  # then every attribute is replaced by this keeper's
-        settled = self.settled()
-        copies: dict[int, Any] = {id(t): t if id(t) in settled else t.clone() for t in self.tasks}
-        memo = dict(copies)  # a task met inside any other container maps to its copy too
+        live = self._live()
+        copies: dict[int, Any] = {}  # the live tasks' copies, by the original's id
+        tasks: list[Task] = []
+        for i, t in enumerate(self.tasks):
+            if i >= self.nxt:  # not arrived yet: it changes when it arrives
+                tasks.append(t.clone())
+            elif id(t) in live:
+                c = copies[id(t)] = t.clone()
+                tasks.append(c)
+            else:  # settled: shared
+                tasks.append(t)
         for name in _attributes(self):
             value = getattr(self, name)
             if name in self._SHARED or not isinstance(value, (list, dict, set)):
                 setattr(twin, name, value)
             elif name in self._APPEND_ONLY:
                 setattr(twin, name, list(value))
-            elif isinstance(value, list) and value and all(isinstance(t, Task) for t in value):
+            elif name == "tasks":
+                setattr(twin, name, tasks)
+            elif name in self._LIVE:  # only live tasks are in these lists
                 setattr(twin, name, [copies[id(t)] for t in value])
-            else:
-                setattr(twin, name, copy.deepcopy(value, memo))
+            else:  # ledgers and records (no task in them: tests/test_snapshot.py checks every attribute)
+                setattr(twin, name, copy.deepcopy(value))
         return twin
+
+    _LIVE = ("active", "owed", "review_queue")  # the lists that lead the keeper to a task that can change
+
+    def _live(self) -> set[int]:
+        return {id(t) for t in self.active} | {id(t) for t in self.owed} | {id(t) for t in self.review_queue}
 
     def settled(self) -> set[int]:
         """The ids of the tasks that no tick changes any more: arrived, and neither open (``active``), waiting
         for an audit (``owed``) nor for a review (``review_queue``). Only those lists lead the keeper to a task."""
-        live = {id(t) for t in self.active} | {id(t) for t in self.owed} | {id(t) for t in self.review_queue}
+        live = self._live()
         return {id(t) for t in self.tasks[: self.nxt] if id(t) not in live}
 
     def slot(self, phase: int, tier: str) -> int:
