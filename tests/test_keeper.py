@@ -301,3 +301,23 @@ def test_the_review_line_as_one_number_orders_as_its_tuple_key(minutes):
     assert outputs[0] == outputs[1]
     # audits of the manual channel's decisions (class 1) and P0/disputed reviews (2+) shared the line; some dropped
     assert '"post-analysis"' in outputs[0] and '"review"' in outputs[0] and '"closed-unescalated"' in outputs[0]
+
+
+@given(
+    st.lists(st.sampled_from([0.0, 0.001, 0.2, 0.5, 0.5, 0.73, 0.999]) | st.floats(0, 1, exclude_max=True)),
+    st.integers(-2, 40),
+)
+def test_the_smallest_values_are_those_a_full_sort_ranks_first(values, count):
+    from budget.keeper.workload import _smallest
+
+    assert _smallest(values, count) == sorted(range(len(values)), key=values.__getitem__)[: max(0, count)]
+
+
+@pytest.mark.parametrize("n", [1, 7, 100, 5_000, 76_000])
+def test_the_smallest_weyl_values_are_those_a_full_sort_ranks_first(n):
+    from budget.keeper.workload import _PHI, _smallest
+
+    weyl = [((j + 1) * _PHI) % 1.0 for j in range(n)]
+    full = sorted(range(n), key=weyl.__getitem__)
+    for count in {0, 1, n // 4, n // 3, n - 1, n}:
+        assert _smallest(weyl, count) == full[:count]

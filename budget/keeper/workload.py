@@ -60,11 +60,27 @@ def disputed_flags(incidents: Sequence[Incident], policy: Policy) -> list[bool]:
     # the non-P0 incidents whose Weyl value frac((j + 1) * phi) is among the `extra` smallest (ties by j:
     # the sort is stable)
     weyl = [((j + 1) * _PHI) % 1.0 for j in range(len(others))]
-    ranked = sorted(range(len(others)), key=weyl.__getitem__)
     flags = [False] * len(incidents)  # P0s are reviewed as P0s anyway
-    for j in ranked[:extra]:
+    for j in _smallest(weyl, extra):
         flags[others[j]] = True
     return flags
+
+
+def _smallest(values: list[float], count: int) -> list[int]:
+    """The indices of the ``count`` smallest values (ties by index): ``sorted(range(n), key=values)[:count]``.
+
+    The values of a Weyl sequence are spread evenly over [0, 1), so about ``count`` of them lie below
+    ``count / n``: only those below a bound a little above it are sorted. When fewer than ``count`` lie
+    below the bound (never, for these values), every index is sorted.
+    """
+    n = len(values)
+    if count <= 0 or n == 0:
+        return []
+    bound = (count + 64) / n
+    below = [j for j in range(n) if values[j] < bound]  # if count of these >= count, they hold the smallest
+    if len(below) < count:
+        below = list(range(n))
+    return sorted(below, key=values.__getitem__)[:count]
 
 
 def needs_review(incident: Incident, disputed: bool) -> bool:
