@@ -4,10 +4,13 @@ from __future__ import annotations
 
 from budget.keeper.accounting import plan_need, tokens_left
 from budget.keeper.state import Keeper
+from budget.keeper.task import Task
 
 
-def scan(k: Keeper) -> None:
-    """One pass over the open tasks: accrue rework while a tier is down, count queues and owed tokens."""
+def scan(k: Keeper, now: int) -> None:
+    """One pass over the open tasks: accrue rework while a tier is down, count queues and owed tokens, drop
+    the tasks that are done or closed by hand from ``active``, and note the first open P0/P1 past its SLA
+    (for the red button, :func:`budget.keeper.redbutton.conditions`)."""
     p = k.p
     down = bool(k.down)
     rate = p.rework_per_min * k.W
@@ -18,6 +21,8 @@ def scan(k: Keeper) -> None:
     owed = 0.0
     any_waiting = False
     n_order = len(k.order)
+    keep: list[Task] = []  # the tasks still open after this tick, in their order
+    breach: str | None = None
     for t in k.active:
         st = t.state
         if st == "manual" and t.manual_closed:
@@ -41,6 +46,14 @@ def scan(k: Keeper) -> None:
             manual += 1
         if (st == "pending" or st == "degraded") and t.phase < n_order:
             by_phase[k.phase_names[k.order[t.phase]]] += 1
+        if st != "done":
+            keep.append(t)
+            sev = t.severity
+            if breach is None and (sev == "P0" or sev == "P1") and t.resolved_at is None and not t.manual_closed:
+                if now - t.arrival_sec > k.sla[sev]:
+                    breach = f"SLA breach for {sev} ({t.inc.id})"
+    k.active = keep
+    k.snap_breach = breach
     for t in k.owed:
         if t.manual_closed and t.state != "done":
             if down:

@@ -20,11 +20,8 @@ def conditions(k: Keeper, now: int) -> tuple[str, ...]:
     oq = k.snap_open
     if oq > k.p.queue_limit:
         conds.append(f"queue {oq} above limit {k.p.queue_limit}")
-    for t in k.active:
-        if t.severity in ("P0", "P1") and t.resolved_at is None and not t.manual_closed:
-            if now - t.arrival_sec > k.sla[t.severity]:
-                conds.append(f"SLA breach for {t.severity} ({t.inc.id})")
-                break
+    if k.snap_breach is not None:  # the first open P0/P1 past its SLA, found by this tick's scan
+        conds.append(k.snap_breach)
     for tier in k.tiers:
         if tier in k.down:
             conds.append(f"{tier} endpoint down")

@@ -179,9 +179,9 @@ def _tick(k: Keeper, tick: int) -> None:
     work.run_work(k, now)
     # 6. manual closes
     work.close_manual(k, now)
-    # 7. rework accrues while work waits on a down tier; one pass also counts the queues
-    health.scan(k)
-    k.active = [t for t in k.active if t.state != "done" and not (t.state == "manual" and t.manual_closed)]
+    # 7. rework accrues while work waits on a down tier; one pass also counts the queues and drops the
+    # tasks that are done or closed by hand
+    health.scan(k, now)
     # 8. health, red button, timeline
     k.health = health.compute_health(k)
     k.health_hist.append(k.health)

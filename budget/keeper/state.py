@@ -97,6 +97,7 @@ class Keeper:
         self.oq = 0  # open queue, counted once a tick and kept up to date on admission
         self.snap_open = 0  # open queue after this tick's work (see health.scan)
         self.snap_owed = 0.0  # rework owed after this tick
+        self.snap_breach: str | None = None  # the first open P0/P1 past its SLA after this tick, as a condition
         self.snap_states: dict[str, int] = {}
         self.snap_phase: dict[str, int] = {}
         self.sla = {sev: policy.sla_seconds(sev) for sev in SEVERITIES}
