@@ -26,6 +26,9 @@ def to_degraded(k: Keeper, task: Task, now: int, reason: str) -> None:
         task.log(now, "degraded", reason)
 
 
+_MANUAL_COUNT = {kind: f"manual_{kind}" for kind in ("timeout", "guard", "intake")}  # what enters, by way in
+
+
 def to_manual(k: Keeper, task: Task, now: int, kind: str, reason: str) -> None:
     if task.review == "queued":  # the manual channel decides now; the audit's post-analysis re-verifies it
         task.review = "none"
@@ -38,23 +41,24 @@ def to_manual(k: Keeper, task: Task, now: int, kind: str, reason: str) -> None:
     task.audited = False
     if not task.was_manual:
         task.was_manual = True
-        k.counts[f"manual_{kind}"] += 1
+        k.counts[_MANUAL_COUNT[kind]] += 1
     task.log(now, "manual", reason)
 
 
 def audit(k: Keeper, t: Task, now: int) -> None:
     """The PostToolUse audit of a manual decision: pay its rework and run the postmortem."""
-    tier = k.spec.cheapest if k.spec.cheapest not in k.down else k.tiers[-1]
+    tier = k.tiers[0] if k.tiers[0] not in k.down else k.tiers[-1]  # the cheapest, else the most expensive
     pay_rework(k, t, tier)
     t.audited = True
     if k.pm_index is not None:
         tokens = k.W * k.share[k.pm_index]
         if charge(k, k.pm_index, tier, tokens):
             t.postmortem_done = True
-            t.log(now, "audit", f"PostToolUse audit and postmortem on {tier}")
-        else:
+            if t.events is not None:
+                t.log(now, "audit", f"PostToolUse audit and postmortem on {tier}")
+        elif t.events is not None:
             t.log(now, "audit", f"PostToolUse audit on {tier}; no quota left for the postmortem")
-    else:
+    elif t.events is not None:
         t.log(now, "audit", f"PostToolUse audit on {tier}")
     t.state = "done"
     if (

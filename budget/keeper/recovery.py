@@ -60,7 +60,7 @@ def recover(k: Keeper, tier: str, now: int, minute: int) -> None:
     for t in k.active:
         if t.state == "pending" and k.needed_tier(t) == tier:
             to_degraded(k, t, now, f"waited for {tier} through the outage")
-    if k.sc.recovery == "staged" and tier == k.spec.cheapest:
+    if k.sc.recovery == "staged" and tier == k.tiers[0]:  # the cheapest
         set_stage(k, 1, now, f"{tier} back: {k.p.stage_shares[0]:.0%} of its capacity, first phases only")
 
 
@@ -81,7 +81,7 @@ def resume(k: Keeper, now: int, minute: int) -> None:
         pay_rework(k, t, tier)
         k.starts[tier] = k.starts.get(tier, 0) + 1
         start(t, now, tier, f"resumes on {tier}" + (f" (stage {k.stage})" if k.stage in (1, 2) else ""))
-    cheap = k.spec.cheapest
+    cheap = k.tiers[0]  # the cheapest
     if k.owed and cheap not in k.down and not (k.sc.recovery == "staged" and k.stage == 1):
         for t in k.owed:
             if t.manual_closed and not t.audited:

@@ -38,14 +38,16 @@ def failover_target(k: Keeper, tier: str) -> str | None:
 def admit(k: Keeper, task: Task, now: int) -> None:
     p = k.p
     if k.red_active and k.oq >= p.queue_limit:
-        to_manual(k, task, now, "intake", f"red button: intake limited (open queue {k.oq} >= {p.queue_limit})")
+        why = f"red button: intake limited (open queue {k.oq} >= {p.queue_limit})" if task.events is not None else ""
+        to_manual(k, task, now, "intake", why)
         k.oq += 1
         return
     tier = k.needed_tier(task)
     if tier in k.down:
         k.oq += 1
         task.state = "pending"
-        task.log(now, "queued", f"{tier} is down: waiting for the keeper's routing decision")
+        if task.events is not None:
+            task.log(now, "queued", f"{tier} is down: waiting for the keeper's routing decision")
     elif not can_start(k, task, tier):
         to_degraded(k, task, now, f"staged return, stage {k.stage}: {tier} is at its capacity")
     else:

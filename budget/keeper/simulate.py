@@ -41,13 +41,9 @@ def _manual_timeouts(k: Keeper, now: int) -> None:
     timeout = k.sc.manual_timeout_sec
     for t in k.active:
         if t.state == "degraded" and t.degraded_since is not None and now - t.degraded_since >= timeout:
-            to_manual(
-                k,
-                t,
-                now,
-                "timeout",
-                f"waited {now - t.degraded_since}s in the degraded queue (timeout {num(timeout)}s)",
-            )
+            waited = now - t.degraded_since
+            why = f"waited {waited}s in the degraded queue (timeout {num(timeout)}s)" if t.events is not None else ""
+            to_manual(k, t, now, "timeout", why)
 
 
 def simulate(
@@ -148,6 +144,7 @@ def _tick(k: Keeper, tick: int) -> None:
     """One minute of the keeper (steps 1-8 of docs/model.md, "One tick")."""
     p = k.p
     scenario = k.sc
+    k.staged = scenario.recovery == "staged"
     minute = k.first + tick
     now = minute * 60
     # 1. tier status: outages (the scenario's, and relapses) start and end; waiting work resumes

@@ -111,6 +111,7 @@ class Keeper:
         # where the run stands (simulate.start_run / advance): its minutes, the next tick, the next arrival
         self.first = 0
         self.last = 0
+        self.staged = scenario.recovery == "staged"  # the staged return (simulate._tick keeps it current)
         self.ranks_distinct = False  # no two incidents share arrival and id (simulate.arrival_ranks)
         self.tick = 0
         self.nxt = 0

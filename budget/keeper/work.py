@@ -173,7 +173,7 @@ def held_back(k: Keeper, task: Task, phase: int, tier: str, now: int) -> bool:
     - red button: no mass automatic remediation, so a P2/P3 task's remediation waits
       for the button's release (the human go-ahead); P0/P1 proceed.
     """
-    if not k.red_active and k.sc.recovery != "staged":
+    if not k.red_active and not k.staged:
         return True  # neither can hold a phase back
     if not stage_allows(k, task, tier):
         to_degraded(k, task, now, f"staged return, stage {k.stage}: {tier} does not run {k.phase_names[phase]} yet")
@@ -209,11 +209,13 @@ def serve_review(k: Keeper, task: Task, now: int) -> None:
     if task.review_left <= 1e-6:
         task.review = "done"
         if task.post_analysis:
-            task.log(now, "post-analysis", f"{top} re-verified the manual decision")
+            if task.events is not None:
+                task.log(now, "post-analysis", f"{top} re-verified the manual decision")
             return
         task.reviewed = True
         task.escalated = True
-        task.log(now, "review", f"{top} reviews ({'P0' if sev == 'P0' else 'disputed'})")
+        if task.events is not None:
+            task.log(now, "review", f"{top} reviews ({'P0' if sev == 'P0' else 'disputed'})")
 
 
 def _review_finish(k: Keeper, ahead: float, task: Task, now: int) -> float:
@@ -258,11 +260,12 @@ def settle_reviews(k: Keeper, now: int) -> None:
 
 def close_manual(k: Keeper, now: int) -> None:
     """Humans close a manual task ``manual_resolve_min`` after it entered the channel."""
+    takes = k.p.manual_resolve_min * 60  # seconds in the channel
     for t in k.active:
         if t.state == "manual" and not t.manual_closed and t.manual_since is not None:
-            if now + TICK_SEC - t.manual_since >= k.p.manual_resolve_min * 60:
+            if now + TICK_SEC - t.manual_since >= takes:
                 t.manual_closed = True
-                t.resolved_at = t.manual_since + int(k.p.manual_resolve_min * 60)
+                t.resolved_at = t.manual_since + int(takes)
                 t.log(t.resolved_at, "resolved", "closed by hand in the manual channel (proof protocol kept)")
                 if k.sc.down_tier in k.down or k.sc.recovery != "instant":
                     k.owed.append(t)  # audited when the tier can take it (recovery.resume)
