@@ -1,8 +1,9 @@
 """The keeper compiled to C with mypyc, used when it was built from the sources as they are now.
 
 The budget keeper (``budget/keeper/``, all but its ``__init__``; with ``intake``,
-the per-record loops of the alert import) is plain, fully typed Python; mypyc (part of mypy) compiles those modules into C extensions
-that run the same code two to three times as fast. The compiled modules are an
+the per-record loops of the alert import) is plain, fully typed Python; mypyc
+(part of mypy) compiles those modules into C extensions that run the same code
+two to three times as fast. The compiled modules are an
 optional build product, never a second implementation:
 
 - ``python -m budget.native build`` compiles them into ``budget/keeper/_native/``
