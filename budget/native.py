@@ -3,7 +3,7 @@
 The budget keeper (``budget/keeper/``, all but its ``__init__``; with ``intake``,
 the per-record loops of the alert import) is plain, fully typed Python; mypyc
 (part of mypy) compiles those modules into C extensions that run the same code
-two to three times as fast. The compiled modules are an
+three to four times as fast. The compiled modules are an
 optional build product, never a second implementation:
 
 - ``python -m budget.native build`` compiles them into ``budget/keeper/_native/``
