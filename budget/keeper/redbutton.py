@@ -12,7 +12,9 @@ from budget.keeper.state import HEALTH_STEP, Keeper
 from budget.keeper.task import clock
 
 
-def conditions(k: Keeper, now: int) -> tuple[str, ...]:
+def conditions(k: Keeper) -> tuple[str, ...]:
+    """The conditions that hold after this tick's work, as ``health.scan`` left the open queue and the first
+    SLA breach."""
     conds = []
     w = k.window_health
     if len(w) >= 3 and w[-1] < w[-2] - HEALTH_STEP and w[-2] < w[-3] - HEALTH_STEP:
@@ -29,7 +31,7 @@ def conditions(k: Keeper, now: int) -> tuple[str, ...]:
 
 
 def red_button(k: Keeper, now: int, tick: int) -> None:
-    new = conditions(k, now)
+    new = conditions(k)
     if not new and not k.red_active:
         return  # nothing holds and the button is off (most minutes): nothing changes
     if new and not k.red_active:
