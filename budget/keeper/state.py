@@ -143,6 +143,7 @@ class Keeper:
                 tasks.append(c)
             else:  # settled: shared
                 tasks.append(t)
+        memo: dict[int, Any] = {}  # one memo for every container: what two of them share stays shared
         for name in _attributes(self):
             value = getattr(self, name)
             if name in self._SHARED or not isinstance(value, (list, dict, set)):
@@ -154,7 +155,7 @@ class Keeper:
             elif name in self._LIVE:  # only live tasks are in these lists
                 setattr(twin, name, [copies[id(t)] for t in value])
             else:  # ledgers and records (no task in them: tests/test_snapshot.py checks every attribute)
-                setattr(twin, name, copy.deepcopy(value))
+                setattr(twin, name, copy.deepcopy(value, memo))
         return twin
 
     _LIVE = ("active", "owed", "review_queue")  # the lists that lead the keeper to a task that can change
