@@ -55,6 +55,7 @@ from budget.keeper.intake import (
     DEFAULT_BLAST,
     SeverityMap,
     day_incidents,
+    generic_item,
     generic_lines,
     line_value,
     severity_key,
@@ -363,12 +364,9 @@ def _records(
                     report.skipped.append((line, str(exc)))
         else:  # jsonl / generic objects
             _count(report, name)
-            try:
-                if not isinstance(obj, dict):
-                    raise _Skip("not an object")
-                yield _generic(obj, line, sev)
-            except _Skip as exc:
-                report.skipped.append((line, str(exc)))
+            record = generic_item(obj, line, sev, report.skipped)
+            if record is not None:
+                yield record
 
 
 def import_alerts(

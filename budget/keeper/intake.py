@@ -226,17 +226,24 @@ def generic_lines(text: str, sev: SeverityMap, skipped: list[tuple[int, str]], l
         records += 1
         if records > limit:
             break
-        obj = line_value(line)
-        if isinstance(obj, Skip):
-            skipped.append((n, str(obj)))
-            continue
-        try:
-            if not isinstance(obj, dict):
-                raise Skip("not an object")
-            raws.append(generic(obj, n, sev))
-        except Skip as exc:
-            skipped.append((n, str(exc)))
+        raw = generic_item(line_value(line), n, sev, skipped)
+        if raw is not None:
+            raws.append(raw)
     return raws, records
+
+
+def generic_item(obj: Any, line: int, sev: SeverityMap, skipped: list[tuple[int, str]]) -> Raw | None:
+    """A parsed generic record (a line's value, or :class:`Skip` for a line that is not JSON; an item of a
+    JSON array) as a :class:`Raw`, or None when it cannot be read: then it is added to ``skipped``."""
+    try:
+        if isinstance(obj, Skip):
+            raise obj
+        if not isinstance(obj, dict):
+            raise Skip("not an object")
+        return generic(obj, line, sev)
+    except Skip as exc:
+        skipped.append((line, str(exc)))
+        return None
 
 
 def day_incidents(raws: list[Raw], day0: datetime) -> tuple[Incident, ...]:
