@@ -321,3 +321,32 @@ def test_the_smallest_weyl_values_are_those_a_full_sort_ranks_first(n):
     full = sorted(range(n), key=weyl.__getitem__)
     for count in {0, 1, n // 4, n // 3, n - 1, n}:
         assert _smallest(weyl, count) == full[:count]
+
+
+def test_a_task_s_copy_carries_every_field():
+    """Task's constructor and its copy each list the fields (written out for the compiled keeper): a field
+    added to one and not the other would silently come back as its default in every outage run."""
+    from budget.keeper.task import Task
+    from budget.scenario import Incident
+
+    # the fields: __slots__ as Python, the compiled class's attributes (budget/native.py)
+    fields = [f for f in getattr(Task, "__mypyc_attrs__", ()) or Task.__slots__ if not f.startswith("__")]
+    assert len(fields) == 33
+    task = Task(Incident("x", "P1", 60), True, 7, True)
+    for n, name in enumerate(fields):
+        if name in ("inc", "severity", "arrival_sec", "events"):  # the incident's, and the log
+            continue
+        default = getattr(task, name)
+        if isinstance(default, bool):
+            value: object = not default
+        elif isinstance(default, float):
+            value = 0.5 + n
+        elif isinstance(default, str) or name == "tier":
+            value = f"value {n}"
+        else:  # a whole number, or one not set yet
+            value = 1000 + n
+        setattr(task, name, value)  # a value the constructor does not give
+    task.events = [(60, "arrived", "P1")]
+    twin = task.clone()
+    assert [getattr(twin, name) for name in fields] == [getattr(task, name) for name in fields]
+    assert twin.events is not task.events
