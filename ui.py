@@ -1,6 +1,6 @@
 """What the pages share in Streamlit: the current spec in the session, the sidebar, tables, the workbook.
 
-The logic lives in ``budget`` (``budget.current``, ``budget.workbook``); this
+The logic lives in ``budget`` (``budget.workbench.current``, ``budget.workbench.workbook``); this
 module only keeps those objects in ``st.session_state`` and draws them.
 """
 
@@ -12,11 +12,11 @@ from typing import TYPE_CHECKING, Any
 
 import streamlit as st
 
-from budget.current import EDITED, INVALID, SHIPPED, CurrentSpec
 from budget.errors import BudgetError
-from budget.spec import BudgetSpec
-from budget.workbench import DEFAULT_SPEC, MAX_UPLOAD_BYTES, read_spec_text, shipped_specs
-from budget.workbook import Entry, Workbook
+from budget.model.spec import BudgetSpec
+from budget.workbench.current import EDITED, INVALID, SHIPPED, CurrentSpec
+from budget.workbench.library import DEFAULT_SPEC, MAX_UPLOAD_BYTES, read_spec_text, shipped_specs
+from budget.workbench.workbook import Entry, Workbook
 
 if TYPE_CHECKING:
     import pandas as pd

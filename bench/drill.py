@@ -27,11 +27,11 @@ sys.path.insert(0, str(ROOT))
 import pandas as pd  # noqa: E402
 from plans import scaled_plan  # noqa: E402
 
-from budget.alertgen import generate_day, to_jsonl  # noqa: E402
-from budget.alerts import load_alerts  # noqa: E402
-from budget.drill import run_drill  # noqa: E402
+from budget.drill.alertgen import generate_day, to_jsonl  # noqa: E402
+from budget.drill.alerts import load_alerts  # noqa: E402
+from budget.drill.replay import run_drill  # noqa: E402
+from budget.model.spec import load_spec  # noqa: E402
 from budget.native import engine  # noqa: E402
-from budget.spec import load_spec  # noqa: E402
 
 FLOW = 100_000
 RATIO_TARGET = 3.0
@@ -43,8 +43,8 @@ PEAK = """
 import sys
 sys.path[:0] = [{bench!r}, {root!r}]
 from plans import scaled_plan
-from budget.alerts import load_alerts
-from budget.drill import run_drill
+from budget.drill.alerts import load_alerts
+from budget.drill.replay import run_drill
 incidents, _ = load_alerts({path!r})
 run_drill(scaled_plan(), incidents, outages=(45,))
 print(next(ln for ln in open("/proc/self/status") if ln.startswith("VmHWM")).split()[1])

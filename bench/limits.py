@@ -1,4 +1,4 @@
-"""Runs at the documented limits (budget/limits.py, docs/limits.md), and the input layer's speed.
+"""Runs at the documented limits (budget/files/limits.py, docs/limits.md), and the input layer's speed.
 
 Run: .venv/bin/python bench/limits.py
 Targets (2 shared cores): every run at a limit answers in a few seconds (< 8 s) and
@@ -19,16 +19,16 @@ from timing import median_seconds
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from budget import jsonscan  # noqa: E402
-from budget.alertgen import generate_day, to_jsonl  # noqa: E402
-from budget.alerts import load_alerts  # noqa: E402
-from budget.drill import run_drill  # noqa: E402
+from budget.drill.alertgen import generate_day, to_jsonl  # noqa: E402
+from budget.drill.alerts import load_alerts  # noqa: E402
+from budget.drill.replay import run_drill  # noqa: E402
 from budget.errors import BudgetError  # noqa: E402
+from budget.files import jsonscan  # noqa: E402
+from budget.files.limits import MAX_ALERTS, MAX_DRILL_REPLAYS, MAX_QUEUE, MAX_YAML_BYTES  # noqa: E402
+from budget.files.loader import parse_json_text, parse_yaml_text  # noqa: E402
 from budget.keeper import simulate  # noqa: E402
-from budget.limits import MAX_ALERTS, MAX_DRILL_REPLAYS, MAX_QUEUE, MAX_YAML_BYTES  # noqa: E402
-from budget.loader import parse_json_text, parse_yaml_text  # noqa: E402
-from budget.scenario import scenario_from_dict  # noqa: E402
-from budget.spec import load_spec  # noqa: E402
+from budget.model.scenario import scenario_from_dict  # noqa: E402
+from budget.model.spec import load_spec  # noqa: E402
 
 ROOT = Path(__file__).resolve().parents[1]
 

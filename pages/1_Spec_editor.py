@@ -5,7 +5,10 @@ from __future__ import annotations
 import pandas as pd
 import streamlit as st
 
-from budget.editor import (
+from budget.errors import BudgetError
+from budget.model.plan import plan_json, summary_line
+from budget.model.spec import SLA_KEY
+from budget.workbench.editor import (
     CHECK,
     PHASE,
     ROW_TOTAL,
@@ -24,11 +27,8 @@ from budget.editor import (
     table_from_text,
     table_to_text,
 )
-from budget.editor_charts import quota_chart, sum_chart
-from budget.errors import BudgetError
-from budget.plan import plan_json, summary_line
-from budget.spec import SLA_KEY
-from budget.workbench import plan_diff, save_spec
+from budget.workbench.editor_charts import quota_chart, sum_chart
+from budget.workbench.library import plan_diff, save_spec
 from ui import current, read_upload
 
 ss = st.session_state

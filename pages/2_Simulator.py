@@ -7,15 +7,15 @@ from typing import Any
 
 import streamlit as st
 
-from budget.charts import health_chart, queue_chart
 from budget.errors import BudgetError
-from budget.flowgraph import pipeline_dot
+from budget.files.loader import parse_json_text
+from budget.gateway.query import evaluate
 from budget.keeper import RESULT_LABELS, manual_key, simulate
-from budget.loader import parse_json_text
-from budget.query import evaluate
-from budget.scenario import ROUTING_POLICIES, scenario_from_document
-from budget.spec import spec_from_text
-from budget.workbench import (
+from budget.model.scenario import ROUTING_POLICIES, scenario_from_document
+from budget.model.spec import spec_from_text
+from budget.workbench.charts import health_chart, queue_chart
+from budget.workbench.flowgraph import pipeline_dot
+from budget.workbench.library import (
     DEFAULT_SCENARIO,
     decisions_table,
     red_button_rows,
@@ -23,7 +23,7 @@ from budget.workbench import (
     shipped_scenarios,
     value_with_unit,
 )
-from budget.workbook import simulate_command, simulate_output
+from budget.workbench.workbook import simulate_command, simulate_output
 from ui import current, need_spec, read_upload, spec_label, table, workbook, workbook_pair
 
 ss = st.session_state

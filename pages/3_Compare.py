@@ -7,13 +7,20 @@ from typing import Any
 import pandas as pd
 import streamlit as st
 
-from budget.charts import overlay_health_chart
-from budget.compare import CHAPTER_VARIANTS, POLICY_VARIANTS, RETURN_VARIANTS, Variant, policy_sentence, run_variants
 from budget.errors import BudgetError
-from budget.scenario import ROUTING_POLICIES
-from budget.spec import spec_from_text
-from budget.workbench import read_spec_text
-from budget.workbook import failure_command
+from budget.model.scenario import ROUTING_POLICIES
+from budget.model.spec import spec_from_text
+from budget.workbench.charts import overlay_health_chart
+from budget.workbench.compare import (
+    CHAPTER_VARIANTS,
+    POLICY_VARIANTS,
+    RETURN_VARIANTS,
+    Variant,
+    policy_sentence,
+    run_variants,
+)
+from budget.workbench.library import read_spec_text
+from budget.workbench.workbook import failure_command
 from ui import current, need_spec, spec_label, table, workbook, workbook_pair
 
 ss = st.session_state

@@ -6,9 +6,16 @@ import streamlit as st
 
 from budget.errors import BudgetError
 from budget.keeper import simulate
-from budget.note import DEFAULT_DECISION, entry_from_result, merge_note, note_cases, render_section, write_note
-from budget.scenario import load_scenario
-from budget.workbench import DEFAULT_SCENARIO, note_path, scenarios_dir
+from budget.model.scenario import load_scenario
+from budget.workbench.library import DEFAULT_SCENARIO, note_path, scenarios_dir
+from budget.workbench.note import (
+    DEFAULT_DECISION,
+    entry_from_result,
+    merge_note,
+    note_cases,
+    render_section,
+    write_note,
+)
 from ui import current, need_spec, workbook, workbook_download
 
 ss = st.session_state

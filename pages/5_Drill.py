@@ -7,12 +7,12 @@ import json
 import pandas as pd
 import streamlit as st
 
-from budget.alerts import FORMATS, import_alerts
-from budget.charts import drill_health_chart, flow_chart
-from budget.drill import drill_csv, history_entry, run_drill
+from budget.drill.alerts import FORMATS, import_alerts
+from budget.drill.replay import drill_csv, history_entry, run_drill
+from budget.drill.review import FIRES, NO_DATA, history_from_text, review
 from budget.errors import BudgetError
-from budget.review import FIRES, NO_DATA, history_from_text, review
-from budget.workbench import MAX_UPLOAD_BYTES, scenarios_dir
+from budget.workbench.charts import drill_health_chart, flow_chart
+from budget.workbench.library import MAX_UPLOAD_BYTES, scenarios_dir
 from ui import current, load_shipped, need_spec, read_upload, spec_label, workbook, workbook_pair
 
 ss = st.session_state
@@ -198,7 +198,7 @@ if held:
         key="w_drill_json",
     )
 
-# --- Review: the signals to revisit the thresholds (budget.review), on a drill history ---------
+# --- Review: the signals to revisit the thresholds (budget.drill.review), on a drill history ---------
 st.subheader("Review")
 st.caption(
     "The appendix's five signals and the drill's two, read from a drill history (`budget drill --history`). "

@@ -2,7 +2,7 @@
 
     .venv/bin/python scripts/drill_history_week.py
 
-Seven days of alerts come from ``budget.alertgen`` (one seed and count a day)
+Seven days of alerts come from ``budget.drill.alertgen`` (one seed and count a day)
 and make the week-long stream ``scenarios/alerts_week.jsonl``. Each day is
 replayed by ``budget drill --history`` through the recalibrated payment plan
 with the cheap tier off for 15, 30 and 45 minutes, exactly as a team's nightly
@@ -28,8 +28,8 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 from budget import cli  # noqa: E402
-from budget.alertgen import generate_day, to_jsonl  # noqa: E402
-from budget.fsutil import atomic_write_text  # noqa: E402
+from budget.drill.alertgen import generate_day, to_jsonl  # noqa: E402
+from budget.files.outputs import atomic_write_text  # noqa: E402
 
 SPEC = "specs/payment_gateway_80_20_mid.yaml"
 OUT = "scenarios/drill_history_week.jsonl"

@@ -7,9 +7,9 @@ from pathlib import Path
 
 import pytest
 
-from budget.alerts import load_alerts
-from budget.calibrate import calibrate, grid
-from budget.spec import load_spec
+from budget.calibration.calibrate import calibrate, grid
+from budget.drill.alerts import load_alerts
+from budget.model.spec import load_spec
 from tests.conftest import ROOT, run_cli
 
 distributed = pytest.importorskip("distributed")

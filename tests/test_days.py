@@ -8,11 +8,11 @@ from pathlib import Path
 
 import pytest
 
-from budget.alerts import load_alerts
-from budget.calibrate import calibrate, grid
-from budget.days import load_days
-from budget.drill import run_drill
-from budget.spec import load_spec
+from budget.calibration.calibrate import calibrate, grid
+from budget.drill.alerts import load_alerts
+from budget.drill.days import load_days
+from budget.drill.replay import run_drill
+from budget.model.spec import load_spec
 from tests.conftest import ROOT, run_cli
 
 WEEK = ROOT / "scenarios" / "alerts_week.jsonl"

@@ -4,8 +4,10 @@ from __future__ import annotations
 
 import pytest
 
-from budget.current import EDITED, INVALID, SHIPPED, CurrentSpec
-from budget.editor import (
+from budget.errors import BudgetError
+from budget.model.spec import spec_from_text
+from budget.workbench.current import EDITED, INVALID, SHIPPED, CurrentSpec
+from budget.workbench.editor import (
     add_phase,
     add_tier,
     apply_edits,
@@ -19,8 +21,6 @@ from budget.editor import (
     table_from_text,
     table_to_text,
 )
-from budget.errors import BudgetError
-from budget.spec import spec_from_text
 from tests.conftest import ROOT
 
 TEN_M = (ROOT / "specs" / "budget_network.yaml").read_text()

@@ -9,11 +9,11 @@ from pathlib import Path
 
 import pytest
 
-from budget.capacity import tier_capacity_tpm
 from budget.keeper import simulate
 from budget.keeper.workload import disputed_flags
-from budget.scenario import Incident, Scenario, scenario_from_dict
-from budget.spec import load_spec, spec_from_text
+from budget.model.capacity import tier_capacity_tpm
+from budget.model.scenario import Incident, Scenario, scenario_from_dict
+from budget.model.spec import load_spec, spec_from_text
 from tests.conftest import ROOT, run_cli
 
 DAY = "scenarios/alerts_day_800.jsonl"

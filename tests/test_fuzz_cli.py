@@ -14,11 +14,11 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from budget.errors import BudgetError
+from budget.files.loader import decode_text, load_document, parse_text
 from budget.keeper import simulate
-from budget.loader import decode_text, load_document, parse_text
-from budget.plan import plan_json
-from budget.scenario import load_scenario
-from budget.spec import load_spec
+from budget.model.plan import plan_json
+from budget.model.scenario import load_scenario
+from budget.model.spec import load_spec
 from tests.fuzzkit import (
     ROOT,
     check_contract,

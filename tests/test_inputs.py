@@ -11,13 +11,14 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as hs
 
-from budget import alerts, jsonscan
-from budget.alerts import import_alerts
+from budget.drill import alerts
+from budget.drill.alerts import import_alerts
 from budget.errors import BudgetError
-from budget.limits import MAX_INPUT_BYTES, MAX_YAML_BYTES
-from budget.loader import load_document, parse_text, read_text
-from budget.scenario import scenario_from_dict, scenario_from_text
-from budget.spec import load_spec, parse_split, spec_from_text
+from budget.files import jsonscan
+from budget.files.limits import MAX_INPUT_BYTES, MAX_YAML_BYTES
+from budget.files.loader import load_document, parse_text, read_text
+from budget.model.scenario import scenario_from_dict, scenario_from_text
+from budget.model.spec import load_spec, parse_split, spec_from_text
 from tests.conftest import ROOT, run_cli
 
 SPEC = (ROOT / "specs" / "budget_network.yaml").read_text()
@@ -324,11 +325,12 @@ def test_a_long_usage_error_is_one_line(workdir: Path):
 
 def test_an_unexpected_error_is_one_line_naming_the_command(monkeypatch: pytest.MonkeyPatch, capsys):
     from budget import cli
+    from budget.cli import plan_commands
 
     def boom(_args):
         raise RuntimeError("something broke\nsecond line")
 
-    monkeypatch.setattr(cli, "_cmd_inspect", boom)
+    monkeypatch.setattr(plan_commands, "cmd_inspect", boom)
     assert cli.main(["inspect", "--result", "r.json", "--query", "x"]) == 1
     err = capsys.readouterr().err
     assert err.splitlines() == [

@@ -21,14 +21,14 @@ ROOT = Path(__file__).resolve().parents[1]
 BATCH = r"""
 import json, random, sys
 from pathlib import Path
-from budget.alerts import load_alerts
-from budget.calibrate import calibrate, grid
-from budget.drill import run_drill
-from budget.gate import load_checks
+from budget.drill.alerts import load_alerts
+from budget.calibration.calibrate import calibrate, grid
+from budget.drill.replay import run_drill
+from budget.gateway.gate import load_checks
 from budget.keeper import simulate
 from budget.native import engine
-from budget.scenario import load_scenario, scenario_from_dict
-from budget.spec import load_spec
+from budget.model.scenario import load_scenario, scenario_from_dict
+from budget.model.spec import load_spec
 
 print(engine())
 day, _ = load_alerts("scenarios/alerts_day_800.jsonl")
@@ -51,7 +51,7 @@ for n in range(40):
            "recovery": rng.choice(["instant", "immediate", "staged"])}
     policy = rng.choice(["ranked", "all_to_frontier", "hold_all", "close_silently"])
     print("random", n, simulate(spec, scenario_from_dict(doc, spec), routing=policy).to_json())
-from budget.alerts import import_alerts  # the intake: odd and broken lines read as the strict reader reads them
+from budget.drill.alerts import import_alerts  # the intake: odd and broken lines read as the strict reader reads them
 from tests.intake_lines import random_lines
 incidents, report = import_alerts("\n".join(random_lines(random.Random(3), 2000)), "odd.jsonl")
 print(repr(incidents), report.to_dict())

@@ -7,16 +7,22 @@ import shutil
 
 import pytest
 
-from budget.charts import RUN_COLOURS, calibration_heatmap, drill_health_chart, overlay_health_chart, queue_chart
-from budget.compare import POLICY_VARIANTS, policy_sentence, run_variants
-from budget.editor import check_table, table_from_text
-from budget.editor_charts import quota_chart, sum_chart
-from budget.flowgraph import pipeline_dot
 from budget.keeper import simulate
-from budget.scenario import load_scenario
-from budget.spec import load_spec
-from budget.workbench import sweep_estimate, value_with_unit
-from budget.workbook import Workbook, failure_command, simulate_command, simulate_output
+from budget.model.scenario import load_scenario
+from budget.model.spec import load_spec
+from budget.workbench.charts import (
+    RUN_COLOURS,
+    calibration_heatmap,
+    drill_health_chart,
+    overlay_health_chart,
+    queue_chart,
+)
+from budget.workbench.compare import POLICY_VARIANTS, policy_sentence, run_variants
+from budget.workbench.editor import check_table, table_from_text
+from budget.workbench.editor_charts import quota_chart, sum_chart
+from budget.workbench.flowgraph import pipeline_dot
+from budget.workbench.library import sweep_estimate, value_with_unit
+from budget.workbench.workbook import Workbook, failure_command, simulate_command, simulate_output
 from tests.conftest import ROOT, run_cli
 
 SPEC = load_spec(ROOT / "specs" / "budget_network.yaml")

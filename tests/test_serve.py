@@ -15,7 +15,9 @@ _spec.loader.exec_module(serve)
 
 def test_the_pages_imports_are_read_from_their_source() -> None:
     names = serve.page_imports()
-    assert {"ui", "streamlit", "budget.charts", "budget.drill", "budget.editor"} <= set(names)
+    assert {"ui", "streamlit", "budget.workbench.charts", "budget.drill.replay", "budget.workbench.editor"} <= set(
+        names
+    )
     assert "__future__" not in names
     assert names == sorted(set(names))
 
@@ -23,12 +25,12 @@ def test_the_pages_imports_are_read_from_their_source() -> None:
 def test_a_new_page_needs_nothing_in_the_launcher(tmp_path: Path) -> None:
     (tmp_path / "pages").mkdir()
     (tmp_path / "app.py").write_text("import streamlit as st\n")
-    (tmp_path / "ui.py").write_text("from budget.spec import load_spec\n")
+    (tmp_path / "ui.py").write_text("from budget.model.spec import load_spec\n")
     (tmp_path / "pages" / "9_New.py").write_text(
-        "from __future__ import annotations\nimport json, csv\nfrom budget.review import review\n"
-        "def later():\n    import budget.fit\n"
+        "from __future__ import annotations\nimport json, csv\nfrom budget.drill.review import review\n"
+        "def later():\n    import budget.traffic.fit\n"
     )
-    assert serve.page_imports(tmp_path) == ["budget.review", "budget.spec", "csv", "json", "streamlit"]
+    assert serve.page_imports(tmp_path) == ["budget.drill.review", "budget.model.spec", "csv", "json", "streamlit"]
 
 
 def test_a_broken_page_does_not_stop_the_server_from_starting(tmp_path: Path, monkeypatch) -> None:

@@ -8,13 +8,13 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from budget.calibrate import Variant, variant_spec
+from budget.calibration.calibrate import Variant, variant_spec
 from budget.keeper import simulate
 from budget.keeper.simulate import advance, start_run
 from budget.keeper.snapshot import Run, fork, simulate_shared, why_not_shared
-from budget.scenario import Scenario, day_incidents
-from budget.spec import load_spec, scale_spec
-from budget.units import format_clock
+from budget.model.scenario import Scenario, day_incidents
+from budget.model.spec import load_spec, scale_spec
+from budget.model.units import format_clock
 from tests.conftest import ROOT
 
 MID = load_spec(ROOT / "specs" / "payment_gateway_80_20_mid.yaml")

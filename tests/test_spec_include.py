@@ -8,8 +8,8 @@ from pathlib import Path
 import pytest
 
 from budget.errors import BudgetError
-from budget.plan import load_plan, plan_json
-from budget.spec import load_spec
+from budget.model.plan import load_plan, plan_json
+from budget.model.spec import load_spec
 from tests.conftest import ROOT, run_cli
 
 # the payment plan's phases under a policy block of its own (three workload entries, none the fragment sets)

@@ -11,8 +11,8 @@ import pytest
 import yaml
 
 from budget.errors import QueryError
-from budget.goodhart import edge_drift
-from budget.validation import CHAPTER, CHAPTER_10, rules_from_text, run
+from budget.gateway.goodhart import edge_drift
+from budget.gateway.validation import CHAPTER, CHAPTER_10, rules_from_text, run
 from tests.conftest import ROOT, run_cli
 
 FIX = ROOT / "specs" / "validation" / "goodhart"

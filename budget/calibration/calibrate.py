@@ -4,7 +4,7 @@ Every variant keeps the base spec's daily budget and phase proportions; it moves
 the most expensive tier's share of the day to ``frontier_share`` and the
 cheapest tier's control reserve to ``reserve``, and the cheap tiers' phase quotas
 take the rest in their base proportions. Each variant replays the alert day once
-per outage (``budget.drill``), is checked against the targets (default
+per outage (``budget.drill.replay``), is checked against the targets (default
 token_health_min >= 0.70 at 15 minutes and >= 0.50 at 30) and the gateway, and
 is priced with the policy's ``token_price_per_million``. The recommendation is
 the cheapest variant that meets everything (ties: the larger minimum
@@ -17,6 +17,7 @@ month, a starting plan.
 
 from __future__ import annotations
 
+import argparse
 import csv
 import io
 from collections.abc import Callable, Mapping, Sequence
@@ -26,14 +27,16 @@ from typing import Any
 
 import yaml
 
-from budget.choices import DEFAULT_MAX_SILENT_P0
-from budget.drill import check_drill
+from budget.calibration.sweep import SweepRow, over_days, run_jobs, sweep_jobs
+from budget.drill.replay import check_drill
 from budget.errors import BudgetError, UsageError
-from budget.gate import Check
-from budget.scenario import Incident
-from budget.spec import RESERVE, SLA_KEY, BudgetSpec
-from budget.sweep import SweepRow, over_days, run_jobs, sweep_jobs
-from budget.variants import DEFAULT_PRICES, Variant, price_of, spread, variant_spec
+from budget.files.choices import DEFAULT_MAX_SILENT_P0
+from budget.files.cliargs import sweep_values
+from budget.files.limits import MAX_INT_DIGITS, MAX_SWEEP_VARIANTS
+from budget.gateway.gate import Check
+from budget.model.scenario import Incident
+from budget.model.spec import RESERVE, SLA_KEY, BudgetSpec
+from budget.model.variants import DEFAULT_PRICES, Variant, price_of, spread, variant_spec
 
 __all__ = ["DEFAULT_PRICES", "Variant", "calibrate", "grid", "price_of", "propose", "spec_yaml", "variant_spec"]
 
@@ -127,7 +130,7 @@ def calibrate(
 ) -> Calibration:
     """Run every variant's drill and pick the cheapest that meets the targets.
 
-    ``incidents`` is one day of alerts, or several days by date (``budget.days``):
+    ``incidents`` is one day of alerts, or several days by date (``budget.drill.days``):
     then every variant replays every day and meets the targets only if it meets
     them on each. The tasks run in a local process pool of ``workers`` (all
     cores), or on the Dask cluster whose scheduler is at ``scheduler``.
@@ -268,3 +271,16 @@ def propose(incidents_per_day: int, incident_tokens: int, disputed_share: float,
     }
     head = "# Starting plan from the chapter's Low / Default / High table:\n" + "".join(f"# - {r}\n" for r in reasons)
     return Proposal(daily, frontier, reserve, tuple(reasons), head + yaml.safe_dump(doc, sort_keys=False))
+
+
+def sweep_grid(args: argparse.Namespace) -> list[Any]:
+    """The variants ``budget calibrate``'s flags (or their defaults) describe; the Home page runs the same."""
+    variants = grid(
+        sweep_values(args.frontier_shares, "--frontier-shares", 0, 1, above=True),
+        sweep_values(args.reserves, "--reserves", 0, 10**MAX_INT_DIGITS - 1, int),
+        sweep_values(args.timeouts, "--timeouts", 0, 86400, above=True),
+        sweep_values(args.thresholds, "--thresholds", 0, 1),
+    )
+    if len(variants) > MAX_SWEEP_VARIANTS:
+        raise UsageError(f"the sweep has {len(variants):,} variants, over the limit of {MAX_SWEEP_VARIANTS:,}")
+    return variants

@@ -15,13 +15,13 @@ from concurrent.futures import ProcessPoolExecutor, as_completed
 from dataclasses import dataclass
 from typing import Any
 
-from budget.drill import DrillResult, check_drill, drill_result, drill_runs, sorted_incidents
-from budget.gate import Check, validate
-from budget.gcpause import paused
+from budget.drill.replay import DrillResult, check_drill, drill_result, drill_runs, sorted_incidents
+from budget.files.gcpause import paused
+from budget.gateway.gate import Check, validate
 from budget.keeper.snapshot import simulate_shared
-from budget.scenario import Incident
-from budget.spec import BudgetSpec
-from budget.variants import Variant, price_of, variant_spec
+from budget.model.scenario import Incident
+from budget.model.spec import BudgetSpec
+from budget.model.variants import Variant, price_of, variant_spec
 
 
 @dataclass
@@ -182,7 +182,7 @@ def run_jobs(
 
     n = max(1, min(workers or os.cpu_count() or 1, len(jobs)))  # local processes
     if scheduler:
-        from budget.cluster import run_on_cluster
+        from budget.calibration.cluster import run_on_cluster
 
         run_on_cluster(scheduler, evaluate, jobs, incidents, record)
     elif n == 1:

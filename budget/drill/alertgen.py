@@ -1,7 +1,7 @@
 """A seeded generator of a realistic day of alerts, and small samples of every supported format.
 
-    python -m budget.alertgen --count 800 --seed 7 --out scenarios/alerts_day_800.jsonl
-    python -m budget.alertgen --samples scenarios/samples
+    python -m budget.drill.alertgen --count 800 --seed 7 --out scenarios/alerts_day_800.jsonl
+    python -m budget.drill.alertgen --samples scenarios/samples
 
 The day (UTC) follows a day-night curve, ``rate(h) = 0.25 + 0.75 * exp(-((h - 13) / 4.5)**2)``
 (quiet at night, busiest early afternoon), plus three bursts of 4 % of the day's
@@ -27,7 +27,7 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
-from budget.fsutil import atomic_write_text
+from budget.files.outputs import atomic_write_text
 
 DAY = datetime(2026, 11, 24, tzinfo=UTC)
 MIX = (("P0", 0.05), ("P1", 0.20), ("P2", 0.40), ("P3", 0.35))
@@ -290,7 +290,7 @@ def write_samples(folder: Path, seed: int = 11) -> list[Path]:
 
 
 def main(argv: list[str] | None = None) -> int:
-    ap = argparse.ArgumentParser(prog="python -m budget.alertgen", description=__doc__.split("\n")[0])
+    ap = argparse.ArgumentParser(prog="python -m budget.drill.alertgen", description=__doc__.split("\n")[0])
     ap.add_argument("--count", type=int, default=800)
     ap.add_argument("--seed", type=int, default=7)
     ap.add_argument("--day", default=DAY.date().isoformat(), help="the day's date, YYYY-MM-DD (2026-11-24)")

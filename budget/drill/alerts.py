@@ -1,6 +1,6 @@
 """Alert streams in: CSV, JSONL, Prometheus Alertmanager, Grafana and PagerDuty, normalised to incidents.
 
-Every importer yields :class:`budget.scenario.Incident` (severity P0-P3, blast
+Every importer yields :class:`budget.model.scenario.Incident` (severity P0-P3, blast
 radius, arrival in seconds after 00:00 UTC of the stream's first day, confidence
 gap, service). Records that cannot be read are counted and reported with their
 line (or item) number; they never stop the import silently.
@@ -48,9 +48,11 @@ from operator import attrgetter
 from pathlib import Path
 from typing import Any
 
-from budget.choices import ALERT_FORMATS
 from budget.errors import BudgetError
-from budget.gcpause import paused
+from budget.files.choices import ALERT_FORMATS
+from budget.files.gcpause import paused
+from budget.files.limits import MAX_ALERT_FILE_BYTES, MAX_ALERTS, MAX_CSV_FIELD_CHARS
+from budget.files.loader import load_document, parse_json_text, read_text, short_repr
 from budget.keeper.intake import (
     DEFAULT_BLAST,
     SeverityMap,
@@ -66,9 +68,7 @@ from budget.keeper.intake import generic as _generic
 from budget.keeper.intake import num as _num
 from budget.keeper.intake import text as _text
 from budget.keeper.intake import ts as _ts
-from budget.limits import MAX_ALERT_FILE_BYTES, MAX_ALERTS, MAX_CSV_FIELD_CHARS
-from budget.loader import load_document, parse_json_text, read_text, short_repr
-from budget.scenario import Incident
+from budget.model.scenario import Incident
 
 FORMATS = ALERT_FORMATS
 DETECT_LINES = 1000  # lines read to tell the format of a line-by-line stream

@@ -4,7 +4,7 @@ A drill or a sweep replays one day at a time (the keeper's day is 00:00-24:00
 plus the drain), so a history is cut at each UTC midnight: every alert of the
 streams lands on its own day, with its arrival counted from that midnight.
 The days are drilled in date order. A single stream of a single day gives
-exactly what ``budget.alerts.load_alerts`` gives (the same report too).
+exactly what ``budget.drill.alerts.load_alerts`` gives (the same report too).
 """
 
 from __future__ import annotations
@@ -14,9 +14,9 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 
-from budget.alerts import ImportReport, _Raw, day_incidents, first_day, load_records
+from budget.drill.alerts import ImportReport, _Raw, day_incidents, first_day, load_records
 from budget.errors import BudgetError
-from budget.scenario import Incident
+from budget.model.scenario import Incident
 
 
 @dataclass(frozen=True)

@@ -1,7 +1,7 @@
 """The drill over a history of several days: each day drilled alone, then the worst of them.
 
-Each day of the history (``budget.days``) is replayed as the daily drill
-replays one day (``budget.drill.run_drill``). Over all days, each outage
+Each day of the history (``budget.drill.days``) is replayed as the daily drill
+replays one day (``budget.drill.replay.run_drill``). Over all days, each outage
 length reports its lowest token_health_min and the day it fell on, the
 highest mttr_p95 and escalation share, the manual queue summed over the
 days, and the days on which it fell below the guard.
@@ -15,7 +15,7 @@ import json
 from collections.abc import Sequence
 from typing import Any
 
-from budget.drill import CSV_COLUMNS, DrillResult
+from budget.drill.replay import CSV_COLUMNS, DrillResult
 
 
 def over_all_days(results: Sequence[DrillResult]) -> dict[str, Any]:

@@ -12,7 +12,7 @@ guard. With a history file, the chapter's review rules apply:
 ask for a review of the proportions. The CLI exits 1 when an outage falls below
 the guard or a review is asked for, 0 otherwise.
 
-Each run also keeps the evidence the revisit signals read (``budget.review``):
+Each run also keeps the evidence the revisit signals read (``budget.drill.review``):
 tokens spent, tasks moved to manual by the timeout, the P0/P1 tasks that arrived
 during the outage and those of them that got no failover, the P2/P3 tasks the
 most expensive tier served, and when the manual channel first opened by timeout
@@ -33,17 +33,17 @@ from operator import attrgetter
 from pathlib import Path
 from typing import Any
 
-from budget import jsonscan
-from budget.alerts import ImportReport, flow_per_hour
+from budget.drill.alerts import ImportReport, flow_per_hour
 from budget.errors import BudgetError
-from budget.gcpause import paused
+from budget.files import jsonscan
+from budget.files.gcpause import paused
+from budget.files.limits import MAX_ALERTS, MAX_DRILL_REPLAYS, MAX_HISTORY_BYTES, check_replays
+from budget.files.loader import read_text
 from budget.keeper import manual_key
 from budget.keeper.snapshot import Run, simulate_shared
-from budget.limits import MAX_ALERTS, MAX_DRILL_REPLAYS, MAX_HISTORY_BYTES, check_replays
-from budget.loader import read_text
-from budget.scenario import Incident, Scenario
-from budget.spec import BudgetSpec
-from budget.units import parse_clock
+from budget.model.scenario import Incident, Scenario
+from budget.model.spec import BudgetSpec
+from budget.model.units import parse_clock
 
 DEFAULT_OUTAGES = (15, 30, 45)
 FLOW_CHANGE_LIMIT = 0.25

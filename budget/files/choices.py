@@ -4,7 +4,7 @@
 choices (alert formats, routing policies, gateways) and defaults up front.
 They live here, in a module that imports nothing, so that the help and a
 usage error cost a bare interpreter start; the modules that own each idea
-import their names from here (``budget.alerts.FORMATS`` is ``ALERT_FORMATS``).
+import their names from here (``budget.drill.alerts.FORMATS`` is ``ALERT_FORMATS``).
 """
 
 from __future__ import annotations

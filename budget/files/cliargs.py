@@ -3,7 +3,7 @@
 ``type=`` factories for argparse (:func:`number`, :func:`integer`) turn a bad
 value into a usage error (exit 2) that names the flag; the list forms
 (``--outages 15,30,45``, sweep ranges, ``--targets``) are parsed here too, with
-their limits from :mod:`budget.limits`.
+their limits from :mod:`budget.files.limits`.
 """
 
 from __future__ import annotations
@@ -16,8 +16,8 @@ from collections.abc import Callable
 from typing import Any
 
 from budget.errors import UsageError
-from budget.limits import MAX_DURATION_MIN, MAX_INT_DIGITS, MAX_OUTAGES, MAX_SWEEP_VALUES
-from budget.text import short_repr
+from budget.files.limits import MAX_DURATION_MIN, MAX_INT_DIGITS, MAX_OUTAGES, MAX_SWEEP_VALUES
+from budget.files.text import short_repr
 
 MAX_MESSAGE_CHARS = 1000
 _ESCAPES = {"\n": "\\n", "\r": "\\r"}

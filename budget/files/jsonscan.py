@@ -2,7 +2,7 @@
 
 :func:`loads` is ``json.loads`` with hooks that refuse what the workbench never
 accepts: ``NaN``/``Infinity``, numbers that overflow to infinity (``1e400``),
-integers longer than :data:`budget.limits.MAX_INT_DIGITS` digits, and duplicate
+integers longer than :data:`budget.files.limits.MAX_INT_DIGITS` digits, and duplicate
 keys. The hooks do not know where they are; only when one fires (or a field
 error needs a line) does :func:`locate` / :func:`find_problem` walk the text to
 find it, letting the C decoder skip every member that is not on the way. A
@@ -18,7 +18,7 @@ import re
 from json.decoder import scanstring  # type: ignore[attr-defined]
 from typing import Any
 
-from budget.limits import MAX_INPUT_BYTES, MAX_INT_DIGITS
+from budget.files.limits import MAX_INPUT_BYTES, MAX_INT_DIGITS
 
 WALK_LIMIT_CHARS = MAX_INPUT_BYTES + 1024  # past this (a big result), an error is reported without its line
 

@@ -6,7 +6,7 @@
   file that grows or lies about its size never costs more than the limit.
 - Text is UTF-8 (a leading byte-order mark is dropped); an empty file is an
   error that says so.
-- YAML goes through :mod:`budget.yamlstrict`, JSON through :mod:`budget.jsonscan`:
+- YAML goes through :mod:`budget.files.yamlstrict`, JSON through :mod:`budget.files.jsonscan`:
   duplicate keys, non-finite numbers and over-long integers are refused with the
   line, and nesting is bounded.
 - :class:`Document` keeps what it needs to turn a field path into a line number:
@@ -25,10 +25,10 @@ from typing import Any
 import yaml
 from pydantic import ValidationError
 
-from budget import jsonscan, yamlstrict
 from budget.errors import BudgetError
-from budget.limits import MAX_INPUT_BYTES, MAX_NESTING, MAX_YAML_BYTES
-from budget.text import short_repr
+from budget.files import jsonscan, yamlstrict
+from budget.files.limits import MAX_INPUT_BYTES, MAX_NESTING, MAX_YAML_BYTES
+from budget.files.text import short_repr
 
 _KINDS = (
     (stat.S_ISFIFO, "a named pipe (FIFO)"),

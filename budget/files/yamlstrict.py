@@ -3,10 +3,10 @@
 - aliases (``*name``) are refused: a YAML alias bomb never expands;
 - duplicate keys are refused, naming both lines (PyYAML keeps the last silently);
 - numbers are finite (``.inf``, ``.nan`` and ``1.0e400`` are refused) and
-  integers have at most :data:`budget.limits.MAX_INT_DIGITS` digits;
+  integers have at most :data:`budget.files.limits.MAX_INT_DIGITS` digits;
 - only JSON-like values: dates stay text (no implicit timestamps) and the tags
   ``!!timestamp``, ``!!binary``, ``!!set``, ``!!omap``, ``!!pairs`` are refused;
-- nesting deeper than :data:`budget.limits.MAX_NESTING` is refused.
+- nesting deeper than :data:`budget.files.limits.MAX_NESTING` is refused.
 
 The events come from libyaml when PyYAML has it (3x faster); nodes are composed
 and constructed in Python so that these rules hold either way.
@@ -26,7 +26,7 @@ from yaml.reader import Reader
 from yaml.resolver import Resolver
 from yaml.scanner import Scanner
 
-from budget.limits import MAX_INT_DIGITS, MAX_NESTING
+from budget.files.limits import MAX_INT_DIGITS, MAX_NESTING
 
 
 class _PyEventParser(Reader, Scanner, Parser):

@@ -1,7 +1,7 @@
 """``budget assert``: a spec's compile-time checks, with no output file.
 
-The checks are the compiler's own (``budget.spec``: fields, quotas, the quota
-sum against ``daily_budget_tokens``, tier and phase names; ``budget.plan``: the
+The checks are the compiler's own (``budget.model.spec``: fields, quotas, the quota
+sum against ``daily_budget_tokens``, tier and phase names; ``budget.model.plan``: the
 split against ``--expect-split`` or the spec's ``split``) plus the sanity of
 each tier and phase: every tier gets tokens, every phase has tokens to work
 with and declares its ``sla_p95`` (without one the keeper assumes 60 s).
@@ -13,8 +13,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from budget.errors import BudgetError
-from budget.plan import proportion_check, proportion_line, summary_line
-from budget.spec import BudgetSpec, load_spec, parse_split
+from budget.model.plan import proportion_check, proportion_line, summary_line
+from budget.model.spec import BudgetSpec, load_spec, parse_split
 
 
 @dataclass

@@ -20,9 +20,9 @@ from pathlib import Path
 from typing import Any
 
 from budget.errors import BudgetError, QueryError
-from budget.loader import Document, load_document, parse_text
-from budget.query import Clause, evaluate, fields_of, format_value, parse, resolve
-from budget.verdict import Item
+from budget.files.loader import Document, load_document, parse_text
+from budget.gateway.query import Clause, evaluate, fields_of, format_value, parse, resolve
+from budget.gateway.verdict import Item
 
 ALLOWED_CHECK_KEYS = {"id", "if", "then", "description"}
 

@@ -29,8 +29,8 @@ from dataclasses import dataclass
 from typing import Any
 
 from budget.errors import QueryError
-from budget.loader import Document
-from budget.verdict import Item
+from budget.files.loader import Document
+from budget.gateway.verdict import Item
 
 OPERATORS: dict[str, Callable[[float, float], bool]] = {
     "<": operator.lt,

@@ -2,8 +2,8 @@
 
 Two formats are read, told apart from the file itself:
 
-- the chapter's (``budget.gate``): ``checks`` with ``id``, ``if`` and ``then``;
-- the textbook's chapter-10 validator (``budget.goodhart``): ``invariants`` and
+- the chapter's (``budget.gateway.gate``): ``checks`` with ``id``, ``if`` and ``then``;
+- the textbook's chapter-10 validator (``budget.gateway.goodhart``): ``invariants`` and
   ``checks`` with ``when_metric`` or ``mode: correlation_guard``.
 
 A Markdown file (``.md``, ``.markdown``) holds the rules in a fenced
@@ -18,10 +18,10 @@ from typing import Any
 
 from markdown_it import MarkdownIt
 
-from budget import gate, goodhart
 from budget.errors import BudgetError, QueryError
-from budget.loader import Document, parse_text, read_text
-from budget.verdict import Verdict
+from budget.files.loader import Document, parse_text, read_text
+from budget.gateway import gate, goodhart
+from budget.gateway.verdict import Verdict
 
 CHAPTER, CHAPTER_10 = "chapter", "chapter-10"
 MARKDOWN_SUFFIXES = (".md", ".markdown")

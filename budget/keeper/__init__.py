@@ -19,7 +19,7 @@ Every tick (one minute) the keeper
    writes a timeline row — ``health``, ``redbutton``, ``result``.
 
 The formulas and constants are in ``docs/model.md``; the constants live in
-:class:`budget.spec.Policy`. :func:`simulate` is the whole API.
+:class:`budget.model.spec.Policy`. :func:`simulate` is the whole API.
 """
 
 from budget.native import engine_path

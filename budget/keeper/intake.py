@@ -1,6 +1,6 @@
 """Intake: alert records checked and made into a day's incidents, the loops that run once a record.
 
-:mod:`budget.alerts` knows the formats, their fields and their messages; the
+:mod:`budget.drill.alerts` knows the formats, their fields and their messages; the
 work it does for every record lives here, so that it is compiled with the
 keeper (budget/native.py) and reads a day of 100,000 alerts at the speed of
 the JSON decoder:
@@ -11,7 +11,7 @@ the JSON decoder:
 - :func:`day_incidents` makes the records of one day into incidents.
 
 A line of a JSON-lines stream is read by :func:`read_line`: the plain C
-decoder, and :func:`budget.jsonscan.loads_line` (the strict reader) whenever the
+decoder, and :func:`budget.files.jsonscan.loads_line` (the strict reader) whenever the
 plain value might differ from the strict one, so every value and every error
 is the strict reader's.
 """
@@ -26,10 +26,10 @@ import re
 from datetime import UTC, datetime
 from typing import Any
 
-from budget import jsonscan
-from budget.limits import MAX_INT_DIGITS
-from budget.scenario import Incident
-from budget.text import short_repr
+from budget.files import jsonscan
+from budget.files.limits import MAX_INT_DIGITS
+from budget.files.text import short_repr
+from budget.model.scenario import Incident
 
 MAX_EPOCH_SEC = 253_402_300_799  # 9999-12-31T23:59:59Z: the last second a datetime can hold
 MAX_FIELD_CHARS = 200  # an id or service name; longer ones are cut
@@ -159,7 +159,7 @@ _PLAIN_SCAN = json.scanner.make_scanner(json.JSONDecoder())  # type: ignore[arg-
 
 
 def read_line(line: str) -> Any:
-    """One line of a JSON-lines stream, as :func:`budget.jsonscan.loads_line` reads it (value or error).
+    """One line of a JSON-lines stream, as :func:`budget.files.jsonscan.loads_line` reads it (value or error).
 
     The plain C decoder reads the line; its value is taken only when the strict reader's would be the
     same (:func:`_as_strict`), otherwise the strict reader reads the line again.

@@ -27,8 +27,8 @@ from dataclasses import dataclass
 from budget.keeper.result import SimResult
 from budget.keeper.simulate import advance, finish, note_guard, span, start_run
 from budget.keeper.state import Keeper
-from budget.scenario import Scenario
-from budget.spec import BudgetSpec
+from budget.model.scenario import Scenario
+from budget.model.spec import BudgetSpec
 
 _OUTAGE_FIELDS = ("down_tier", "duration_min")
 

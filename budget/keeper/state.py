@@ -10,11 +10,11 @@ from __future__ import annotations
 import copy
 from typing import Any
 
-from budget.capacity import tier_capacity_tpm
 from budget.keeper.task import POSTMORTEM, Task
 from budget.keeper.workload import phase_shares, work_tiers
-from budget.scenario import Scenario
-from budget.spec import SEVERITIES, BudgetSpec, Policy
+from budget.model.capacity import tier_capacity_tpm
+from budget.model.scenario import Scenario
+from budget.model.spec import SEVERITIES, BudgetSpec, Policy
 
 # a change of token_health smaller than this from one window to the next is noise, not a trend:
 # the red button's "risk grew" condition and the staged return's "stable window" both use it

@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from budget.scenario import Incident
-from budget.units import format_clock
+from budget.model.scenario import Incident
+from budget.model.units import format_clock
 
 TICK_SEC = 60  # one keeper tick is one minute
 POSTMORTEM = "postmortem"

@@ -1,6 +1,6 @@
 """Work: one minute of every running task and queued frontier review, within each tier's capacity.
 
-Each tier serves at most its capacity (``budget.capacity``: tokens a minute)
+Each tier serves at most its capacity (``budget.model.capacity``: tokens a minute)
 in a minute, first come first served: a task's place in line is when its
 current phase began, a review's when it was requested. A task that gets less
 than a full minute's tokens advances only as far as they pay for; one that
@@ -18,7 +18,7 @@ from budget.keeper.moves import audit, request_review, to_degraded
 from budget.keeper.recovery import stage_allows
 from budget.keeper.state import Keeper
 from budget.keeper.task import TICK_SEC, Task
-from budget.spec import SEVERITIES
+from budget.model.spec import SEVERITIES
 
 
 def run_work(k: Keeper, now: int) -> None:

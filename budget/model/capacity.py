@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import math
 
-from budget.spec import BudgetSpec
+from budget.model.spec import BudgetSpec
 
 MINUTES_PER_DAY = 1440
 

@@ -14,8 +14,8 @@ from pathlib import Path
 from typing import Any
 
 from budget.errors import BudgetError
-from budget.loader import load_document
-from budget.spec import (
+from budget.files.loader import load_document
+from budget.model.spec import (
     RESERVE,
     SLA_KEY,
     BudgetSpec,

@@ -17,12 +17,12 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
-from budget.choices import ROUTING_POLICIES
 from budget.errors import BudgetError
-from budget.limits import MAX_DURATION_MIN, MAX_QUEUE
-from budget.loader import Document, load_document, parse_text, short_repr
-from budget.spec import SEVERITIES, BudgetSpec, Policy
-from budget.units import parse_clock, parse_duration
+from budget.files.choices import ROUTING_POLICIES
+from budget.files.limits import MAX_DURATION_MIN, MAX_QUEUE
+from budget.files.loader import Document, load_document, parse_text, short_repr
+from budget.model.spec import SEVERITIES, BudgetSpec, Policy
+from budget.model.units import parse_clock, parse_duration
 
 DEFAULT_ROUTING = "ranked"
 RECOVERY_MODES = ("instant", "immediate", "staged")

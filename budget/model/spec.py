@@ -24,9 +24,9 @@ from typing import Any
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
 from budget.errors import BudgetError
-from budget.limits import MAX_PHASES, MAX_QUEUE, MAX_TIERS, MAX_TOKENS_PER_INCIDENT
-from budget.loader import Document, dotted, load_document, parse_text, short_repr
-from budget.units import format_duration, parse_duration
+from budget.files.limits import MAX_PHASES, MAX_QUEUE, MAX_TIERS, MAX_TOKENS_PER_INCIDENT
+from budget.files.loader import Document, dotted, load_document, parse_text, short_repr
+from budget.model.units import format_duration, parse_duration
 
 RESERVE = "control_reserve"
 SLA_KEY = "sla_p95"
@@ -154,7 +154,7 @@ class Policy(BaseModel):
     capacity_tpm: dict[str, int] = Field(
         default_factory=dict,
         description="Tokens per minute a tier can serve (a gateway's tpm limit); a tier not named gets the "
-        "capacity derived from the plan (budget.capacity).",
+        "capacity derived from the plan (budget.model.capacity).",
     )
     capacity_peak_factor: float = Field(
         48.0,

@@ -3,7 +3,7 @@
 Neither gateway can hold the whole policy (docs/gateways.md maps every part):
 
 - **Per tier** (both): the tier's capacity in tokens a minute
-  (``budget.capacity.tier_capacity_tpm``), its daily quota in tokens (the
+  (``budget.model.capacity.tier_capacity_tpm``), its daily quota in tokens (the
   spec's row total, control reserve included) and that quota's price a day in
   USD at ``policy.token_price_per_million`` (:func:`tier_limits`).
 - **LiteLLM**: one ``model_list`` entry per tier, named after it, with ``tpm``,
@@ -35,11 +35,11 @@ import re
 from dataclasses import asdict, dataclass
 from typing import Any
 
-from budget.calibrate import DEFAULT_PRICES
-from budget.capacity import tier_capacity_tpm
-from budget.choices import GATEWAYS
+from budget.calibration.calibrate import DEFAULT_PRICES
 from budget.errors import BudgetError
-from budget.spec import BudgetSpec
+from budget.files.choices import GATEWAYS
+from budget.model.capacity import tier_capacity_tpm
+from budget.model.spec import BudgetSpec
 
 ALLOWED_FAILS = 3
 FALLBACK_STATUS_CODES = [429, 500, 502, 503, 504]

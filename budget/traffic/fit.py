@@ -46,8 +46,8 @@ from datetime import datetime
 import yaml
 
 from budget.errors import BudgetError, UsageError
-from budget.spec import BudgetSpec, Policy
-from budget.spendlog import SpendLog, SpendRecord
+from budget.model.spec import BudgetSpec, Policy
+from budget.traffic.spendlog import SpendLog, SpendRecord
 
 SHARE_DECIMALS = 4
 

@@ -1,19 +1,19 @@
 """A seeded generator of LiteLLM spend logs with a known workload (the samples and the fit's tests).
 
-    python -m budget.spendgen --samples scenarios/samples
-    python -m budget.spendgen --incidents 400 --seed 3 --out out/spend.json
+    python -m budget.traffic.spendgen --samples scenarios/samples
+    python -m budget.traffic.spendgen --incidents 400 --seed 3 --out out/spend.json
 
 A :class:`Workload` says what the log must show: incidents a day, tokens per
 incident (the median of the work tiers' tokens), review share, disputed share,
 phase shares and each phase's work tier, the model groups that serve each tier
 and their prices, the share of failed requests and of other traffic. The rows
 are LiteLLM's ``LiteLLM_SpendLogs`` rows as the proxy writes them
-(``budget/spendlog.py`` lists the columns), tagged the three ways
+(``budget/traffic/spendlog.py`` lists the columns), tagged the three ways
 docs/litellm-spend-logs.md describes, one way per incident.
 
 How each incident is made, all from ``random.Random(seed)``:
 
-- arrival: the day-night curve of ``budget.alertgen.rate`` over the day;
+- arrival: the day-night curve of ``budget.drill.alertgen.rate`` over the day;
 - work tokens ``W_i = W * exp(spread * z_i)``, where the ``z_i`` are the normal
   scores ``Phi^-1((k + 1/2) / n)``, k = 0..n-1, in a random order: the day's
   incident sizes spread like a log-normal and their median is ``W`` (the
@@ -48,8 +48,8 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
-from budget.alertgen import DAY, rate
-from budget.fsutil import atomic_write_text
+from budget.drill.alertgen import DAY, rate
+from budget.files.outputs import atomic_write_text
 
 COLUMNS = (
     "request_id",
@@ -338,7 +338,7 @@ def write_samples(folder: str | Path) -> list[Path]:
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m budget.spendgen", description=__doc__.splitlines()[0])
+    parser = argparse.ArgumentParser(prog="python -m budget.traffic.spendgen", description=__doc__.splitlines()[0])
     parser.add_argument("--incidents", type=int, default=200)
     parser.add_argument("--seed", type=int, default=11)
     parser.add_argument("--out", help="a .json (the /spend/logs list) or .csv (a table export) file")

@@ -39,9 +39,9 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from budget.choices import SPEND_LOG_FORMATS
 from budget.errors import BudgetError
-from budget.loader import read_text
+from budget.files.choices import SPEND_LOG_FORMATS
+from budget.files.loader import read_text
 
 MAX_SPEND_LOG_BYTES = 64 * 1024 * 1024
 REQUIRED = ("request_id", "startTime", "total_tokens")

@@ -10,10 +10,10 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
+from budget.gateway.query import evaluate
 from budget.keeper import simulate
-from budget.query import evaluate
-from budget.scenario import DEFAULT_ROUTING, scenario_from_dict
-from budget.spec import BudgetSpec
+from budget.model.scenario import DEFAULT_ROUTING, scenario_from_dict
+from budget.model.spec import BudgetSpec
 
 
 @dataclass(frozen=True)

@@ -16,9 +16,9 @@ from typing import Any
 import yaml
 
 from budget.errors import BudgetError
-from budget.loader import parse_yaml_text
-from budget.spec import RESERVE, SLA_KEY, parse_split
-from budget.units import parse_duration
+from budget.files.loader import parse_yaml_text
+from budget.model.spec import RESERVE, SLA_KEY, parse_split
+from budget.model.units import parse_duration
 
 ROW_TOTAL = "row total"
 CHECK = "check"

@@ -5,7 +5,7 @@ from __future__ import annotations
 import altair as alt
 import pandas as pd
 
-from budget.editor import QuotaTable, TableCheck, quota_value
+from budget.workbench.editor import QuotaTable, TableCheck, quota_value
 
 
 def quota_chart(table: QuotaTable) -> alt.Chart:

@@ -11,17 +11,17 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from budget.alerts import load_alerts
-from budget.calibrate import calibrate, propose
-from budget.drill import run_drill
-from budget.gate import load_checks, validate
+from budget.calibration.calibrate import calibrate, propose
+from budget.drill.alerts import load_alerts
+from budget.drill.replay import run_drill
+from budget.gateway.gate import load_checks, validate
+from budget.gateway.query import Outcome, evaluate
 from budget.keeper import simulate
-from budget.note import entry_from_result, render_section
-from budget.plan import proportion_check
-from budget.query import Outcome, evaluate
-from budget.scenario import Scenario, load_scenario
-from budget.spec import BudgetSpec, load_spec, parse_split, tier_totals
-from budget.workbench import plan_diff
+from budget.model.plan import proportion_check
+from budget.model.scenario import Scenario, load_scenario
+from budget.model.spec import BudgetSpec, load_spec, parse_split, tier_totals
+from budget.workbench.library import plan_diff
+from budget.workbench.note import entry_from_result, render_section
 
 Q45 = "failover_to_frontier==5 && degraded_queue==15 && manual_queue_after_120s==15 && token_health_min>=0.5"
 
@@ -207,7 +207,8 @@ def _traps(spec: BudgetSpec, scenario: Scenario) -> dict[str, Any]:
 
 def _calibrate(specs: Path, scenarios: Path) -> dict[str, Any]:
     """Exercise 8's sweep: the grid its command gets from the CLI's own defaults (one source)."""
-    from budget.cli import build_parser, sweep_grid  # here: the whole CLI is not needed to draw Home
+    from budget.calibration.calibrate import sweep_grid
+    from budget.files.commandline import build_parser
 
     command = next(c for c in EXERCISES[-1].commands if c.startswith("budget calibrate"))
     args = build_parser().parse_args(shlex.split(command)[1:])

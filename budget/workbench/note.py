@@ -8,7 +8,7 @@ must sit above the floor, leaving a warning zone between the two.
 The note is a ledger several writers share:
 
 - :func:`write_note` reads, merges and writes under a lock beside the note
-  (:func:`budget.fsutil.locked`), so concurrent writers never lose an entry;
+  (:func:`budget.files.outputs.locked`), so concurrent writers never lose an entry;
   the file is replaced atomically and keeps its mode.
 - Every text field is one line: each line-break form (CR, LF, CRLF, U+0085,
   U+2028, U+2029, vertical tab, form feed) becomes a space; other control and
@@ -30,10 +30,10 @@ from typing import Any
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
 from budget.errors import BudgetError
-from budget.fsutil import commit_files, locked
+from budget.files.limits import MAX_NOTE_BYTES, MAX_TEXT_CHARS
+from budget.files.loader import read_text, short_repr
+from budget.files.outputs import commit_files, locked
 from budget.keeper import manual_key
-from budget.limits import MAX_NOTE_BYTES, MAX_TEXT_CHARS
-from budget.loader import read_text, short_repr
 
 NOTE_TITLE = "# Budget note"
 NOTE_INTRO = (

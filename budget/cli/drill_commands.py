@@ -1,0 +1,134 @@
+"""``budget drill``, ``review`` and ``validate``: a day of alerts replayed, its history, the gateway's checks."""
+
+from __future__ import annotations
+
+import argparse
+import json
+from typing import Any
+
+from budget.cli.plan_commands import load_result
+from budget.errors import BudgetError, UsageError
+from budget.files.cliargs import outages
+from budget.files.commandline import EXIT_FAIL, EXIT_OK, EXIT_USAGE
+
+
+def cmd_drill(args: argparse.Namespace) -> int:
+    from budget.drill.days import load_days
+    from budget.drill.multiday import days_csv, days_json, summary_lines
+    from budget.drill.replay import apply_history, drill_csv, read_history, run_drill
+    from budget.files.outputs import Outputs
+    from budget.model.plan import load_plan
+    from budget.model.units import parse_clock
+
+    if bool(args.budget_spec) == bool(args.plan):
+        raise UsageError("give one of --budget-spec or --plan")
+    outs = Outputs({"--out": args.out, "--csv": args.csv, "--history": args.history})
+    lengths = outages(args.outages)
+    parse_clock(args.start, "--start")
+    source = args.budget_spec or args.plan
+    spec = load_plan(source)
+    history = load_days(args.alerts, args.format, args.severity_map)
+    past = read_history(args.history, str(source)) if args.history else None
+    results = [
+        run_drill(
+            spec,
+            day.incidents,
+            outages=lengths,
+            start=args.start,
+            down_tier=args.down_tier,
+            fail_under=args.fail_under,
+            report=day.report,
+            spec_name=str(source),
+            evidence=bool(args.history),  # what budget review reads, kept when a history is written
+        )
+        for day in history.days
+    ]
+    if past is not None:
+        for result in results:  # one record a day, in date order, each compared with the one before
+            text = apply_history(result, past)
+            past = read_history_text(past, text, str(source))
+        outs.set("--history", text)
+    several = history.several
+    outs.set("--out", days_json(results) if several else results[0].to_json())
+    if "--csv" in outs:
+        outs.set("--csv", days_csv(results) if several else drill_csv(results[0]))
+    outs.commit()
+    for line in history.summary_lines():
+        print(line)
+    failed = False
+    for day, result in zip(history.days, results, strict=True):
+        failed = print_drill(result, str(source), day.day if several else "") or failed
+    if several:
+        for line in summary_lines(results):
+            print(line)
+    print(f"wrote {args.out}" + (f" and {args.csv}" if args.csv else ""))
+    return EXIT_FAIL if failed else EXIT_OK
+
+
+def read_history_text(past: Any, text: str, spec_name: str) -> Any:
+    """The history as it stands after this run's record (the next day of a drill compares with it)."""
+    from budget.drill.replay import History
+
+    lines = tuple(ln for ln in text.splitlines() if ln.strip())
+    return History(past.path, lines, json.loads(lines[-1]))
+
+
+def print_drill(result: Any, source: str, day: str) -> bool:
+    """One day's drill as the CLI prints it; True when it fails (an outage below the guard, a review asked)."""
+    print(
+        f"drill of {source}" + (f" on {day}" if day else "") + f": {result.down_tier} down from {result.start}; "
+        f"guard {result.fail_under:.2f}"
+    )
+    print(result.table())
+    below = result.below_guard
+    print(
+        "verdict: "
+        + (
+            f"token_health_min below {result.fail_under:.2f} at {', '.join(f'{m}m' for m in below)}"
+            if below
+            else f"every outage holds the {result.fail_under:.2f} guard"
+        )
+    )
+    if result.review:
+        if result.review["required"]:
+            print("review the proportions: " + "; ".join(result.review["reasons"]))
+        else:
+            print(f"history: run {result.review['run']}, no review rule triggered")
+    return bool(below or result.review.get("required"))
+
+
+def cmd_validate(args: argparse.Namespace) -> int:
+    """Exit 0 pass, 1 a check failed, 2 unusable input (every input error, a gate that checks nothing)."""
+    from budget.gateway.validation import load_rules
+    from budget.gateway.validation import run as run_validation
+
+    try:
+        rules = load_rules(args.validation)
+        data = load_result(args.metrics)
+        baseline = load_result(args.baseline) if args.baseline else None
+        verdict = run_validation(rules, data, args.metrics, baseline, args.baseline)
+    except BudgetError as exc:
+        if args.json:
+            print(json.dumps({"verdict": "error", "exit_code": EXIT_USAGE, "error": str(exc)}, indent=2))
+        raise UsageError(str(exc)) from None
+    if args.json:
+        print(json.dumps(verdict.to_dict(), indent=2, ensure_ascii=False))
+    else:
+        for line in verdict.lines():
+            print(line)
+    return verdict.exit_code
+
+
+def cmd_review(args: argparse.Namespace) -> int:
+    """Exit 1 when a signal fires, 0 when none does, 2 when no signal has the data to be evaluated."""
+    from budget.drill.review import load_history, review
+
+    result = review(load_history(args.history), args.history, args.spec)
+    if args.json:
+        print(json.dumps(result.to_dict(), indent=2, ensure_ascii=False))
+    else:
+        for line in result.lines():
+            print(line)
+    if not result.evaluated:
+        raise UsageError(f"{args.history}: no signal could be evaluated: the history is too short or too old")
+    return EXIT_FAIL if result.fired else EXIT_OK

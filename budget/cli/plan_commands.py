@@ -1,0 +1,185 @@
+"""``budget compile``, ``assert``, ``simulate``, ``inspect`` and ``note``: a spec, its plan, one run, its result.
+
+Each command imports its modules inside its function: ``budget --help`` stays a bare interpreter start.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+from typing import Any
+
+from budget.errors import BudgetError, UsageError
+from budget.files.commandline import EXIT_FAIL, EXIT_OK
+from budget.files.limits import (
+    MAX_RESULT_BYTES,
+)
+
+
+def json_text(data: Any, name: str) -> str:
+    """Output JSON text; a non-finite number is an error, never a bare NaN in a file."""
+    try:
+        return json.dumps(data, indent=2, ensure_ascii=False, allow_nan=False) + "\n"
+    except ValueError:
+        raise BudgetError(
+            f"{name}: the result holds a non-finite number (NaN or infinity); nothing was written"
+        ) from None
+
+
+def cmd_compile(args: argparse.Namespace) -> int:
+    from budget.files.outputs import Outputs
+    from budget.model.plan import plan_json, proportion_check, proportion_line, summary_line
+    from budget.model.spec import load_spec, parse_split
+
+    outs = Outputs({"--out": args.out})
+    spec = load_spec(args.budget_spec)
+    try:
+        split = parse_split(args.expect_split, spec.tiers, args.tolerance) if args.expect_split else None
+    except BudgetError as exc:
+        raise UsageError(f"--expect-split: {exc}") from None
+    checks = proportion_check(spec, split)
+    if checks[0].target_pct is not None and not all(c.ok for c in checks):  # a failed check writes no plan
+        print(summary_line(spec))
+        print(proportion_line(checks) + f"; {args.out} not written")
+        return EXIT_FAIL
+    outs.set("--out", plan_json(spec))
+    outs.commit()
+    print(f"compiled {args.budget_spec} -> {args.out}")
+    print(summary_line(spec))
+    print(proportion_line(checks))
+    return EXIT_OK
+
+
+def cmd_assert(args: argparse.Namespace) -> int:
+    from budget.gateway.assertion import assert_spec
+
+    result = assert_spec(args.budget_spec, args.expect_split, args.tolerance)
+    for line in result.lines():
+        print(line)
+    return EXIT_OK if result.ok else EXIT_FAIL
+
+
+def scenario_for(args: argparse.Namespace, spec: Any) -> Any:
+    from budget.files.loader import load_document
+    from budget.model.scenario import (
+        DEFAULT_MANUAL_TIMEOUT_SEC,
+        parse_failure,
+        scenario_from_dict,
+        scenario_from_document,
+    )
+
+    if args.scenario and args.failure:
+        raise UsageError("give either --scenario or --failure, not both")
+    if args.scenario:
+        doc = load_document(args.scenario)
+        if not isinstance(doc.data, dict):
+            raise BudgetError(f"{args.scenario}: must be a JSON object with down_tier, start, duration_min, queue")
+        fields = dict(doc.data)
+        overrides = {"queue": args.queue, "manual_timeout_sec": args.manual_timeout_sec, "seed": args.seed}
+        for key, value in overrides.items():
+            if value is not None:
+                fields[key] = value
+                if key == "queue":
+                    fields.pop("incidents", None)
+        doc.data = fields
+        return scenario_from_document(doc, spec)
+    data: dict[str, Any] = {}
+    if args.failure:
+        data.update(parse_failure(args.failure))
+    if args.queue is None:
+        raise UsageError('give --scenario FILE, or --queue N (with --failure "11:00,local-coder,down,45m")')
+    data["queue"] = args.queue
+    data["manual_timeout_sec"] = (
+        args.manual_timeout_sec if args.manual_timeout_sec is not None else DEFAULT_MANUAL_TIMEOUT_SEC
+    )
+    if args.seed is not None:
+        data["seed"] = args.seed
+    return scenario_from_dict(data, spec, name="--failure")
+
+
+def cmd_simulate(args: argparse.Namespace) -> int:
+    from budget.files.outputs import Outputs
+    from budget.keeper import manual_key, simulate
+    from budget.model.plan import load_plan
+
+    outs = Outputs({"--out": args.out})
+    spec = load_plan(args.plan)
+    scenario = scenario_for(args, spec)
+    result = simulate(spec, scenario, routing=args.policy).to_dict()
+    outs.set("--out", json_text(result, args.out))
+    outs.commit()
+    mk = manual_key(result["manual_timeout_sec"])
+    print(f"simulated {scenario.source} on {args.plan} ({result['policy']}) -> {args.out}")
+    outage = (
+        f"{result['down_tier']} down {result['duration_min']}m from {result['start']}"
+        if result["down_tier"]
+        else "no outage"
+    )
+    print(f"{outage}; queue {result['queue']}; manual timeout {result['manual_timeout_sec']}s")
+    print(
+        f"failover_to_frontier {result['failover_to_frontier']}, degraded_queue {result['degraded_queue']}, "
+        f"{mk} {result[mk]}, reserve_capacity_tasks {result['reserve_capacity_tasks']}"
+    )
+    guard = result["guard"]
+    verdict = (
+        f"breaches the {guard['alert_threshold']:.2f} guard (first at {guard['first_breach']}): red-button review"
+        if guard["breached"]
+        else f"holds the {guard['alert_threshold']:.2f} guard"
+    )
+    print(f"token_health_min {result['token_health_min']:.4f} at {result['token_health_min_at']}: {verdict}")
+    print(
+        f"mttr_p95 {result['mttr_p95']}s, escalation_share {result['escalation_share']:.2f}, "
+        f"silent_p0 {result['silent_p0']:.2f}, SLA breaches "
+        + ", ".join(f"{k} {v}" for k, v in result["sla_breaches"].items())
+    )
+    return EXIT_OK
+
+
+def load_result(path: str) -> dict[str, Any]:
+    from budget.files.loader import load_document
+
+    doc = load_document(path, limit=MAX_RESULT_BYTES)
+    if not isinstance(doc.data, dict):
+        raise BudgetError(f"{doc.name}: not a result (a JSON object)")
+    return doc.data
+
+
+def cmd_inspect(args: argparse.Namespace) -> int:
+    from budget.gateway.query import evaluate, format_value
+
+    data = load_result(args.result)
+    outcome = evaluate(args.query, data)
+    width = max(len(c.text) for c in outcome.clauses) if outcome.clauses else 0
+    for c in outcome.clauses:
+        print(f"  {'ok  ' if c.ok else 'FAIL'}  {c.text.ljust(width)}  actual {format_value(c.actual)}")
+    n = len(outcome.clauses)
+    failed = sum(1 for c in outcome.clauses if not c.ok)
+    if outcome.ok:
+        print(f"PASS: the query holds ({n - failed} of {n} clauses true)")
+        return EXIT_OK
+    print(f"FAIL: the query does not hold ({failed} of {n} clauses false)")
+    return EXIT_FAIL
+
+
+def cmd_note(args: argparse.Namespace) -> int:
+    from budget.files.outputs import check_output
+    from budget.workbench.note import entry_from_result, write_note
+
+    check_output(args.out, "--out")
+    data = load_result(args.result)
+    entry = entry_from_result(
+        data,
+        case=args.case,
+        risk=args.risk,
+        effect=args.effect,
+        alert_threshold=args.alert_threshold,
+        decision=args.decision,
+        source=args.result,
+    )
+    write_note(args.out, entry, replace=args.replace)
+    print(f"wrote case {entry.case!r} to {args.out}")
+    print(
+        f"simulated_floor {entry.simulated_floor:.2f}, alert_threshold {entry.alert_threshold:.2f}: "
+        f"warning zone {entry.simulated_floor:.2f} <= token_health_min < {entry.alert_threshold:.2f}"
+    )
+    return EXIT_OK

@@ -1,0 +1,118 @@
+"""``budget calibrate`` and ``propose``: a sweep of a plan's variants against outage drills, a starting plan."""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+
+from budget.files.cliargs import outages, targets
+from budget.files.commandline import EXIT_FAIL, EXIT_OK
+from budget.files.limits import (
+    MAX_SWEEP_REPLAYS,
+    check_replays,
+)
+
+
+def cmd_calibrate(args: argparse.Namespace) -> int:
+    from budget.calibration.calibrate import calibrate, price_of, spec_yaml, sweep_grid
+    from budget.drill.days import load_days
+    from budget.files.outputs import Outputs
+    from budget.gateway.gate import load_checks
+    from budget.model.plan import load_plan
+    from budget.model.units import parse_clock
+
+    outs = Outputs({"--out": args.out, "--csv": args.csv})
+    variants = sweep_grid(args)
+    lengths = outages(args.outages)
+    goals = targets(args.targets)
+    parse_clock(args.start, "--start")
+    base = load_plan(args.budget_spec)
+    history = load_days(args.alerts, args.format)
+    replays = len(variants) * len(lengths)
+    check_replays(
+        "calibrate", sum(len(d.incidents) for d in history.days), replays, MAX_SWEEP_REPLAYS, "give a smaller sweep"
+    )
+    checks = load_checks(args.validation) if args.validation else None
+    last = [-1]
+
+    def progress(f: float) -> None:
+        pct = int(f * 100) // 10 * 10
+        if pct != last[0]:
+            last[0] = pct
+            print(f"  sweep {pct:3d}%", file=sys.stderr, flush=True)
+
+    result = calibrate(
+        base,
+        {d.day: d.incidents for d in history.days} if history.several else history.days[0].incidents,
+        variants,
+        outages=lengths,
+        start=args.start,
+        targets=goals,
+        max_silent_p0=args.max_silent_p0,
+        checks=checks,
+        workers=min(args.workers, os.cpu_count() or 1) if args.workers else None,  # never more than the cores
+        progress=None if args.quiet or not sys.stderr.isatty() else progress,
+        base_name=args.budget_spec,
+        scheduler=args.scheduler,
+    )
+    best = result.recommended
+    goal_text = ", ".join(f"{m}m >= {t:.2f}" for m, t in sorted(result.targets.items()))
+    if result.max_silent_p0 is not None:
+        goal_text += f", silent_p0 <= {result.max_silent_p0:.2f}"
+    passing = sum(1 for r in result.rows if r.meets)
+    swept = (
+        f"swept {len(result.rows)} variants of {args.budget_spec}: {passing} meet {goal_text}"
+        + (" and the gateway" if checks else "")
+        + (f" on every one of {len(history.days)} days" if history.several else "")
+    )
+    if best is None or result.recommended_spec is None:
+        closest = max(result.rows, key=lambda r: (min(r.floors.values(), default=0.0), -r.index))
+        for line in history.summary_lines():
+            print(line)
+        print(swept)
+        print(f"closest: variant {closest.index} ({closest.why})")
+        print("no variant meets the targets: widen the sweep (larger reserves or frontier shares); nothing written")
+        return EXIT_FAIL
+    v = best.variant
+    floors = ", ".join(f"{m}m {f:.2f}" for m, f in sorted(best.floors.items()))
+    header = (
+        f"Recommended by budget calibrate from {args.budget_spec} over {', '.join(args.alerts)}:\n"
+        f"frontier share {v.frontier_share:.1%}, control_reserve {v.reserve:,}, manual timeout "
+        f"{v.manual_timeout_sec:g}s, guard {v.alert_threshold:.2f}\n"
+        f"token_health_min {floors}; {best.daily_budget_tokens:,} tokens a day, {best.cost:.2f} a day"
+    )
+    outs.set("--csv", result.csv())
+    outs.set("--out", spec_yaml(result.recommended_spec, header))
+    outs.commit()
+    for line in history.summary_lines():
+        print(line)
+    print(f"{swept}; table in {args.csv}")
+    print(
+        f"recommended: frontier {v.frontier_share:.1%}, control_reserve {v.reserve:,}, manual timeout "
+        f"{v.manual_timeout_sec:g}s, guard {v.alert_threshold:.2f}"
+    )
+    print(f"  token_health_min {floors}")
+    print(
+        f"  {best.daily_budget_tokens:,} tokens a day, {best.cost:.2f} a day at the policy's prices "
+        f"(base plan: {price_of(base):.2f})"
+    )
+    print(f"wrote {args.out}")
+    return EXIT_OK
+
+
+def cmd_propose(args: argparse.Namespace) -> int:
+    from budget.calibration.calibrate import propose
+    from budget.files.outputs import Outputs
+
+    outs = Outputs({"--out": args.out})
+    p = propose(args.incidents_per_day, args.incident_tokens, args.disputed_share, args.outages_per_month)
+    outs.set("--out", p.text)
+    outs.commit()
+    for r in p.reasons:
+        print(r)
+    print(
+        f"split {round(100 * (1 - p.frontier_share))}/{round(100 * p.frontier_share)}, control_reserve "
+        f"{p.reserve_share:.0%} of {p.daily_budget_tokens:,}; wrote {args.out}"
+    )
+    return EXIT_OK

@@ -1,0 +1,49 @@
+"""``budget fit`` and ``export``: a plan from real traffic, a plan out to a gateway."""
+
+from __future__ import annotations
+
+import argparse
+import os
+
+from budget.files.commandline import EXIT_OK
+
+
+def cmd_fit(args: argparse.Namespace) -> int:
+    from budget.files.outputs import Outputs
+    from budget.model.plan import load_plan
+    from budget.traffic.fit import fit_spend_log, parse_tier_map
+    from budget.traffic.spendlog import read_spend_log
+
+    outs = Outputs({"--out": args.out})
+    tier_map = parse_tier_map(args.tier_map)
+    tiers = [t.strip() for t in args.tiers.split(",") if t.strip()] if args.tiers else None
+    spec = load_plan(args.budget_spec) if args.budget_spec else None
+    fit = fit_spend_log(read_spend_log(args.spend_logs, args.format), tier_map, tiers, spec)
+    outs.set("--out", fit.fragment_yaml())
+    outs.commit()
+    for line in fit.summary_lines():
+        print(line)
+    where = os.path.relpath(args.out, os.path.dirname(args.budget_spec) or ".") if args.budget_spec else args.out
+    print(f"wrote {args.out}; a spec uses it with `include: {where}` (a path relative to the spec)")
+    return EXIT_OK
+
+
+def cmd_export(args: argparse.Namespace) -> int:
+    from budget.files.outputs import Outputs
+    from budget.model.plan import load_plan
+    from budget.traffic.export import export_text, limits_json
+    from budget.traffic.export import summary_lines as export_summary
+
+    outs = Outputs({"--out": args.out, "--limits-out": args.limits_out})
+    spec = load_plan(args.budget_spec)
+    outs.set("--out", export_text(spec, args.to, args.budget_spec))
+    if "--limits-out" in outs:
+        outs.set("--limits-out", limits_json(spec))
+    outs.commit()
+    kind = "LiteLLM proxy config" if args.to == "litellm" else "Portkey config"
+    print(f"exported {args.budget_spec} -> {args.out} ({kind})")
+    for line in export_summary(spec, args.to):
+        print(line)
+    if args.limits_out:
+        print(f"wrote the per-tier limits to {args.limits_out}")
+    return EXIT_OK
