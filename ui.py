@@ -13,10 +13,19 @@ from typing import TYPE_CHECKING, Any
 import streamlit as st
 
 from budget.errors import BudgetError
-from budget.model.spec import BudgetSpec
-from budget.workbench.current import EDITED, INVALID, SHIPPED, CurrentSpec
-from budget.workbench.library import DEFAULT_SPEC, MAX_UPLOAD_BYTES, read_spec_text, shipped_specs
-from budget.workbench.workbook import Entry, Workbook
+from budget.model import BudgetSpec
+from budget.workbench import (
+    DEFAULT_SPEC,
+    EDITED,
+    INVALID,
+    MAX_UPLOAD_BYTES,
+    SHIPPED,
+    CurrentSpec,
+    Entry,
+    Workbook,
+    read_spec_text,
+    shipped_specs,
+)
 
 if TYPE_CHECKING:
     import pandas as pd

@@ -22,11 +22,10 @@ from timing import median_seconds
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from budget.calibration.calibrate import calibrate, grid  # noqa: E402
-from budget.drill.alerts import load_alerts  # noqa: E402
-from budget.drill.replay import run_drill  # noqa: E402
-from budget.gateway.gate import load_checks  # noqa: E402
-from budget.model.spec import load_spec  # noqa: E402
+from budget.calibration import calibrate, grid  # noqa: E402
+from budget.drill import load_alerts, run_drill  # noqa: E402
+from budget.gateway import load_checks  # noqa: E402
+from budget.model import load_spec  # noqa: E402
 from budget.native import engine  # noqa: E402
 
 SPEC = "specs/payment_gateway_80_20_mid.yaml"

@@ -27,10 +27,13 @@ sys.path.insert(0, str(ROOT))
 import pandas as pd  # noqa: E402
 from plans import scaled_plan  # noqa: E402
 
-from budget.drill.alertgen import generate_day, to_jsonl  # noqa: E402
-from budget.drill.alerts import load_alerts  # noqa: E402
-from budget.drill.replay import run_drill  # noqa: E402
-from budget.model.spec import load_spec  # noqa: E402
+from budget.drill import (  # noqa: E402
+    generate_day,
+    load_alerts,  # noqa: E402
+    run_drill,  # noqa: E402
+    to_jsonl,
+)
+from budget.model import load_spec  # noqa: E402
 from budget.native import engine  # noqa: E402
 
 FLOW = 100_000

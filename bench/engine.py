@@ -13,8 +13,11 @@ from timing import median_seconds
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from budget.keeper import simulate  # noqa: E402
-from budget.model.scenario import day_scenario, load_scenario  # noqa: E402
-from budget.model.spec import load_spec  # noqa: E402
+from budget.model import (  # noqa: E402
+    day_scenario,
+    load_scenario,
+    load_spec,  # noqa: E402
+)
 from budget.native import engine  # noqa: E402
 
 ROOT = Path(__file__).resolve().parents[1]

@@ -19,16 +19,27 @@ from timing import median_seconds
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from budget.drill.alertgen import generate_day, to_jsonl  # noqa: E402
-from budget.drill.alerts import load_alerts  # noqa: E402
-from budget.drill.replay import run_drill  # noqa: E402
+from budget.drill import (  # noqa: E402
+    generate_day,
+    load_alerts,  # noqa: E402
+    run_drill,  # noqa: E402
+    to_jsonl,
+)
 from budget.errors import BudgetError  # noqa: E402
-from budget.files import jsonscan  # noqa: E402
-from budget.files.limits import MAX_ALERTS, MAX_DRILL_REPLAYS, MAX_QUEUE, MAX_YAML_BYTES  # noqa: E402
-from budget.files.loader import parse_json_text, parse_yaml_text  # noqa: E402
+from budget.files import (  # noqa: E402  # noqa: E402
+    MAX_ALERTS,
+    MAX_DRILL_REPLAYS,
+    MAX_QUEUE,
+    MAX_YAML_BYTES,
+    jsonscan,  # noqa: E402
+    parse_json_text,
+    parse_yaml_text,
+)
 from budget.keeper import simulate  # noqa: E402
-from budget.model.scenario import scenario_from_dict  # noqa: E402
-from budget.model.spec import load_spec  # noqa: E402
+from budget.model import (
+    load_spec,  # noqa: E402
+    scenario_from_dict,  # noqa: E402
+)
 
 ROOT = Path(__file__).resolve().parents[1]
 

@@ -8,7 +8,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from budget.model.spec import BudgetSpec, load_spec, scale_spec  # noqa: E402
+from budget.model import BudgetSpec, load_spec, scale_spec  # noqa: E402
 
 
 def scaled_plan(flow: int = 100_000) -> BudgetSpec:

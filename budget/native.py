@@ -79,11 +79,12 @@ def engine_path() -> list[str]:
 
 
 def engine() -> str:
-    """Which keeper this process runs: ``compiled`` or ``python``."""
-    import budget.keeper.simulate  # noqa: F401 (the module whose file tells)
+    """Which keeper this process runs: ``compiled`` or ``python``.
 
-    path = sys.modules["budget.keeper.simulate"].__file__ or ""
-    return "compiled" if path.startswith(str(NATIVE)) else "python"
+    ``budget.keeper`` puts :func:`engine_path` first on its ``__path__``: the compiled modules are used
+    exactly when it names a folder (this module sits below the keeper and never imports it).
+    """
+    return "compiled" if engine_path() else "python"
 
 
 def build(quiet: bool = True) -> str:

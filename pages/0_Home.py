@@ -5,8 +5,7 @@ from __future__ import annotations
 import streamlit as st
 
 from budget.errors import BudgetError
-from budget.workbench.exercises import EXERCISES, run_exercise
-from budget.workbench.library import scenarios_dir, specs_dir, value_with_unit
+from budget.workbench import EXERCISES, run_exercise, scenarios_dir, specs_dir, value_with_unit
 
 st.title("Token budget workbench")
 st.markdown(

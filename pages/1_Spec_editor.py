@@ -6,9 +6,8 @@ import pandas as pd
 import streamlit as st
 
 from budget.errors import BudgetError
-from budget.model.plan import plan_json, summary_line
-from budget.model.spec import SLA_KEY
-from budget.workbench.editor import (
+from budget.model import SLA_KEY, plan_json, summary_line
+from budget.workbench import (
     CHECK,
     PHASE,
     ROW_TOTAL,
@@ -21,14 +20,16 @@ from budget.workbench.editor import (
     delete_phase,
     delete_tier,
     editor_rows,
+    plan_diff,
+    quota_chart,
     rename_phase,
     rename_tier,
+    save_spec,
     set_daily,
+    sum_chart,
     table_from_text,
     table_to_text,
 )
-from budget.workbench.editor_charts import quota_chart, sum_chart
-from budget.workbench.library import plan_diff, save_spec
 from ui import current, read_upload
 
 ss = st.session_state

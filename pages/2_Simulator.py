@@ -8,22 +8,23 @@ from typing import Any
 import streamlit as st
 
 from budget.errors import BudgetError
-from budget.files.loader import parse_json_text
-from budget.gateway.query import evaluate
+from budget.files import parse_json_text
+from budget.gateway import evaluate
 from budget.keeper import RESULT_LABELS, manual_key, simulate
-from budget.model.scenario import ROUTING_POLICIES, scenario_from_document
-from budget.model.spec import spec_from_text
-from budget.workbench.charts import health_chart, queue_chart
-from budget.workbench.flowgraph import pipeline_dot
-from budget.workbench.library import (
+from budget.model import ROUTING_POLICIES, scenario_from_document, spec_from_text
+from budget.workbench import (
     DEFAULT_SCENARIO,
     decisions_table,
+    health_chart,
+    pipeline_dot,
+    queue_chart,
     red_button_rows,
     scenarios_dir,
     shipped_scenarios,
+    simulate_command,
+    simulate_output,
     value_with_unit,
 )
-from budget.workbench.workbook import simulate_command, simulate_output
 from ui import current, need_spec, read_upload, spec_label, table, workbook, workbook_pair
 
 ss = st.session_state

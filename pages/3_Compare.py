@@ -8,19 +8,18 @@ import pandas as pd
 import streamlit as st
 
 from budget.errors import BudgetError
-from budget.model.scenario import ROUTING_POLICIES
-from budget.model.spec import spec_from_text
-from budget.workbench.charts import overlay_health_chart
-from budget.workbench.compare import (
+from budget.model import ROUTING_POLICIES, spec_from_text
+from budget.workbench import (
     CHAPTER_VARIANTS,
     POLICY_VARIANTS,
     RETURN_VARIANTS,
     Variant,
+    failure_command,
+    overlay_health_chart,
     policy_sentence,
+    read_spec_text,
     run_variants,
 )
-from budget.workbench.library import read_spec_text
-from budget.workbench.workbook import failure_command
 from ui import current, need_spec, spec_label, table, workbook, workbook_pair
 
 ss = st.session_state

@@ -6,14 +6,16 @@ import streamlit as st
 
 from budget.errors import BudgetError
 from budget.keeper import simulate
-from budget.model.scenario import load_scenario
-from budget.workbench.library import DEFAULT_SCENARIO, note_path, scenarios_dir
-from budget.workbench.note import (
+from budget.model import load_scenario
+from budget.workbench import (
     DEFAULT_DECISION,
+    DEFAULT_SCENARIO,
     entry_from_result,
     merge_note,
     note_cases,
+    note_path,
     render_section,
+    scenarios_dir,
     write_note,
 )
 from ui import current, need_spec, workbook, workbook_download

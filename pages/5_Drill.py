@@ -7,12 +7,19 @@ import json
 import pandas as pd
 import streamlit as st
 
-from budget.drill.alerts import FORMATS, import_alerts
-from budget.drill.replay import drill_csv, history_entry, run_drill
-from budget.drill.review import FIRES, NO_DATA, history_from_text, review
+from budget.drill import (
+    FIRES,
+    FORMATS,
+    NO_DATA,
+    drill_csv,
+    history_entry,
+    history_from_text,
+    import_alerts,
+    review,
+    run_drill,
+)
 from budget.errors import BudgetError
-from budget.workbench.charts import drill_health_chart, flow_chart
-from budget.workbench.library import MAX_UPLOAD_BYTES, scenarios_dir
+from budget.workbench import MAX_UPLOAD_BYTES, drill_health_chart, flow_chart, scenarios_dir
 from ui import current, load_shipped, need_spec, read_upload, spec_label, workbook, workbook_pair
 
 ss = st.session_state

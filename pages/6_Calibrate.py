@@ -7,14 +7,12 @@ import time
 import pandas as pd
 import streamlit as st
 
-from budget.calibration.calibrate import calibrate, grid, price_of, propose, spec_yaml
-from budget.drill.alerts import load_alerts
-from budget.drill.replay import run_drill
+from budget.calibration import calibrate, grid, price_of, propose, spec_yaml
+from budget.drill import load_alerts, run_drill
 from budget.errors import BudgetError
-from budget.gateway.gate import load_checks
-from budget.model.spec import spec_from_text
-from budget.workbench.charts import calibration_heatmap
-from budget.workbench.library import scenarios_dir, specs_dir, sweep_estimate
+from budget.gateway import load_checks
+from budget.model import spec_from_text
+from budget.workbench import calibration_heatmap, scenarios_dir, specs_dir, sweep_estimate
 from ui import current, load_shipped, need_spec, spec_label, table, workbook, workbook_pair
 
 HEATMAP_PX = 440

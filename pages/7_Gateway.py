@@ -7,12 +7,11 @@ import json
 import streamlit as st
 
 from budget.errors import BudgetError
-from budget.files.loader import parse_json_text
-from budget.gateway.validation import rules_from_text, run
+from budget.files import parse_json_text
+from budget.gateway import rules_from_text, run
 from budget.keeper import simulate
-from budget.model.scenario import ROUTING_POLICIES, load_scenario
-from budget.model.spec import load_spec
-from budget.workbench.library import DEFAULT_SCENARIO, DEFAULT_SPEC, MAX_UPLOAD_BYTES, scenarios_dir, specs_dir
+from budget.model import ROUTING_POLICIES, load_scenario, load_spec
+from budget.workbench import DEFAULT_SCENARIO, DEFAULT_SPEC, MAX_UPLOAD_BYTES, scenarios_dir, specs_dir
 
 ss = st.session_state
 GATE = specs_dir() / "validation" / "budget_gate.yaml"

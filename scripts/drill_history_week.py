@@ -28,8 +28,8 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 from budget import cli  # noqa: E402
-from budget.drill.alertgen import generate_day, to_jsonl  # noqa: E402
-from budget.files.outputs import atomic_write_text  # noqa: E402
+from budget.drill import generate_day, to_jsonl  # noqa: E402
+from budget.files import atomic_write_text  # noqa: E402
 
 SPEC = "specs/payment_gateway_80_20_mid.yaml"
 OUT = "scenarios/drill_history_week.jsonl"

@@ -6,8 +6,15 @@ from pathlib import Path
 
 import pytest
 
-from budget.drill.alertgen import AM_RULES, alertmanager_day
-from budget.drill.alerts import DEFAULT_SEVERITY_MAP, SeverityMap, import_alerts, load_alerts, load_severity_map
+from budget.drill import (
+    AM_RULES,
+    DEFAULT_SEVERITY_MAP,
+    SeverityMap,
+    alertmanager_day,
+    import_alerts,
+    load_alerts,
+    load_severity_map,
+)
 from tests.conftest import ROOT
 
 DAY = ROOT / "scenarios" / "samples" / "alertmanager_day.jsonl"

@@ -9,10 +9,10 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from budget.drill.alertgen import generate_day, to_jsonl
+from budget.drill import generate_day, to_jsonl
 from budget.drill.alerts import _split_lines, flow_per_hour, import_alerts, load_alerts, load_severity_map
 from budget.errors import BudgetError
-from budget.model.scenario import Incident
+from budget.model import Incident
 from tests.conftest import ROOT
 
 SAMPLES = ROOT / "scenarios" / "samples"

@@ -6,9 +6,9 @@ from pathlib import Path
 
 import pytest
 
-from budget.calibration.calibrate import propose
-from budget.gateway.assertion import assert_spec
-from budget.model.spec import spec_from_text
+from budget.calibration import propose
+from budget.gateway import assert_spec
+from budget.model import spec_from_text
 from tests.conftest import ROOT, run_cli
 
 SPEC = ROOT / "specs" / "budget_network.yaml"

@@ -6,11 +6,11 @@ from pathlib import Path
 
 import pytest
 
-from budget.calibration.calibrate import Variant, calibrate, grid, price_of, propose, spec_yaml, variant_spec
-from budget.drill.alerts import load_alerts
+from budget.calibration import Variant, calibrate, grid, price_of, propose, spec_yaml, variant_spec
+from budget.drill import load_alerts
 from budget.errors import BudgetError, UsageError
-from budget.gateway.gate import load_checks
-from budget.model.spec import load_spec, spec_from_text
+from budget.gateway import load_checks
+from budget.model import load_spec, spec_from_text
 from tests.conftest import ROOT, run_cli
 
 DAY, _ = load_alerts(ROOT / "scenarios" / "alerts_day_800.jsonl")

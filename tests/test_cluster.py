@@ -7,9 +7,9 @@ from pathlib import Path
 
 import pytest
 
-from budget.calibration.calibrate import calibrate, grid
-from budget.drill.alerts import load_alerts
-from budget.model.spec import load_spec
+from budget.calibration import calibrate, grid
+from budget.drill import load_alerts
+from budget.model import load_spec
 from tests.conftest import ROOT, run_cli
 
 distributed = pytest.importorskip("distributed")

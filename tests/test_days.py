@@ -8,11 +8,9 @@ from pathlib import Path
 
 import pytest
 
-from budget.calibration.calibrate import calibrate, grid
-from budget.drill.alerts import load_alerts
-from budget.drill.days import load_days
-from budget.drill.replay import run_drill
-from budget.model.spec import load_spec
+from budget.calibration import calibrate, grid
+from budget.drill import load_alerts, load_days, run_drill
+from budget.model import load_spec
 from tests.conftest import ROOT, run_cli
 
 WEEK = ROOT / "scenarios" / "alerts_week.jsonl"

@@ -7,11 +7,9 @@ from pathlib import Path
 
 import pytest
 
-from budget.drill.alerts import load_alerts
-from budget.drill.replay import apply_history, read_history, run_drill
+from budget.drill import apply_history, load_alerts, read_history, run_drill
 from budget.errors import BudgetError
-from budget.model.plan import proportion_check
-from budget.model.spec import load_spec, parse_split
+from budget.model import load_spec, parse_split, proportion_check
 from tests.conftest import ROOT, run_cli
 
 DAY, REPORT = load_alerts(ROOT / "scenarios" / "alerts_day_800.jsonl")
@@ -49,7 +47,7 @@ def test_three_tiers_compile_and_report_the_split():
 def test_mid_tier_takes_diagnosis_and_p2_failover():
     spec = load_spec(ROOT / "specs" / "payment_gateway_80_20_mid.yaml")
     from budget.keeper import simulate
-    from budget.model.scenario import scenario_from_dict
+    from budget.model import scenario_from_dict
 
     r = simulate(
         spec, scenario_from_dict({"down_tier": "local-coder", "start": "11:00", "duration_min": 30, "queue": 20}, spec)

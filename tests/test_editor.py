@@ -5,9 +5,12 @@ from __future__ import annotations
 import pytest
 
 from budget.errors import BudgetError
-from budget.model.spec import spec_from_text
-from budget.workbench.current import EDITED, INVALID, SHIPPED, CurrentSpec
-from budget.workbench.editor import (
+from budget.model import spec_from_text
+from budget.workbench import (
+    EDITED,
+    INVALID,
+    SHIPPED,
+    CurrentSpec,
     add_phase,
     add_tier,
     apply_edits,

@@ -13,9 +13,8 @@ import pytest
 import yaml
 from pydantic import BaseModel, ConfigDict, model_validator
 
-from budget.model.capacity import tier_capacity_tpm
-from budget.model.spec import load_spec, spec_from_text
-from budget.traffic.export import global_fallbacks, litellm_dict, litellm_yaml, portkey_dict, reachable, tier_limits
+from budget.model import load_spec, spec_from_text, tier_capacity_tpm
+from budget.traffic import global_fallbacks, litellm_dict, litellm_yaml, portkey_dict, reachable, tier_limits
 from tests.conftest import ROOT, run_cli
 
 PAYMENT = "specs/payment_gateway_80_20_mid.yaml"

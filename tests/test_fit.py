@@ -8,10 +8,17 @@ from pathlib import Path
 import pytest
 
 from budget.errors import BudgetError, UsageError
-from budget.model.spec import load_spec
-from budget.traffic.fit import fit_spend_log, parse_tier_map
-from budget.traffic.spendgen import Workload, generate, to_csv, to_json
-from budget.traffic.spendlog import parse_spend_log, read_spend_log
+from budget.model import load_spec
+from budget.traffic import (
+    Workload,
+    fit_spend_log,
+    generate,
+    parse_spend_log,
+    parse_tier_map,
+    read_spend_log,
+    to_csv,
+    to_json,
+)
 from tests.conftest import ROOT, run_cli
 
 SAMPLES = ROOT / "scenarios" / "samples"

@@ -11,9 +11,7 @@ import pytest
 
 from budget.keeper import simulate
 from budget.keeper.workload import disputed_flags
-from budget.model.capacity import tier_capacity_tpm
-from budget.model.scenario import Incident, Scenario, scenario_from_dict
-from budget.model.spec import load_spec, spec_from_text
+from budget.model import Incident, Scenario, load_spec, scenario_from_dict, spec_from_text, tier_capacity_tpm
 from tests.conftest import ROOT, run_cli
 
 DAY = "scenarios/alerts_day_800.jsonl"

@@ -14,11 +14,9 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from budget.errors import BudgetError
-from budget.files.loader import decode_text, load_document, parse_text
+from budget.files import decode_text, load_document, parse_text
 from budget.keeper import simulate
-from budget.model.plan import plan_json
-from budget.model.scenario import load_scenario
-from budget.model.spec import load_spec
+from budget.model import load_scenario, load_spec, plan_json
 from tests.fuzzkit import (
     ROOT,
     check_contract,

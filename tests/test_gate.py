@@ -8,10 +8,9 @@ from pathlib import Path
 import pytest
 
 from budget.errors import QueryError
-from budget.gateway.gate import checks_from_text, validate
+from budget.gateway import checks_from_text, validate
 from budget.keeper import simulate
-from budget.model.scenario import load_scenario
-from budget.model.spec import load_spec
+from budget.model import load_scenario, load_spec
 from tests.conftest import REFERENCE, ROOT, run_cli
 
 GATE = ROOT / "specs" / "validation" / "budget_gate.yaml"

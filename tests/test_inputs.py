@@ -11,14 +11,10 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as hs
 
-from budget.drill import alerts
-from budget.drill.alerts import import_alerts
+from budget.drill import alerts, import_alerts
 from budget.errors import BudgetError
-from budget.files import jsonscan
-from budget.files.limits import MAX_INPUT_BYTES, MAX_YAML_BYTES
-from budget.files.loader import load_document, parse_text, read_text
-from budget.model.scenario import scenario_from_dict, scenario_from_text
-from budget.model.spec import load_spec, parse_split, spec_from_text
+from budget.files import MAX_INPUT_BYTES, MAX_YAML_BYTES, jsonscan, load_document, parse_text, read_text
+from budget.model import load_spec, parse_split, scenario_from_dict, scenario_from_text, spec_from_text
 from tests.conftest import ROOT, run_cli
 
 SPEC = (ROOT / "specs" / "budget_network.yaml").read_text()

@@ -9,10 +9,10 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from budget.drill.alerts import ImportReport, first_day, import_alerts, load_severity_map
+from budget.drill import ImportReport, first_day, import_alerts, load_severity_map
 from budget.files import jsonscan
 from budget.keeper.intake import Skip, generic, line_value
-from budget.model.scenario import Incident
+from budget.model import Incident
 from tests.intake_lines import random_line, random_lines
 
 

@@ -10,8 +10,7 @@ from hypothesis import strategies as st
 
 from budget.errors import BudgetError
 from budget.keeper import simulate
-from budget.model.scenario import load_scenario, scenario_from_dict
-from budget.model.spec import BudgetSpec, load_spec, scale_spec, spec_from_text
+from budget.model import BudgetSpec, load_scenario, load_spec, scale_spec, scenario_from_dict, spec_from_text
 from tests.conftest import ROOT
 
 SPEC = load_spec(ROOT / "specs" / "budget_network.yaml")
@@ -267,7 +266,7 @@ def test_a_task_s_rank_is_its_place_in_arrival_and_id_order(pairs):
     """The line's tie-break: a task's rank orders tasks that began their phase in the same minute as
     (arrival, id) does, ties in the order given (a stable sort)."""
     from budget.keeper.simulate import arrival_ranks
-    from budget.model.scenario import Incident
+    from budget.model import Incident
 
     incidents = [Incident(ident, "P2", arrival) for arrival, ident in pairs]
     ranks, distinct = arrival_ranks(incidents)
@@ -284,8 +283,7 @@ def test_the_review_line_as_one_number_orders_as_its_tuple_key(minutes):
     order of the (class, request time, arrival, id) key it stands for, decision for decision."""
     import importlib
 
-    from budget.drill.alerts import load_alerts
-    from budget.drill.replay import drill_runs, sorted_incidents
+    from budget.drill import drill_runs, load_alerts, sorted_incidents
 
     sim = importlib.import_module("budget.keeper.simulate")
     day, _ = load_alerts(ROOT / "scenarios" / "alerts_day_800.jsonl")
@@ -327,7 +325,7 @@ def test_a_task_s_copy_carries_every_field():
     """Task's constructor and its copy each list the fields (written out for the compiled keeper): a field
     added to one and not the other would silently come back as its default in every outage run."""
     from budget.keeper.task import Task
-    from budget.model.scenario import Incident
+    from budget.model import Incident
 
     # the fields: __slots__ as Python, the compiled class's attributes (budget/native.py)
     fields = [f for f in getattr(Task, "__mypyc_attrs__", ()) or Task.__slots__ if not f.startswith("__")]

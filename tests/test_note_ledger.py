@@ -14,9 +14,8 @@ from markdown_it import MarkdownIt
 
 from budget.errors import BudgetError
 from budget.keeper import simulate
-from budget.model.scenario import load_scenario
-from budget.model.spec import load_spec
-from budget.workbench.note import entry_from_result, merge_note, note_cases, split_note, write_note
+from budget.model import load_scenario, load_spec
+from budget.workbench import entry_from_result, merge_note, note_cases, split_note, write_note
 from tests.conftest import ROOT, run_cli
 
 SPEC = load_spec(ROOT / "specs" / "budget_network.yaml")

@@ -9,8 +9,8 @@ from pathlib import Path
 import pytest
 
 from budget.errors import BudgetError, UsageError
+from budget.files import Outputs, commit_files
 from budget.files import outputs as fsutil
-from budget.files.outputs import Outputs, commit_files
 from tests.conftest import run_cli
 
 DRILL = ["drill", "--budget-spec", "specs/payment_gateway_85_15.yaml", "--alerts", "scenarios/alerts_day_800.jsonl"]

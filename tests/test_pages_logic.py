@@ -8,21 +8,28 @@ import shutil
 import pytest
 
 from budget.keeper import simulate
-from budget.model.scenario import load_scenario
-from budget.model.spec import load_spec
-from budget.workbench.charts import (
+from budget.model import load_scenario, load_spec
+from budget.workbench import (
+    POLICY_VARIANTS,
     RUN_COLOURS,
+    Workbook,
     calibration_heatmap,
+    check_table,
     drill_health_chart,
+    failure_command,
     overlay_health_chart,
+    pipeline_dot,
+    policy_sentence,
     queue_chart,
+    quota_chart,
+    run_variants,
+    simulate_command,
+    simulate_output,
+    sum_chart,
+    sweep_estimate,
+    table_from_text,
+    value_with_unit,
 )
-from budget.workbench.compare import POLICY_VARIANTS, policy_sentence, run_variants
-from budget.workbench.editor import check_table, table_from_text
-from budget.workbench.editor_charts import quota_chart, sum_chart
-from budget.workbench.flowgraph import pipeline_dot
-from budget.workbench.library import sweep_estimate, value_with_unit
-from budget.workbench.workbook import Workbook, failure_command, simulate_command, simulate_output
 from tests.conftest import ROOT, run_cli
 
 SPEC = load_spec(ROOT / "specs" / "budget_network.yaml")

@@ -3,7 +3,7 @@ from __future__ import annotations
 import pytest
 
 from budget.errors import QueryError
-from budget.gateway.query import evaluate, fields_of, parse
+from budget.gateway import evaluate, fields_of, parse
 
 R = {
     "failover_to_frontier": 5,

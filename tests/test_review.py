@@ -8,11 +8,20 @@ from pathlib import Path
 
 import pytest
 
-from budget.drill.alerts import load_alerts
-from budget.drill.replay import apply_history, history_entry, read_history, run_drill
-from budget.drill.review import FIRES, NO_DATA, QUIET, history_from_text, review
+from budget.drill import (
+    FIRES,
+    NO_DATA,
+    QUIET,
+    apply_history,
+    history_entry,
+    history_from_text,
+    load_alerts,
+    read_history,
+    review,
+    run_drill,
+)
 from budget.errors import BudgetError
-from budget.model.spec import load_spec
+from budget.model import load_spec
 from tests.conftest import ROOT, run_cli
 
 D0 = date(2026, 9, 1)

@@ -8,13 +8,11 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from budget.calibration.calibrate import Variant, variant_spec
+from budget.calibration import Variant, variant_spec
 from budget.keeper import simulate
 from budget.keeper.simulate import advance, start_run
 from budget.keeper.snapshot import Run, fork, simulate_shared, why_not_shared
-from budget.model.scenario import Scenario, day_incidents
-from budget.model.spec import load_spec, scale_spec
-from budget.model.units import format_clock
+from budget.model import Scenario, day_incidents, format_clock, load_spec, scale_spec
 from tests.conftest import ROOT
 
 MID = load_spec(ROOT / "specs" / "payment_gateway_80_20_mid.yaml")

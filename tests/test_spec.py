@@ -5,8 +5,7 @@ from pathlib import Path
 import pytest
 
 from budget.errors import BudgetError
-from budget.model.plan import plan_json, proportion_check
-from budget.model.spec import load_spec, parse_split, scale_spec, spec_from_text
+from budget.model import load_spec, parse_split, plan_json, proportion_check, scale_spec, spec_from_text
 from tests.conftest import REFERENCE, ROOT
 
 TEXTBOOK = (ROOT / "specs" / "budget_network.yaml").read_text()

@@ -8,8 +8,7 @@ from pathlib import Path
 import pytest
 
 from budget.errors import BudgetError
-from budget.model.plan import load_plan, plan_json
-from budget.model.spec import load_spec
+from budget.model import load_plan, load_spec, plan_json
 from tests.conftest import ROOT, run_cli
 
 # the payment plan's phases under a policy block of its own (three workload entries, none the fragment sets)

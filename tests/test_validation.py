@@ -11,8 +11,7 @@ import pytest
 import yaml
 
 from budget.errors import QueryError
-from budget.gateway.goodhart import edge_drift
-from budget.gateway.validation import CHAPTER, CHAPTER_10, rules_from_text, run
+from budget.gateway import CHAPTER, CHAPTER_10, edge_drift, rules_from_text, run
 from tests.conftest import ROOT, run_cli
 
 FIX = ROOT / "specs" / "validation" / "goodhart"

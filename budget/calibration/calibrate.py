@@ -28,15 +28,11 @@ from typing import Any
 import yaml
 
 from budget.calibration.sweep import SweepRow, over_days, run_jobs, sweep_jobs
-from budget.drill.replay import check_drill
+from budget.drill import check_drill
 from budget.errors import BudgetError, UsageError
-from budget.files.choices import DEFAULT_MAX_SILENT_P0
-from budget.files.cliargs import sweep_values
-from budget.files.limits import MAX_INT_DIGITS, MAX_SWEEP_VARIANTS
-from budget.gateway.gate import Check
-from budget.model.scenario import Incident
-from budget.model.spec import RESERVE, SLA_KEY, BudgetSpec
-from budget.model.variants import DEFAULT_PRICES, Variant, price_of, spread, variant_spec
+from budget.files import DEFAULT_MAX_SILENT_P0, MAX_INT_DIGITS, MAX_SWEEP_VARIANTS, sweep_values
+from budget.gateway import Check
+from budget.model import DEFAULT_PRICES, RESERVE, SLA_KEY, BudgetSpec, Incident, Variant, price_of, spread, variant_spec
 
 __all__ = ["DEFAULT_PRICES", "Variant", "calibrate", "grid", "price_of", "propose", "spec_yaml", "variant_spec"]
 

@@ -15,13 +15,11 @@ from concurrent.futures import ProcessPoolExecutor, as_completed
 from dataclasses import dataclass
 from typing import Any
 
-from budget.drill.replay import DrillResult, check_drill, drill_result, drill_runs, sorted_incidents
-from budget.files.gcpause import paused
-from budget.gateway.gate import Check, validate
+from budget.drill import DrillResult, check_drill, drill_result, drill_runs, sorted_incidents
+from budget.files import paused
+from budget.gateway import Check, validate
 from budget.keeper.snapshot import simulate_shared
-from budget.model.scenario import Incident
-from budget.model.spec import BudgetSpec
-from budget.model.variants import Variant, price_of, variant_spec
+from budget.model import BudgetSpec, Incident, Variant, price_of, variant_spec
 
 
 @dataclass

@@ -8,17 +8,22 @@ from typing import Any
 
 from budget.cli.plan_commands import load_result
 from budget.errors import BudgetError, UsageError
-from budget.files.cliargs import outages
-from budget.files.commandline import EXIT_FAIL, EXIT_OK, EXIT_USAGE
+from budget.files import EXIT_FAIL, EXIT_OK, EXIT_USAGE, outages
 
 
 def cmd_drill(args: argparse.Namespace) -> int:
-    from budget.drill.days import load_days
-    from budget.drill.multiday import days_csv, days_json, summary_lines
-    from budget.drill.replay import apply_history, drill_csv, read_history, run_drill
-    from budget.files.outputs import Outputs
-    from budget.model.plan import load_plan
-    from budget.model.units import parse_clock
+    from budget.drill import (
+        apply_history,
+        days_csv,
+        days_json,
+        drill_csv,
+        load_days,
+        read_history,
+        run_drill,
+        summary_lines,
+    )
+    from budget.files import Outputs
+    from budget.model import load_plan, parse_clock
 
     if bool(args.budget_spec) == bool(args.plan):
         raise UsageError("give one of --budget-spec or --plan")
@@ -67,7 +72,7 @@ def cmd_drill(args: argparse.Namespace) -> int:
 
 def read_history_text(past: Any, text: str, spec_name: str) -> Any:
     """The history as it stands after this run's record (the next day of a drill compares with it)."""
-    from budget.drill.replay import History
+    from budget.drill import History
 
     lines = tuple(ln for ln in text.splitlines() if ln.strip())
     return History(past.path, lines, json.loads(lines[-1]))
@@ -99,8 +104,8 @@ def print_drill(result: Any, source: str, day: str) -> bool:
 
 def cmd_validate(args: argparse.Namespace) -> int:
     """Exit 0 pass, 1 a check failed, 2 unusable input (every input error, a gate that checks nothing)."""
-    from budget.gateway.validation import load_rules
-    from budget.gateway.validation import run as run_validation
+    from budget.gateway import load_rules
+    from budget.gateway import run as run_validation
 
     try:
         rules = load_rules(args.validation)
@@ -121,7 +126,7 @@ def cmd_validate(args: argparse.Namespace) -> int:
 
 def cmd_review(args: argparse.Namespace) -> int:
     """Exit 1 when a signal fires, 0 when none does, 2 when no signal has the data to be evaluated."""
-    from budget.drill.review import load_history, review
+    from budget.drill import load_history, review
 
     result = review(load_history(args.history), args.history, args.spec)
     if args.json:

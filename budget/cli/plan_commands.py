@@ -10,8 +10,9 @@ import json
 from typing import Any
 
 from budget.errors import BudgetError, UsageError
-from budget.files.commandline import EXIT_FAIL, EXIT_OK
-from budget.files.limits import (
+from budget.files import (
+    EXIT_FAIL,
+    EXIT_OK,
     MAX_RESULT_BYTES,
 )
 
@@ -27,9 +28,8 @@ def json_text(data: Any, name: str) -> str:
 
 
 def cmd_compile(args: argparse.Namespace) -> int:
-    from budget.files.outputs import Outputs
-    from budget.model.plan import plan_json, proportion_check, proportion_line, summary_line
-    from budget.model.spec import load_spec, parse_split
+    from budget.files import Outputs
+    from budget.model import load_spec, parse_split, plan_json, proportion_check, proportion_line, summary_line
 
     outs = Outputs({"--out": args.out})
     spec = load_spec(args.budget_spec)
@@ -51,7 +51,7 @@ def cmd_compile(args: argparse.Namespace) -> int:
 
 
 def cmd_assert(args: argparse.Namespace) -> int:
-    from budget.gateway.assertion import assert_spec
+    from budget.gateway import assert_spec
 
     result = assert_spec(args.budget_spec, args.expect_split, args.tolerance)
     for line in result.lines():
@@ -60,8 +60,8 @@ def cmd_assert(args: argparse.Namespace) -> int:
 
 
 def scenario_for(args: argparse.Namespace, spec: Any) -> Any:
-    from budget.files.loader import load_document
-    from budget.model.scenario import (
+    from budget.files import load_document
+    from budget.model import (
         DEFAULT_MANUAL_TIMEOUT_SEC,
         parse_failure,
         scenario_from_dict,
@@ -98,9 +98,9 @@ def scenario_for(args: argparse.Namespace, spec: Any) -> Any:
 
 
 def cmd_simulate(args: argparse.Namespace) -> int:
-    from budget.files.outputs import Outputs
+    from budget.files import Outputs
     from budget.keeper import manual_key, simulate
-    from budget.model.plan import load_plan
+    from budget.model import load_plan
 
     outs = Outputs({"--out": args.out})
     spec = load_plan(args.plan)
@@ -136,7 +136,7 @@ def cmd_simulate(args: argparse.Namespace) -> int:
 
 
 def load_result(path: str) -> dict[str, Any]:
-    from budget.files.loader import load_document
+    from budget.files import load_document
 
     doc = load_document(path, limit=MAX_RESULT_BYTES)
     if not isinstance(doc.data, dict):
@@ -145,7 +145,7 @@ def load_result(path: str) -> dict[str, Any]:
 
 
 def cmd_inspect(args: argparse.Namespace) -> int:
-    from budget.gateway.query import evaluate, format_value
+    from budget.gateway import evaluate, format_value
 
     data = load_result(args.result)
     outcome = evaluate(args.query, data)
@@ -162,8 +162,8 @@ def cmd_inspect(args: argparse.Namespace) -> int:
 
 
 def cmd_note(args: argparse.Namespace) -> int:
-    from budget.files.outputs import check_output
-    from budget.workbench.note import entry_from_result, write_note
+    from budget.files import check_output
+    from budget.workbench import entry_from_result, write_note
 
     check_output(args.out, "--out")
     data = load_result(args.result)

@@ -6,21 +6,22 @@ import argparse
 import os
 import sys
 
-from budget.files.cliargs import outages, targets
-from budget.files.commandline import EXIT_FAIL, EXIT_OK
-from budget.files.limits import (
+from budget.files import (
+    EXIT_FAIL,
+    EXIT_OK,
     MAX_SWEEP_REPLAYS,
     check_replays,
+    outages,
+    targets,
 )
 
 
 def cmd_calibrate(args: argparse.Namespace) -> int:
-    from budget.calibration.calibrate import calibrate, price_of, spec_yaml, sweep_grid
-    from budget.drill.days import load_days
-    from budget.files.outputs import Outputs
-    from budget.gateway.gate import load_checks
-    from budget.model.plan import load_plan
-    from budget.model.units import parse_clock
+    from budget.calibration import calibrate, price_of, spec_yaml, sweep_grid
+    from budget.drill import load_days
+    from budget.files import Outputs
+    from budget.gateway import load_checks
+    from budget.model import load_plan, parse_clock
 
     outs = Outputs({"--out": args.out, "--csv": args.csv})
     variants = sweep_grid(args)
@@ -102,8 +103,8 @@ def cmd_calibrate(args: argparse.Namespace) -> int:
 
 
 def cmd_propose(args: argparse.Namespace) -> int:
-    from budget.calibration.calibrate import propose
-    from budget.files.outputs import Outputs
+    from budget.calibration import propose
+    from budget.files import Outputs
 
     outs = Outputs({"--out": args.out})
     p = propose(args.incidents_per_day, args.incident_tokens, args.disputed_share, args.outages_per_month)

@@ -5,14 +5,13 @@ from __future__ import annotations
 import argparse
 import os
 
-from budget.files.commandline import EXIT_OK
+from budget.files import EXIT_OK
 
 
 def cmd_fit(args: argparse.Namespace) -> int:
-    from budget.files.outputs import Outputs
-    from budget.model.plan import load_plan
-    from budget.traffic.fit import fit_spend_log, parse_tier_map
-    from budget.traffic.spendlog import read_spend_log
+    from budget.files import Outputs
+    from budget.model import load_plan
+    from budget.traffic import fit_spend_log, parse_tier_map, read_spend_log
 
     outs = Outputs({"--out": args.out})
     tier_map = parse_tier_map(args.tier_map)
@@ -29,10 +28,10 @@ def cmd_fit(args: argparse.Namespace) -> int:
 
 
 def cmd_export(args: argparse.Namespace) -> int:
-    from budget.files.outputs import Outputs
-    from budget.model.plan import load_plan
-    from budget.traffic.export import export_text, limits_json
-    from budget.traffic.export import summary_lines as export_summary
+    from budget.files import Outputs
+    from budget.model import load_plan
+    from budget.traffic import export_text, limits_json
+    from budget.traffic import summary_lines as export_summary
 
     outs = Outputs({"--out": args.out, "--limits-out": args.limits_out})
     spec = load_plan(args.budget_spec)

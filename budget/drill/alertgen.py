@@ -27,7 +27,7 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
-from budget.files.outputs import atomic_write_text
+from budget.files import atomic_write_text
 
 DAY = datetime(2026, 11, 24, tzinfo=UTC)
 MIX = (("P0", 0.05), ("P1", 0.20), ("P2", 0.40), ("P3", 0.35))

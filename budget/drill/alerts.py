@@ -49,10 +49,17 @@ from pathlib import Path
 from typing import Any
 
 from budget.errors import BudgetError
-from budget.files.choices import ALERT_FORMATS
-from budget.files.gcpause import paused
-from budget.files.limits import MAX_ALERT_FILE_BYTES, MAX_ALERTS, MAX_CSV_FIELD_CHARS
-from budget.files.loader import load_document, parse_json_text, read_text, short_repr
+from budget.files import (
+    ALERT_FORMATS,
+    MAX_ALERT_FILE_BYTES,
+    MAX_ALERTS,
+    MAX_CSV_FIELD_CHARS,
+    load_document,
+    parse_json_text,
+    paused,
+    read_text,
+    short_repr,
+)
 from budget.keeper.intake import (
     DEFAULT_BLAST,
     SeverityMap,
@@ -68,7 +75,7 @@ from budget.keeper.intake import generic as _generic
 from budget.keeper.intake import num as _num
 from budget.keeper.intake import text as _text
 from budget.keeper.intake import ts as _ts
-from budget.model.scenario import Incident
+from budget.model import Incident
 
 FORMATS = ALERT_FORMATS
 DETECT_LINES = 1000  # lines read to tell the format of a line-by-line stream

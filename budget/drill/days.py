@@ -16,7 +16,7 @@ from pathlib import Path
 
 from budget.drill.alerts import ImportReport, _Raw, day_incidents, first_day, load_records
 from budget.errors import BudgetError
-from budget.model.scenario import Incident
+from budget.model import Incident
 
 
 @dataclass(frozen=True)

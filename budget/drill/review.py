@@ -18,7 +18,7 @@ from pathlib import Path
 from typing import Any
 
 from budget.errors import BudgetError, UsageError
-from budget.files.loader import parse_json_text, read_text
+from budget.files import parse_json_text, read_text
 
 FIRES, QUIET, NO_DATA = "fires", "quiet", "not enough data"
 HEALTH_FLOOR = 0.5  # token_health_min below this more than once a week: local tier too small

@@ -13,8 +13,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from budget.errors import BudgetError
-from budget.model.plan import proportion_check, proportion_line, summary_line
-from budget.model.spec import BudgetSpec, load_spec, parse_split
+from budget.model import BudgetSpec, load_spec, parse_split, proportion_check, proportion_line, summary_line
 
 
 @dataclass

@@ -20,7 +20,7 @@ from pathlib import Path
 from typing import Any
 
 from budget.errors import BudgetError, QueryError
-from budget.files.loader import Document, load_document, parse_text
+from budget.files import Document, load_document, parse_text
 from budget.gateway.query import Clause, evaluate, fields_of, format_value, parse, resolve
 from budget.gateway.verdict import Item
 

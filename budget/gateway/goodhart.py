@@ -29,7 +29,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from budget.errors import QueryError
-from budget.files.loader import Document
+from budget.files import Document
 from budget.gateway.verdict import Item
 
 OPERATORS: dict[str, Callable[[float, float], bool]] = {

@@ -24,8 +24,8 @@ from dataclasses import dataclass
 from typing import Any
 
 from budget.errors import QueryError
-from budget.files.limits import MAX_NESTING as MAX_QUERY_NESTING
-from budget.files.limits import MAX_QUERY_CHARS
+from budget.files import MAX_NESTING as MAX_QUERY_NESTING
+from budget.files import MAX_QUERY_CHARS
 
 _TOKEN = re.compile(
     r"""

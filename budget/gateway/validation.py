@@ -19,7 +19,7 @@ from typing import Any
 from markdown_it import MarkdownIt
 
 from budget.errors import BudgetError, QueryError
-from budget.files.loader import Document, parse_text, read_text
+from budget.files import Document, parse_text, read_text
 from budget.gateway import gate, goodhart
 from budget.gateway.verdict import Verdict
 

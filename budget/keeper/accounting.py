@@ -7,7 +7,7 @@ from collections.abc import Sequence
 from budget.keeper.state import Keeper
 from budget.keeper.task import Task
 from budget.keeper.workload import needs_review
-from budget.model.scenario import Incident
+from budget.model import Incident
 
 
 def charge(k: Keeper, phase: int, tier: str, tokens: float, borrow: bool = False) -> bool:

@@ -26,10 +26,8 @@ import re
 from datetime import UTC, datetime
 from typing import Any
 
-from budget.files import jsonscan
-from budget.files.limits import MAX_INT_DIGITS
-from budget.files.text import short_repr
-from budget.model.scenario import Incident
+from budget.files import MAX_INT_DIGITS, jsonscan, short_repr
+from budget.model import Incident
 
 MAX_EPOCH_SEC = 253_402_300_799  # 9999-12-31T23:59:59Z: the last second a datetime can hold
 MAX_FIELD_CHARS = 200  # an id or service name; longer ones are cut

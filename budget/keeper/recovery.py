@@ -15,7 +15,7 @@ from budget.keeper.accounting import pay_rework
 from budget.keeper.moves import audit, start, to_degraded
 from budget.keeper.state import HEALTH_STEP, Keeper
 from budget.keeper.task import Task, clock
-from budget.model.spec import SEVERITIES
+from budget.model import SEVERITIES
 
 # phases a recovering tier may run in stage 1 and 2: triage/classification, then diagnosis/plan too
 STAGE_PHASES = (2, 4)

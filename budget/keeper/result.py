@@ -11,9 +11,7 @@ from typing import Any
 from budget.keeper.recovery import second_dip
 from budget.keeper.state import Keeper
 from budget.keeper.task import clock, num
-from budget.model.scenario import Scenario
-from budget.model.spec import SEVERITIES
-from budget.model.units import format_clock
+from budget.model import SEVERITIES, Scenario, format_clock
 
 # Result field names a user checks; the app's labels come from here too.
 RESULT_LABELS: dict[str, str] = {

@@ -15,8 +15,7 @@ from budget.keeper.result import SimResult, build_result, timeline_row
 from budget.keeper.state import Keeper
 from budget.keeper.task import Task, clock, num
 from budget.keeper.workload import disputed_flags, needs_review
-from budget.model.scenario import ROUTING_POLICIES, Incident, Scenario
-from budget.model.spec import BudgetSpec
+from budget.model import ROUTING_POLICIES, BudgetSpec, Incident, Scenario
 
 # ticks this process has simulated, every run counted: a statistic (tests/test_snapshot.py counts the ticks runs share)
 ticks_simulated = 0

@@ -27,8 +27,7 @@ from dataclasses import dataclass
 from budget.keeper.result import SimResult
 from budget.keeper.simulate import advance, finish, note_guard, span, start_run
 from budget.keeper.state import Keeper
-from budget.model.scenario import Scenario
-from budget.model.spec import BudgetSpec
+from budget.model import BudgetSpec, Scenario
 
 _OUTAGE_FIELDS = ("down_tier", "duration_min")
 

@@ -12,9 +12,7 @@ from typing import Any
 
 from budget.keeper.task import POSTMORTEM, Task
 from budget.keeper.workload import phase_shares, work_tiers
-from budget.model.capacity import tier_capacity_tpm
-from budget.model.scenario import Scenario
-from budget.model.spec import SEVERITIES, BudgetSpec, Policy
+from budget.model import SEVERITIES, BudgetSpec, Policy, Scenario, tier_capacity_tpm
 
 # a change of token_health smaller than this from one window to the next is noise, not a trend:
 # the red button's "risk grew" condition and the staged return's "stable window" both use it

@@ -2,8 +2,7 @@
 
 from __future__ import annotations
 
-from budget.model.scenario import Incident
-from budget.model.units import format_clock
+from budget.model import Incident, format_clock
 
 TICK_SEC = 60  # one keeper tick is one minute
 POSTMORTEM = "postmortem"

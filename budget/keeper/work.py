@@ -18,7 +18,7 @@ from budget.keeper.moves import audit, request_review, to_degraded
 from budget.keeper.recovery import stage_allows
 from budget.keeper.state import Keeper
 from budget.keeper.task import TICK_SEC, Task
-from budget.model.spec import SEVERITIES
+from budget.model import SEVERITIES
 
 
 def run_work(k: Keeper, now: int) -> None:

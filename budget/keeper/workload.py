@@ -18,8 +18,7 @@ from __future__ import annotations
 import math
 from collections.abc import Sequence
 
-from budget.model.scenario import Incident
-from budget.model.spec import BudgetSpec, Policy
+from budget.model import BudgetSpec, Incident, Policy
 
 _PHI = (math.sqrt(5) - 1) / 2
 

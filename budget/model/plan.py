@@ -14,7 +14,7 @@ from pathlib import Path
 from typing import Any
 
 from budget.errors import BudgetError
-from budget.files.loader import load_document
+from budget.files import load_document
 from budget.model.spec import (
     RESERVE,
     SLA_KEY,

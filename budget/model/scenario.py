@@ -18,10 +18,9 @@ from typing import Any, Literal
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
 from budget.errors import BudgetError
-from budget.files.choices import ROUTING_POLICIES
-from budget.files.limits import MAX_DURATION_MIN, MAX_QUEUE
-from budget.files.loader import Document, load_document, parse_text, short_repr
-from budget.model.spec import SEVERITIES, BudgetSpec, Policy
+from budget.files import MAX_DURATION_MIN, MAX_QUEUE, ROUTING_POLICIES, Document, load_document, parse_text, short_repr
+from budget.model.policy import SEVERITIES, Policy
+from budget.model.spec import BudgetSpec
 from budget.model.units import parse_clock, parse_duration
 
 DEFAULT_ROUTING = "ranked"

@@ -21,210 +21,24 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from budget.errors import BudgetError
-from budget.files.limits import MAX_PHASES, MAX_QUEUE, MAX_TIERS, MAX_TOKENS_PER_INCIDENT
-from budget.files.loader import Document, dotted, load_document, parse_text, short_repr
+from budget.files import (
+    MAX_PHASES,
+    MAX_TIERS,
+    Document,
+    dotted,
+    load_document,
+    parse_text,
+    short_repr,
+)
+from budget.model.policy import Policy
 from budget.model.units import format_duration, parse_duration
 
 RESERVE = "control_reserve"
 SLA_KEY = "sla_p95"
-SEVERITIES = ("P0", "P1", "P2", "P3")
-DEFAULT_ALERT_THRESHOLD = 0.60
 DEFAULT_SPLIT_TOLERANCE_PCT = 1.0
-MAX_WEIGHT = 1000.0  # a risk weight or a severity-mix share
-MAX_PRICE_PER_MILLION = 1_000_000.0
-
-
-def _in_range(field: str, values: dict[str, float], hi: float, severities: bool = True) -> None:
-    """Each value from 0 to ``hi``; with ``severities``, each key one of P0-P3."""
-    for k, x in values.items():
-        if severities and k not in SEVERITIES:
-            raise ValueError(f"unknown severity {k!r} (use {', '.join(SEVERITIES)})")
-        if not 0 <= x <= hi:
-            raise ValueError(f"{field}.{k}: must be from 0 to {hi:g}")
-
-
-class Policy(BaseModel):
-    """Every constant of the budget keeper, with the default the chapter implies.
-
-    Units are in the names: ``_sec``, ``_min``, ``_share`` (0..1), ``_tokens``.
-    Values are strict: numbers are finite and never booleans, integers are
-    integers (``3.0`` and ``"3"`` are refused), and each has a documented range.
-    """
-
-    model_config = ConfigDict(extra="forbid", frozen=True, strict=True, allow_inf_nan=False)
-
-    tokens_per_incident: int = Field(
-        50_000,
-        gt=0,
-        le=MAX_TOKENS_PER_INCIDENT,
-        description="Tokens one incident costs through the whole pipeline (chapter: ~50K).",
-    )
-    failover_allowance_share: float = Field(
-        0.25,
-        ge=0,
-        le=1,
-        description="Share of the most expensive tier's daily quota that automatic failover may use.",
-    )
-    failover_severities: tuple[str, ...] = Field(("P0", "P1"), description="Severities eligible for ranked failover.")
-    mid_failover_severities: tuple[str, ...] = Field(
-        ("P0", "P1", "P2"),
-        description="Severities a middle tier (neither cheapest nor most expensive) takes on failover.",
-    )
-    failover_min_age_sec: float = Field(90, ge=0, le=86400, description="A task must be older than this to fail over.")
-    post_analysis_severities: tuple[str, ...] = Field(
-        ("P0", "P1", "P2"),
-        description="Severities whose decisions made by hand in the manual channel the most expensive tier "
-        "re-verifies (post-analysis) when the PostToolUse audit runs.",
-    )
-    risk_weight: dict[str, float] = Field(
-        default_factory=lambda: {"P0": 1.0, "P1": 1.0, "P2": 1.0, "P3": 1.0},
-        description="Weight of a waiting task's rework in token_health, per severity.",
-    )
-    alert_threshold: float = Field(
-        DEFAULT_ALERT_THRESHOLD,
-        ge=0,
-        le=1,
-        description="The guard: below this token_health automatic failover is blocked.",
-    )
-    rework_per_min: float = Field(
-        0.02,
-        ge=0,
-        le=1,
-        description="Share of an incident's tokens owed again per minute it waits on a down tier.",
-    )
-    rework_cap_share: float = Field(
-        1.0,
-        ge=0,
-        le=10,
-        description="Most rework one waiting task can owe, as a share of its tokens: a task stale long enough "
-        "is redone from scratch, not more.",
-    )
-    queue_limit: int = Field(25, gt=0, le=MAX_QUEUE, description="Open queue size above which the red button fires.")
-    window_min: int = Field(5, gt=0, le=60, description="Length of a keeper window, minutes.")
-    review_share: float = Field(
-        0.10, ge=0, le=1, description="Frontier review cost of a disputed or P0 task, share of its tokens."
-    )
-    dispute_gap: float = Field(
-        0.6, ge=0, le=1, description="Confidence gap at or above which a task is disputed (frontier review)."
-    )
-    phase_time_share: float = Field(
-        0.5, gt=0, le=1, description="Typical phase time as a share of the phase's sla_p95."
-    )
-    manual_resolve_min: float = Field(
-        10, gt=0, le=1440, description="Minutes a human needs to close a task in the manual channel."
-    )
-    drain_min: int = Field(60, ge=0, le=1440, description="Minutes simulated after the outage ends.")
-    warmup_min: int = Field(15, ge=0, le=240, description="Minutes a recovered tier stays fragile.")
-    warmup_capacity: int = Field(
-        10, gt=0, le=MAX_QUEUE, description="Tasks a fragile tier can take in one minute; more makes it fail again."
-    )
-    relapse_min: int = Field(5, gt=0, le=240, description="Minutes a flooded tier stays down when it relapses.")
-    stage_shares: tuple[float, float] = Field(
-        (0.3, 0.6), description="Staged return: share of warmup_capacity in stage 1 and stage 2."
-    )
-    sla_resolve: dict[str, str] = Field(
-        default_factory=lambda: {"P0": "15m", "P1": "30m", "P2": "2h", "P3": "8h"},
-        description="Time to resolve per severity; past it the task breaches its SLA.",
-    )
-    token_price_per_million: dict[str, float] = Field(
-        default_factory=dict,
-        description="Price of a million tokens per tier; a tier not named costs 0.10 if it is the cheapest, "
-        "3.00 if it is the most expensive, 0.60 otherwise.",
-    )
-    currency: str = Field(
-        "USD",
-        min_length=1,
-        max_length=8,
-        description="Currency of token_price_per_million; a label on every cost the workbench prints.",
-    )
-    severity_mix: dict[str, float] = Field(
-        default_factory=lambda: {"P0": 0.10, "P1": 0.25, "P2": 0.35, "P3": 0.30},
-        description="Severity shares of generated incidents.",
-    )
-    disputed_share: float | None = Field(
-        None,
-        ge=0,
-        le=1,
-        description="Share of incidents that are disputed (get a frontier review) in streams that carry no "
-        "confidence gap; None: disputed means confidence_gap >= dispute_gap.",
-    )
-    capacity_tpm: dict[str, int] = Field(
-        default_factory=dict,
-        description="Tokens per minute a tier can serve (a gateway's tpm limit); a tier not named gets the "
-        "capacity derived from the plan (budget.model.capacity).",
-    )
-    capacity_peak_factor: float = Field(
-        48.0,
-        gt=0,
-        le=1440,
-        description="Derived capacity: a tier serves this many times its average minute of the day.",
-    )
-    phase_shares: dict[str, float] = Field(
-        default_factory=dict,
-        description="Share of an incident's tokens spent in each phase; empty: as the plan spreads its work "
-        "tiers' quotas.",
-    )
-
-    @field_validator(
-        "failover_severities", "mid_failover_severities", "post_analysis_severities", "stage_shares", mode="before"
-    )
-    @classmethod
-    def _list_as_tuple(cls, v: Any) -> Any:
-        return tuple(v) if isinstance(v, list) else v  # YAML and JSON give lists
-
-    @field_validator("stage_shares")
-    @classmethod
-    def _stage_shares(cls, v: tuple[float, float]) -> tuple[float, float]:
-        if not all(0 < x <= 1 for x in v):
-            raise ValueError(f"each stage share must be above 0 and at most 1, got {list(v)}")
-        return v
-
-    @field_validator("token_price_per_million")
-    @classmethod
-    def _prices(cls, v: dict[str, float]) -> dict[str, float]:
-        _in_range("token_price_per_million", v, MAX_PRICE_PER_MILLION, severities=False)
-        return v
-
-    @field_validator("risk_weight")
-    @classmethod
-    def _weights(cls, v: dict[str, float]) -> dict[str, float]:
-        _in_range("risk_weight", v, MAX_WEIGHT)
-        return {s: float(v.get(s, 1.0)) for s in SEVERITIES}
-
-    @field_validator("failover_severities", "mid_failover_severities", "post_analysis_severities")
-    @classmethod
-    def _known_severities(cls, v: tuple[str, ...]) -> tuple[str, ...]:
-        for s in v:
-            if s not in SEVERITIES:
-                raise ValueError(f"unknown severity {s!r} (use {', '.join(SEVERITIES)})")
-        return v
-
-    @field_validator("sla_resolve")
-    @classmethod
-    def _sla(cls, v: dict[str, str]) -> dict[str, str]:
-        for k, d in v.items():
-            if k not in SEVERITIES:
-                raise ValueError(f"unknown severity {k!r} (use {', '.join(SEVERITIES)})")
-            if parse_duration(d, f"sla_resolve.{k}") <= 0:
-                raise ValueError(f"sla_resolve.{k}: must be positive")
-        missing = [s for s in SEVERITIES if s not in v]
-        if missing:
-            raise ValueError(f"missing severities {', '.join(missing)}")
-        return v
-
-    @field_validator("severity_mix")
-    @classmethod
-    def _mix(cls, v: dict[str, float]) -> dict[str, float]:
-        _in_range("severity_mix", v, MAX_WEIGHT)
-        if sum(v.values()) <= 0:
-            raise ValueError("shares must add up to more than 0")
-        return v
-
-    def sla_seconds(self, severity: str) -> float:
-        return parse_duration(self.sla_resolve[severity], f"policy.sla_resolve.{severity}")
 
 
 class Phase(BaseModel):
@@ -329,32 +143,21 @@ def parse_split(text: str, tiers: tuple[str, ...], tolerance_pct: float = DEFAUL
     return Split(target=dict(zip(keys, values, strict=True)), tolerance_pct=tolerance_pct)
 
 
-def spec_from_document(doc: Document) -> BudgetSpec:
-    data = doc.data
-    if not isinstance(data, dict):
-        raise doc.error((), f"must be a mapping with daily_budget_tokens and phases, got {type(data).__name__}")
-    allowed = {"daily_budget_tokens", "phases", "tiers", "policy", "split", "totals", "include"}
-    for key in data:
-        if key not in allowed:
-            raise doc.error((key,), f"unknown field (expected one of {', '.join(sorted(allowed))})")
-    if "daily_budget_tokens" not in data:
-        raise doc.error((), "missing field daily_budget_tokens")
-    daily = data["daily_budget_tokens"]
-    if isinstance(daily, bool) or not isinstance(daily, int) or daily <= 0:
-        raise doc.error(("daily_budget_tokens",), f"must be a positive integer, got {daily!r}")
-    phases_raw = data.get("phases")
-    if not isinstance(phases_raw, dict) or not phases_raw:
-        raise doc.error(("phases",), "must be a mapping of phase name to tier quotas")
+def _declared_tiers(doc: Document, declared: object) -> list[str]:
+    """The optional ``tiers:`` list, cheapest first (empty when the spec leaves it out)."""
+    if declared is None:
+        return []
+    if not isinstance(declared, list) or not all(isinstance(t, str) and t for t in declared):
+        raise doc.error(("tiers",), "must be a list of tier names, cheapest first")
+    if len(set(declared)) != len(declared):
+        raise doc.error(("tiers",), "names a tier twice")
+    return list(declared)
 
-    declared = data.get("tiers")
-    tiers: list[str] = []
-    if declared is not None:
-        if not isinstance(declared, list) or not all(isinstance(t, str) and t for t in declared):
-            raise doc.error(("tiers",), "must be a list of tier names, cheapest first")
-        if len(set(declared)) != len(declared):
-            raise doc.error(("tiers",), "names a tier twice")
-        tiers = list(declared)
 
+def _phases(
+    doc: Document, phases_raw: dict[Any, Any], tiers: list[str], declared: bool
+) -> tuple[dict[str, Phase], dict[str, int]]:
+    """The phases and the reserve; ``tiers`` grows in the order the first phase names them (unless declared)."""
     phases: dict[str, Phase] = {}
     reserve: dict[str, int] = {}
     for name, row in phases_raw.items():
@@ -371,7 +174,7 @@ def spec_from_document(doc: Document) -> BudgetSpec:
             if not isinstance(key, str):
                 raise doc.error(kloc, "tier names must be text")
             if key not in tiers:
-                if declared is not None or phases or reserve:
+                if declared or phases or reserve:
                     raise doc.error(kloc, f"unknown tier (tiers in this spec: {', '.join(tiers)})")
                 tiers.append(key)
             quotas[key] = _int_quota(doc, kloc, value)
@@ -392,7 +195,45 @@ def spec_from_document(doc: Document) -> BudgetSpec:
         )
     if not tiers:
         raise doc.error(("phases",), "names no tier")
+    return phases, reserve
 
+
+def _check_sums(doc: Document, spec: BudgetSpec, totals: object) -> None:
+    """``totals:`` (when given) and the daily budget must match the phases' quotas."""
+    if totals is not None:
+        expected = tier_totals(spec)
+        if totals != expected:
+            raise doc.error(("totals",), f"does not match the phases: expected {expected}, got {totals}")
+    total, daily = spec.quota_sum(), spec.daily_budget_tokens
+    if total != daily:
+        diff = total - daily
+        raise doc.error(
+            ("daily_budget_tokens",),
+            f"quota sum {total:,} does not equal daily_budget_tokens {daily:,} "
+            f"(difference {diff:+,}): every phases.<name>.<tier> quota, control_reserve included, "
+            "must add up to the daily budget",
+        )
+
+
+def spec_from_document(doc: Document) -> BudgetSpec:
+    data = doc.data
+    if not isinstance(data, dict):
+        raise doc.error((), f"must be a mapping with daily_budget_tokens and phases, got {type(data).__name__}")
+    allowed = {"daily_budget_tokens", "phases", "tiers", "policy", "split", "totals", "include"}
+    for key in data:
+        if key not in allowed:
+            raise doc.error((key,), f"unknown field (expected one of {', '.join(sorted(allowed))})")
+    if "daily_budget_tokens" not in data:
+        raise doc.error((), "missing field daily_budget_tokens")
+    daily = data["daily_budget_tokens"]
+    if isinstance(daily, bool) or not isinstance(daily, int) or daily <= 0:
+        raise doc.error(("daily_budget_tokens",), f"must be a positive integer, got {daily!r}")
+    phases_raw = data.get("phases")
+    if not isinstance(phases_raw, dict) or not phases_raw:
+        raise doc.error(("phases",), "must be a mapping of phase name to tier quotas")
+
+    tiers = _declared_tiers(doc, data.get("tiers"))
+    phases, reserve = _phases(doc, phases_raw, tiers, data.get("tiers") is not None)
     policy, declared, doc_of = _policy(doc, data)
     _check_policy_names(doc_of, policy, tiers, [n for n in phases])
 
@@ -410,20 +251,7 @@ def spec_from_document(doc: Document) -> BudgetSpec:
         split=split,
         source=doc.name,
     )
-    total = spec.quota_sum()
-    totals = data.get("totals")
-    if totals is not None:
-        expected = tier_totals(spec)
-        if totals != expected:
-            raise doc.error(("totals",), f"does not match the phases: expected {expected}, got {totals}")
-    if total != daily:
-        diff = total - daily
-        raise doc.error(
-            ("daily_budget_tokens",),
-            f"quota sum {total:,} does not equal daily_budget_tokens {daily:,} "
-            f"(difference {diff:+,}): every phases.<name>.<tier> quota, control_reserve included, "
-            "must add up to the daily budget",
-        )
+    _check_sums(doc, spec, data.get("totals"))
     return spec
 
 

@@ -7,7 +7,7 @@ import math
 import re
 
 from budget.errors import BudgetError
-from budget.files.limits import MAX_DURATION_SEC
+from budget.files import MAX_DURATION_SEC
 
 _DURATION = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*(s|sec|m|min|h|d)?\s*$")
 _FACTOR = {None: 1, "s": 1, "sec": 1, "m": 60, "min": 60, "h": 3600, "d": 86400}

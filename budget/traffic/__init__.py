@@ -1,1 +1,43 @@
-"""(placeholder: filled in the next commit)."""
+"""Traffic: real LLM traffic in, a plan out to a real gateway.
+
+LiteLLM spend logs (``spendlog``) and their seeded generator (``spendgen``), the workload fitted from
+them (``fit``), and a plan exported as a LiteLLM proxy or Portkey config (``export``).
+
+May import: ``budget.calibration`` (its prices), ``budget.drill``, ``budget.gateway``, ``budget.keeper``,
+``budget.model``, ``budget.files``, ``budget.errors``. Never the workbench.
+"""
+
+from budget.traffic.export import (
+    export_text,
+    global_fallbacks,
+    limits_json,
+    litellm_dict,
+    litellm_yaml,
+    portkey_dict,
+    reachable,
+    summary_lines,
+    tier_limits,
+)
+from budget.traffic.fit import fit_spend_log, parse_tier_map
+from budget.traffic.spendgen import Workload, generate, to_csv, to_json
+from budget.traffic.spendlog import parse_spend_log, read_spend_log
+
+__all__ = [
+    "Workload",
+    "export_text",
+    "fit_spend_log",
+    "generate",
+    "global_fallbacks",
+    "limits_json",
+    "litellm_dict",
+    "litellm_yaml",
+    "parse_spend_log",
+    "parse_tier_map",
+    "portkey_dict",
+    "reachable",
+    "read_spend_log",
+    "summary_lines",
+    "tier_limits",
+    "to_csv",
+    "to_json",
+]

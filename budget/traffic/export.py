@@ -35,11 +35,10 @@ import re
 from dataclasses import asdict, dataclass
 from typing import Any
 
-from budget.calibration.calibrate import DEFAULT_PRICES
+from budget.calibration import DEFAULT_PRICES
 from budget.errors import BudgetError
-from budget.files.choices import GATEWAYS
-from budget.model.capacity import tier_capacity_tpm
-from budget.model.spec import BudgetSpec
+from budget.files import GATEWAYS
+from budget.model import BudgetSpec, tier_capacity_tpm
 
 ALLOWED_FAILS = 3
 FALLBACK_STATUS_CODES = [429, 500, 502, 503, 504]

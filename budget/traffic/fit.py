@@ -46,7 +46,7 @@ from datetime import datetime
 import yaml
 
 from budget.errors import BudgetError, UsageError
-from budget.model.spec import BudgetSpec, Policy
+from budget.model import BudgetSpec, Policy
 from budget.traffic.spendlog import SpendLog, SpendRecord
 
 SHARE_DECIMALS = 4

@@ -48,8 +48,8 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
-from budget.drill.alertgen import DAY, rate
-from budget.files.outputs import atomic_write_text
+from budget.drill import DAY, rate
+from budget.files import atomic_write_text
 
 COLUMNS = (
     "request_id",

@@ -40,8 +40,7 @@ from pathlib import Path
 from typing import Any
 
 from budget.errors import BudgetError
-from budget.files.choices import SPEND_LOG_FORMATS
-from budget.files.loader import read_text
+from budget.files import SPEND_LOG_FORMATS, read_text
 
 MAX_SPEND_LOG_BYTES = 64 * 1024 * 1024
 REQUIRED = ("request_id", "startTime", "total_tokens")

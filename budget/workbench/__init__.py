@@ -1,1 +1,146 @@
-"""(placeholder: filled in the next commit)."""
+"""The workbench's engine side: what the browser pages need, without Streamlit.
+
+The current spec every page reads (``current``), the Spec editor's table and its charts (``editor``,
+``editor_charts``), the shipped inputs and safe saving (``library``), result charts (``charts``), the
+flow diagram (``flowgraph``), side-by-side runs (``compare``), the capstone note (``note``), the
+learner's workbook (``workbook``) and the chapter's exercises as data (``exercises``).
+
+May import: every engine package below it. Never Streamlit, never the CLI.
+"""
+
+from budget.workbench.charts import (
+    RUN_COLOURS,
+    calibration_heatmap,
+    drill_health_chart,
+    flow_chart,
+    health_chart,
+    overlay_health_chart,
+    queue_chart,
+)
+from budget.workbench.compare import (
+    CHAPTER_VARIANTS,
+    POLICY_VARIANTS,
+    RETURN_VARIANTS,
+    Variant,
+    policy_sentence,
+    run_variants,
+)
+from budget.workbench.current import EDITED, INVALID, SHIPPED, CurrentSpec
+from budget.workbench.editor import (
+    CHECK,
+    PHASE,
+    ROW_TOTAL,
+    QuotaTable,
+    add_phase,
+    add_tier,
+    apply_edits,
+    check_table,
+    daily_to_sum,
+    delete_phase,
+    delete_tier,
+    editor_rows,
+    rename_phase,
+    rename_tier,
+    set_daily,
+    table_from_text,
+    table_to_text,
+)
+from budget.workbench.editor_charts import quota_chart, sum_chart
+from budget.workbench.exercises import EXERCISES, run_exercise
+from budget.workbench.flowgraph import pipeline_dot
+from budget.workbench.library import (
+    DEFAULT_SCENARIO,
+    DEFAULT_SPEC,
+    MAX_UPLOAD_BYTES,
+    decisions_table,
+    note_path,
+    plan_diff,
+    read_spec_text,
+    red_button_rows,
+    save_spec,
+    scenarios_dir,
+    shipped_scenarios,
+    shipped_specs,
+    specs_dir,
+    sweep_estimate,
+    value_with_unit,
+)
+from budget.workbench.note import (
+    DEFAULT_DECISION,
+    entry_from_result,
+    merge_note,
+    note_cases,
+    render_section,
+    split_note,
+    write_note,
+)
+from budget.workbench.workbook import Entry, Workbook, failure_command, simulate_command, simulate_output
+
+__all__ = [
+    "CHAPTER_VARIANTS",
+    "CHECK",
+    "CurrentSpec",
+    "DEFAULT_DECISION",
+    "DEFAULT_SCENARIO",
+    "DEFAULT_SPEC",
+    "EDITED",
+    "EXERCISES",
+    "Entry",
+    "INVALID",
+    "MAX_UPLOAD_BYTES",
+    "PHASE",
+    "POLICY_VARIANTS",
+    "QuotaTable",
+    "RETURN_VARIANTS",
+    "ROW_TOTAL",
+    "RUN_COLOURS",
+    "SHIPPED",
+    "Variant",
+    "Workbook",
+    "add_phase",
+    "add_tier",
+    "apply_edits",
+    "calibration_heatmap",
+    "check_table",
+    "daily_to_sum",
+    "decisions_table",
+    "delete_phase",
+    "delete_tier",
+    "drill_health_chart",
+    "editor_rows",
+    "entry_from_result",
+    "failure_command",
+    "flow_chart",
+    "health_chart",
+    "merge_note",
+    "note_cases",
+    "note_path",
+    "overlay_health_chart",
+    "pipeline_dot",
+    "plan_diff",
+    "policy_sentence",
+    "queue_chart",
+    "quota_chart",
+    "read_spec_text",
+    "red_button_rows",
+    "rename_phase",
+    "rename_tier",
+    "render_section",
+    "run_exercise",
+    "run_variants",
+    "save_spec",
+    "scenarios_dir",
+    "set_daily",
+    "shipped_scenarios",
+    "shipped_specs",
+    "simulate_command",
+    "simulate_output",
+    "specs_dir",
+    "split_note",
+    "sum_chart",
+    "sweep_estimate",
+    "table_from_text",
+    "table_to_text",
+    "value_with_unit",
+    "write_note",
+]

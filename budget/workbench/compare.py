@@ -10,10 +10,9 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
-from budget.gateway.query import evaluate
+from budget.gateway import evaluate
 from budget.keeper import simulate
-from budget.model.scenario import DEFAULT_ROUTING, scenario_from_dict
-from budget.model.spec import BudgetSpec
+from budget.model import DEFAULT_ROUTING, BudgetSpec, scenario_from_dict
 
 
 @dataclass(frozen=True)

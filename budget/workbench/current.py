@@ -10,7 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 from budget.errors import BudgetError
-from budget.model.spec import BudgetSpec, spec_from_text
+from budget.model import BudgetSpec, spec_from_text
 
 SHIPPED, EDITED, INVALID = "shipped", "edited", "invalid"
 UNDO_DEPTH = 50

@@ -16,9 +16,8 @@ from typing import Any
 import yaml
 
 from budget.errors import BudgetError
-from budget.files.loader import parse_yaml_text
-from budget.model.spec import RESERVE, SLA_KEY, parse_split
-from budget.model.units import parse_duration
+from budget.files import parse_yaml_text
+from budget.model import RESERVE, SLA_KEY, parse_duration, parse_split
 
 ROW_TOTAL = "row total"
 CHECK = "check"

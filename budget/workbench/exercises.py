@@ -11,15 +11,11 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from budget.calibration.calibrate import calibrate, propose
-from budget.drill.alerts import load_alerts
-from budget.drill.replay import run_drill
-from budget.gateway.gate import load_checks, validate
-from budget.gateway.query import Outcome, evaluate
+from budget.calibration import calibrate, propose
+from budget.drill import load_alerts, run_drill
+from budget.gateway import Outcome, evaluate, load_checks, validate
 from budget.keeper import simulate
-from budget.model.plan import proportion_check
-from budget.model.scenario import Scenario, load_scenario
-from budget.model.spec import BudgetSpec, load_spec, parse_split, tier_totals
+from budget.model import BudgetSpec, Scenario, load_scenario, load_spec, parse_split, proportion_check, tier_totals
 from budget.workbench.library import plan_diff
 from budget.workbench.note import entry_from_result, render_section
 
@@ -207,8 +203,8 @@ def _traps(spec: BudgetSpec, scenario: Scenario) -> dict[str, Any]:
 
 def _calibrate(specs: Path, scenarios: Path) -> dict[str, Any]:
     """Exercise 8's sweep: the grid its command gets from the CLI's own defaults (one source)."""
-    from budget.calibration.calibrate import sweep_grid
-    from budget.files.commandline import build_parser
+    from budget.calibration import sweep_grid
+    from budget.files import build_parser
 
     command = next(c for c in EXERCISES[-1].commands if c.startswith("budget calibrate"))
     args = build_parser().parse_args(shlex.split(command)[1:])

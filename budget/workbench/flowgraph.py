@@ -12,7 +12,7 @@ from __future__ import annotations
 from typing import Any
 
 from budget.keeper import manual_key
-from budget.model.spec import BudgetSpec
+from budget.model import BudgetSpec
 
 
 def _q(text: str) -> str:

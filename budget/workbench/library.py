@@ -14,12 +14,9 @@ from pathlib import Path
 from typing import Any
 
 from budget.errors import BudgetError
-from budget.files.limits import MAX_INPUT_BYTES, MAX_UPLOAD_BYTES  # noqa: F401 (the pages read it here)
-from budget.files.loader import read_text
-from budget.files.outputs import atomic_write_text
-from budget.gateway.query import format_value
-from budget.model.plan import plan_json
-from budget.model.spec import BudgetSpec, spec_from_text
+from budget.files import MAX_INPUT_BYTES, MAX_UPLOAD_BYTES, atomic_write_text, read_text  # noqa: F401 (the pages read it here)
+from budget.gateway import format_value
+from budget.model import BudgetSpec, plan_json, spec_from_text
 
 DEFAULT_SPEC = "budget_network.yaml"
 DEFAULT_SCENARIO = "fail_local_45m.json"

@@ -30,9 +30,7 @@ from typing import Any
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
 from budget.errors import BudgetError
-from budget.files.limits import MAX_NOTE_BYTES, MAX_TEXT_CHARS
-from budget.files.loader import read_text, short_repr
-from budget.files.outputs import commit_files, locked
+from budget.files import MAX_NOTE_BYTES, MAX_TEXT_CHARS, commit_files, locked, read_text, short_repr
 from budget.keeper import manual_key
 
 NOTE_TITLE = "# Budget note"
