@@ -15,9 +15,7 @@ _spec.loader.exec_module(serve)
 
 def test_the_pages_imports_are_read_from_their_source() -> None:
     names = serve.page_imports()
-    assert {"ui", "streamlit", "budget.workbench.charts", "budget.drill.replay", "budget.workbench.editor"} <= set(
-        names
-    )
+    assert {"ui", "streamlit", "budget.workbench", "budget.drill", "budget.model"} <= set(names)
     assert "__future__" not in names
     assert names == sorted(set(names))
 
