@@ -1,0 +1,162 @@
+"""The README is tested: every command block that shows its output is run, and the output compared.
+
+A ```` ```sh ```` block's ``budget`` commands run in order in one scratch copy of the project (so an
+exercise's files are there for the next one, as for a learner typing them). When a plain ```` ``` ````
+block follows it directly, that block is what the commands print (stdout and stderr, in order); a plain
+block whose lines start with ``$ budget ...`` holds its own commands, each followed by what it prints.
+Only paths (the scratch folder) are normalised. A line that is only ``...`` stands for any number of
+lines the README leaves out, and ``...`` inside a line for any text: the rest must match exactly.
+"""
+
+from __future__ import annotations
+
+import re
+import shlex
+import shutil
+import subprocess
+import sys
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+
+from tests.conftest import ROOT
+
+README = ROOT / "README.md"
+
+
+@dataclass
+class Block:
+    line: int  # where its fence opens in README.md
+    commands: list[str]
+    shown: list[str] | None  # what the README says they print, or None when it does not say
+
+
+def _commands(lines: list[str]) -> list[str]:
+    """The ``budget`` commands of a shell block, continuation lines joined."""
+    out: list[str] = []
+    joined = ""
+    for raw in lines:
+        joined += raw.rstrip()
+        if joined.endswith("\\"):
+            joined = joined[:-1] + " "
+            continue
+        if joined.strip().startswith("budget "):
+            out.append(joined.strip())
+        joined = ""
+    return out
+
+
+def blocks(text: str) -> list[Block]:
+    lines = text.splitlines()
+    fences: list[tuple[int, str, list[str]]] = []
+    i = 0
+    while i < len(lines):
+        m = re.match(r"^```(\w*)\s*$", lines[i])
+        if m:
+            start, body = i, []
+            i += 1
+            while i < len(lines) and not lines[i].startswith("```"):
+                body.append(lines[i])
+                i += 1
+            fences.append((start, m.group(1), body))
+        i += 1
+    found: list[Block] = []
+    for n, (start, kind, body) in enumerate(fences):
+        if kind == "sh":
+            shown = None
+            if n + 1 < len(fences):
+                nxt_start, nxt_kind, nxt_body = fences[n + 1]
+                gap = lines[start + len(body) + 2 : nxt_start]
+                if (
+                    nxt_kind == ""
+                    and not any(g.strip() for g in gap)
+                    and not (nxt_body and nxt_body[0].startswith("$ "))
+                ):
+                    shown = nxt_body
+            found.append(Block(start + 1, _commands(body), shown))
+        elif kind == "" and body and body[0].startswith("$ budget "):
+            commands: list[str] = []
+            shown_lines: list[str] = []
+            for ln in body:
+                if ln.startswith("$ budget "):
+                    commands.append(ln[2:])
+                else:
+                    shown_lines.append(ln)
+            found.append(Block(start + 1, commands, shown_lines))
+    return found
+
+
+def _line_matches(expected: str, actual: str) -> bool:
+    if "..." not in expected:
+        return expected.rstrip() == actual.rstrip()
+    pattern = ".*".join(re.escape(part) for part in expected.rstrip().split("..."))
+    return re.fullmatch(pattern, actual.rstrip()) is not None
+
+
+def matches(expected: list[str], actual: list[str]) -> bool:
+    """``expected`` (with ``...`` lines standing for any lines) against ``actual``, whole."""
+    memo: dict[tuple[int, int], bool] = {}
+
+    def go(i: int, j: int) -> bool:
+        key = (i, j)
+        if key not in memo:
+            if i == len(expected):
+                memo[key] = j == len(actual)
+            elif expected[i].strip() == "...":
+                memo[key] = any(go(i + 1, k) for k in range(j, len(actual) + 1))
+            else:
+                memo[key] = j < len(actual) and _line_matches(expected[i], actual[j]) and go(i + 1, j + 1)
+        return memo[key]
+
+    return go(0, 0)
+
+
+@pytest.fixture(scope="module")
+def learner(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A scratch copy of what a learner has after a clone: the inputs, the capstone folder, no outputs."""
+    root = tmp_path_factory.mktemp("readme")
+    for name in ("specs", "scenarios", "capstone"):
+        shutil.copytree(ROOT / name, root / name)
+    (root / "capstone" / "budget-note.md").unlink(missing_ok=True)
+    return root
+
+
+ALL = blocks(README.read_text(encoding="utf-8"))
+
+
+def test_the_readme_has_commands_that_show_their_output():
+    shown = [b for b in ALL if b.shown is not None and b.commands]
+    assert len(shown) >= 10, [b.line for b in shown]
+
+
+@pytest.mark.parametrize("block", [b for b in ALL if b.commands], ids=lambda b: f"README.md:{b.line}")
+def test_each_command_block_prints_what_the_readme_shows(learner: Path, block: Block):
+    printed: list[str] = []
+    for command in block.commands:
+        proc = subprocess.run(
+            [sys.executable, "-m", "budget", *shlex.split(command)[1:]],
+            cwd=learner,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.STDOUT,  # one stream, unbuffered: in the order a terminal shows them
+            text=True,
+            timeout=300,
+            env={"PATH": "/usr/bin:/bin", "PYTHONPATH": str(ROOT), "PYTHONUNBUFFERED": "1"},
+        )
+        printed += proc.stdout.replace(str(learner) + "/", "").splitlines()
+    if block.shown is None:
+        return
+    assert matches(block.shown, printed), (
+        f"README.md:{block.line}: the commands print\n"
+        + "\n".join(printed)
+        + "\n\nthe README shows\n"
+        + "\n".join(block.shown)
+    )
+
+
+def test_elision_matches_only_what_it_should():
+    assert matches(["a", "...", "d"], ["a", "b", "c", "d"])
+    assert matches(["a", "...", "b"], ["a", "b"])
+    assert not matches(["a", "b"], ["a", "b", "c"])
+    assert matches(["x: alert-1, ..."], ["x: alert-1, alert-2, alert-3"])
+    assert not matches(["x: alert-1, ..."], ["y: alert-1, alert-2"])
