@@ -225,3 +225,69 @@ def test_the_config_is_what_the_keeper_would_allow_tier_by_tier():
         "@0:local-coder>P2": ["local-coder", "mid-coder"],
         "@0:local-coder": ["local-coder"],
     }
+
+
+class _Webhook:
+    """A guardrail webhook on 127.0.0.1 that answers every check with one verdict and keeps what it was sent."""
+
+    def __init__(self, verdict: bool) -> None:
+        from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+        from threading import Thread
+
+        self.calls: list[dict[str, Any]] = []
+        hook = self
+
+        class Handler(BaseHTTPRequestHandler):
+            def log_message(self, *args: Any) -> None:
+                pass
+
+            def do_POST(self) -> None:  # noqa: N802
+                hook.calls.append(json.loads(self.rfile.read(int(self.headers.get("content-length") or 0))))
+                data = json.dumps({"verdict": verdict}).encode()
+                self.send_response(200)
+                self.send_header("content-type", "application/json")
+                self.send_header("content-length", str(len(data)))
+                self.end_headers()
+                self.wfile.write(data)
+
+        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.url = f"http://127.0.0.1:{self.server.server_address[1]}/check"
+        Thread(target=self.server.serve_forever, daemon=True).start()
+
+    def close(self) -> None:
+        self.server.shutdown()
+        self.server.server_close()
+
+
+def test_a_webhook_guardrail_can_deny_but_only_a_config_that_carries_it(
+    workdir: Path, upstream: FakeUpstream, gateway: str
+):
+    """What docs/gateways.md claims of a keeper beside Portkey: it can veto, and the caller can leave it out."""
+    upstream.reset()
+    config = json.loads(_export(workdir, TEXTBOOK, upstream))
+    hook = _Webhook(verdict=False)
+    try:
+        guarded = {
+            **config,
+            "before_request_hooks": [
+                {
+                    "type": "guardrail",
+                    "id": "keeper",
+                    "deny": True,
+                    "checks": [{"id": "default.webhook", "parameters": {"webhookURL": hook.url, "failOnError": True}}],
+                }
+            ],
+        }
+        upstream.fail("local-coder")
+        # the guardrail sees the routed request (the chain's first model) and the caller's metadata; its "no" is
+        # HTTP 446 and no upstream is called, not even the first tier of the chain
+        assert _hits(upstream, gateway, json.dumps(guarded), severity="P1", age_s=300) == (446, {})
+        assert hook.calls and hook.calls[-1]["metadata"]["severity"] == "P1"
+        assert hook.calls[-1]["request"]["json"]["model"] == "local-coder"
+        # the same caller with the exported config alone: nothing asks the keeper
+        assert _hits(upstream, gateway, json.dumps(config), severity="P1", age_s=300) == (
+            200,
+            {"local-coder": 1, "frontier-reviewer": 1},
+        )
+    finally:
+        hook.close()
