@@ -3,18 +3,16 @@
 from __future__ import annotations
 
 import asyncio
-import json
 import os
 import re
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any
 
 import pytest
 import yaml
-from pydantic import BaseModel, ConfigDict, model_validator
 
 from budget.model import load_spec, spec_from_text, tier_capacity_tpm
-from budget.traffic import global_fallbacks, litellm_dict, litellm_yaml, portkey_dict, reachable, tier_limits
+from budget.traffic import global_fallbacks, litellm_dict, litellm_yaml, reachable, tier_limits
 from tests.conftest import ROOT, run_cli
 
 PAYMENT = "specs/payment_gateway_80_20_mid.yaml"
@@ -91,155 +89,7 @@ def test_explicit_capacity_is_exported_as_given():
     assert {lim.tier: lim.tpm for lim in tier_limits(spec)} == tpm
 
 
-# --- Portkey -------------------------------------------------------------------------------------
-# The shape below is Portkey's config schema as the open-source gateway validates and runs it:
-# src/middlewares/requestValidator/schema/config.ts (the zod configSchema: strategy.mode in single /
-# loadbalance / fallback / conditional, strategy.on_status_codes, strategy.conditions[{query, then}],
-# strategy.default; targets recurse; a target needs provider credentials or strategy + targets) and
-# src/services/conditionalRouter.ts (operators $eq $ne $gt $gte $lt $lte $in $nin $regex $and $or;
-# query keys metadata.*, params.*, url.pathname; then/default name a target), Portkey-AI/gateway at
-# commit 669825cbe89ee51569918b8f78a9db486fd69dd4, with the docs' "Conditional Routing" page and the
-# Admin API's config example (targets with virtual_key, override_params).
-OPERATORS = {"$eq", "$ne", "$gt", "$gte", "$lt", "$lte", "$in", "$nin", "$regex"}
-
-
-class Condition(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-    query: dict[str, Any]
-    then: str
-
-
-class Strategy(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-    mode: Literal["single", "loadbalance", "fallback", "conditional"]
-    on_status_codes: list[int] | None = None
-    conditions: list[Condition] | None = None
-    default: str | None = None
-
-
-class Target(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-    name: str | None = None
-    strategy: Strategy | None = None
-    targets: list[Target] | None = None
-    provider: str | None = None
-    api_key: str | None = None
-    virtual_key: str | None = None
-    override_params: dict[str, Any] | None = None
-    weight: float | None = None
-    on_status_codes: list[int] | None = None
-    request_timeout: int | None = None
-
-    @model_validator(mode="after")
-    def _has_route(self) -> Target:
-        nested = self.strategy is not None and self.targets
-        credentials = self.virtual_key or (self.provider and self.api_key)
-        assert nested or credentials, "a target needs strategy + targets, or provider credentials"
-        if self.strategy and self.strategy.mode == "conditional":
-            names = {t.name for t in self.targets or []}
-            assert self.strategy.conditions, "conditional needs conditions"
-            for c in self.strategy.conditions:
-                assert c.then in names, f"then names no target: {c.then}"
-                _check_query(c.query)
-            assert self.strategy.default in names, "default names no target"
-        return self
-
-
-def _check_query(query: dict[str, Any]) -> None:
-    for key, value in query.items():
-        if key in ("$and", "$or"):
-            assert isinstance(value, list) and value
-            for sub in value:
-                _check_query(sub)
-            continue
-        assert key.split(".")[0] in ("metadata", "params", "url"), key
-        if isinstance(value, dict):
-            assert set(value) <= OPERATORS, value
-            assert all(isinstance(v, list) for op, v in value.items() if op in ("$in", "$nin"))
-            assert all(isinstance(v, (int, float)) for op, v in value.items() if op in ("$gt", "$gte", "$lt", "$lte"))
-
-
-def _resolve(config: dict[str, Any], metadata: dict[str, str]) -> dict[str, Any]:
-    """Portkey's ConditionalRouter.resolveTarget, in Python (metadata values are strings)."""
-
-    def holds(query: dict[str, Any]) -> bool:
-        for key, value in query.items():
-            if key == "$and":
-                return all(holds(q) for q in value)
-            if key == "$or":
-                return any(holds(q) for q in value)
-            actual = metadata.get(key.split(".", 1)[1]) if key.startswith("metadata.") else None
-            for op, want in value.items():
-                ok = {
-                    "$eq": lambda a, w: a == w,
-                    "$in": lambda a, w: a in w,
-                    "$gt": lambda a, w: a is not None and float(a) > float(w),
-                }[op](actual, want)
-                if not ok:
-                    return False
-        return True
-
-    strategy = config["strategy"]
-    name = next((c["then"] for c in strategy["conditions"] if holds(c["query"])), strategy["default"])
-    return next(t for t in config["targets"] if t["name"] == name)
-
-
-def _tiers_of(target: dict[str, Any]) -> list[str]:
-    return [t["virtual_key"] for t in target.get("targets", [target])]
-
-
-def test_portkey_config_has_portkeys_shape_and_routes_by_severity_and_age(workdir: Path):
-    proc = run_cli(
-        [
-            "export",
-            "--budget-spec",
-            PAYMENT,
-            "--to",
-            "portkey",
-            "--out",
-            "out/portkey.json",
-            "--limits-out",
-            "out/l.json",
-        ],
-        workdir,
-    )
-    assert proc.returncode == 0, proc.stderr
-    config = json.loads((workdir / "out" / "portkey.json").read_text())
-    Target.model_validate(config)
-    assert config["strategy"]["mode"] == "conditional"
-    named = {t["name"]: _tiers_of(t) for t in config["targets"]}
-    assert named["routine"] == ["local-coder", "mid-coder"]  # the cheap tier, the middle tier as its fallback
-    assert named["failover"] == ["local-coder", "mid-coder", "frontier-reviewer"]
-    assert set().union(*named.values()) == {"local-coder", "mid-coder", "frontier-reviewer"}
-    route = lambda **m: _tiers_of(_resolve(config, {k: str(v) for k, v in m.items()}))  # noqa: E731
-    assert route(severity="P1", age_s=120)[-1] == "frontier-reviewer"
-    assert route(severity="P0", age_s=91)[-1] == "frontier-reviewer"
-    for quiet in ({"severity": "P0", "age_s": 90}, {"severity": "P2", "age_s": 900}, {}):
-        assert "frontier-reviewer" not in route(**quiet), quiet
-    assert route(tier="mid-coder") == ["mid-coder"]
-    assert route(tier="mid-coder", severity="P1", age_s=300) == ["mid-coder", "frontier-reviewer"]
-    limits = json.loads((workdir / "out" / "l.json").read_text())
-    assert {t: v["tpm"] for t, v in limits.items()} == tier_capacity_tpm(load_spec(ROOT / PAYMENT))
-    assert "frontier-reviewer" in proc.stdout and "Portkey keeps rate limits" in proc.stdout
-
-
-def test_portkey_schema_check_rejects_what_portkey_rejects():
-    good = portkey_dict(load_spec(ROOT / TEXTBOOK))
-    Target.model_validate(good)
-    for broken in (
-        {**good, "strategy": {**good["strategy"], "mode": "ranked"}},
-        {**good, "strategy": {**good["strategy"], "default": "nowhere"}},
-        {**good, "targets": [{"name": "routine"}, *good["targets"][1:]]},
-        {
-            **good,
-            "strategy": {
-                **good["strategy"],
-                "conditions": [{"query": {"metadata.age_s": {"$older": 9}}, "then": "failover"}],
-            },
-        },
-    ):
-        with pytest.raises(ValueError):
-            Target.model_validate(broken)
+# Portkey: tests/test_portkey.py runs the exported config in the real open-source gateway.
 
 
 def test_export_of_an_invalid_spec_is_one_line_and_writes_nothing(workdir: Path):

@@ -7,18 +7,19 @@ May import: ``budget.calibration`` (its prices), ``budget.drill``, ``budget.gate
 ``budget.model``, ``budget.files``, ``budget.errors``. Never the workbench.
 """
 
+from budget.traffic.endpoints import endpoint_prefix, endpoint_prefixes
 from budget.traffic.export import (
     export_text,
     global_fallbacks,
     limits_json,
     litellm_dict,
     litellm_yaml,
-    portkey_dict,
     reachable,
     summary_lines,
     tier_limits,
 )
 from budget.traffic.fit import fit_spend_log, parse_tier_map
+from budget.traffic.portkey import portkey_dict, portkey_json
 from budget.traffic.spendgen import Workload, generate, to_csv, to_json
 from budget.traffic.spendlog import parse_spend_log, read_spend_log
 
@@ -34,6 +35,9 @@ __all__ = [
     "parse_spend_log",
     "parse_tier_map",
     "portkey_dict",
+    "portkey_json",
+    "endpoint_prefix",
+    "endpoint_prefixes",
     "reachable",
     "read_spend_log",
     "summary_lines",

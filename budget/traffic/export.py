@@ -17,15 +17,10 @@ Neither gateway can hold the whole policy (docs/gateways.md maps every part):
   expensive tiers below the top one, so the global chain never reaches the top
   tier (:func:`global_fallbacks`). P0/P1 callers reach it per request
   (client-side ``fallbacks``), as the config's comments show.
-- **Portkey**: a ``conditional`` strategy. A request whose
-  ``metadata.severity`` is a failover severity (``policy.failover_severities``)
-  and whose ``metadata.age_s`` is above ``policy.failover_min_age_sec`` goes to
-  a ``fallback`` target over every tier, cheapest first (the top tier last);
-  a middle tier's own requests (``metadata.tier``, matched first) get the same
-  pair of targets from that tier up; everything else goes to the cheapest tier
-  with the middle tiers as fallbacks. Portkey keeps rate limits and budgets on its
-  providers, not in configs: the per-tier limits are printed (and written with
-  ``--limits-out``).
+- **Portkey**: a ``conditional`` strategy on the caller's metadata, written by
+  :mod:`budget.traffic.portkey` (providers, keys and hosts from the environment).
+  Portkey keeps rate limits and budgets on its providers, not in configs: the
+  per-tier limits are printed (and written with ``--limits-out``).
 """
 
 from __future__ import annotations
@@ -39,9 +34,9 @@ from budget.calibration import DEFAULT_PRICES
 from budget.errors import BudgetError
 from budget.files import GATEWAYS
 from budget.model import BudgetSpec, tier_capacity_tpm
+from budget.traffic.portkey import portkey_json
 
 ALLOWED_FAILS = 3
-FALLBACK_STATUS_CODES = [429, 500, 502, 503, 504]
 _PLAIN = re.compile(r"^[A-Za-z_][A-Za-z0-9_.\-/]*$")
 
 
@@ -208,49 +203,6 @@ def litellm_yaml(spec: BudgetSpec, source: str) -> str:
     return "\n".join(lines) + "\n"
 
 
-def _leaf(tier: str) -> dict[str, Any]:
-    return {"virtual_key": tier, "override_params": {"model": tier}}
-
-
-def _chain(name: str, tiers: list[str]) -> dict[str, Any]:
-    if len(tiers) == 1:
-        return {"name": name, **_leaf(tiers[0])}
-    return {
-        "name": name,
-        "strategy": {"mode": "fallback", "on_status_codes": FALLBACK_STATUS_CODES},
-        "targets": [_leaf(t) for t in tiers],
-    }
-
-
-def portkey_dict(spec: BudgetSpec) -> dict[str, Any]:
-    """The Portkey config: conditional routing by severity, age and tier (see the module docstring)."""
-    _check(spec)
-    p = spec.policy
-    tiers = list(spec.tiers)
-    failover = {
-        "$and": [
-            {"metadata.severity": {"$in": list(p.failover_severities)}},
-            {"metadata.age_s": {"$gt": p.failover_min_age_sec}},
-        ]
-    }
-    conditions: list[dict[str, Any]] = []
-    targets: list[dict[str, Any]] = []
-    for i, tier in enumerate(tiers[1:-1], 1):
-        own = {"metadata.tier": {"$eq": tier}}
-        conditions += [
-            {"query": {"$and": [own, *failover["$and"]]}, "then": f"{tier}-failover"},
-            {"query": own, "then": tier},
-        ]
-        targets += [_chain(f"{tier}-failover", tiers[i:]), _chain(tier, tiers[i:-1])]
-    conditions.append({"query": failover, "then": "failover"})
-    targets = [_chain("failover", tiers), _chain("routine", tiers[:-1]), *targets]
-    return {"strategy": {"mode": "conditional", "conditions": conditions, "default": "routine"}, "targets": targets}
-
-
-def portkey_json(spec: BudgetSpec) -> str:
-    return json.dumps(portkey_dict(spec), indent=2) + "\n"
-
-
 def limits_json(spec: BudgetSpec) -> str:
     """The per-tier limits as JSON (``--limits-out``), for a gateway's own rate-limit and budget settings."""
     return json.dumps({lim.tier: asdict(lim) for lim in tier_limits(spec)}, indent=2) + "\n"
@@ -282,8 +234,8 @@ def summary_lines(spec: BudgetSpec, gateway: str) -> list[str]:
         )
     else:
         lines.append(
-            f"{sev} with metadata.age_s > {p.failover_min_age_sec:g} route to 'failover' (ends on "
-            f"{spec.most_expensive}); everything else to 'routine' ({', '.join(spec.tiers[:-1])})"
+            f"{sev} with metadata.age_s > {p.failover_min_age_sec:g} fail over up to {spec.most_expensive}; "
+            f"{'/'.join(p.mid_failover_severities)} as old to the middle tiers; everything else stays on its tier"
         )
         lines.append("Portkey keeps rate limits and budgets on providers: set the tpm and tokens/day above per tier")
     return lines
