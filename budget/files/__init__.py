@@ -57,10 +57,14 @@ if TYPE_CHECKING:
         parse_yaml_text,
         read_text,
     )
+    from budget.files.names import bad_character, name_problem, one_line
     from budget.files.outputs import Outputs, atomic_write_text, check_output, commit_files, locked
     from budget.files.text import short_repr
 
 _HOME = {
+    "bad_character": "budget.files.names",
+    "name_problem": "budget.files.names",
+    "one_line": "budget.files.names",
     "ALERT_FORMATS": "budget.files.choices",
     "COMMANDS": "budget.files.commandline",
     "DEFAULT_MAX_SILENT_P0": "budget.files.choices",
@@ -126,6 +130,9 @@ def __getattr__(name: str) -> Any:
 
 
 __all__ = [
+    "bad_character",
+    "name_problem",
+    "one_line",
     "ALERT_FORMATS",
     "COMMANDS",
     "DEFAULT_MAX_SILENT_P0",

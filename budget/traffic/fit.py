@@ -46,6 +46,7 @@ from datetime import datetime
 import yaml
 
 from budget.errors import BudgetError, UsageError
+from budget.files import one_line
 from budget.model import BudgetSpec, Policy
 from budget.traffic.spendlog import SpendLog, SpendRecord
 
@@ -116,7 +117,7 @@ class Fit:
         """The spec fragment ``budget fit`` writes: a comment header and a ``policy:`` block."""
         span = f"{_clock(self.first)} to {_clock(self.last)} UTC" if self.first and self.last else ""
         head = [
-            f"# Workload fitted by budget fit from {self.source} ({self.format}):",
+            f"# Workload fitted by budget fit from {one_line(self.source)} ({self.format}):",
             f"# {self.incidents:,} incidents, {self.used:,} requests used ({self.failed:,} failed and "
             f"{self.untagged:,} untagged left out), {span}.",
             f"# Tiers cheapest first ({self.order_source}): {', '.join(self.tiers)}; "
