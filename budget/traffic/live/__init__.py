@@ -9,7 +9,17 @@ and only the proxy imports it).
 
 from budget.traffic.live.backends import open_store
 from budget.traffic.live.clock import CLOCK_ENV
-from budget.traffic.live.engine import SPEC_ENV, Decision, LiveKeeper
+from budget.traffic.live.engine import SPEC_ENV, Decision, LiveKeeper, is_live_state, result_from_state
 from budget.traffic.live.store import STATE_ENV, SqliteStore
 
-__all__ = ["CLOCK_ENV", "SPEC_ENV", "STATE_ENV", "Decision", "LiveKeeper", "SqliteStore", "open_store"]
+__all__ = [
+    "CLOCK_ENV",
+    "SPEC_ENV",
+    "STATE_ENV",
+    "Decision",
+    "LiveKeeper",
+    "SqliteStore",
+    "is_live_state",
+    "open_store",
+    "result_from_state",
+]

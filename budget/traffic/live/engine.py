@@ -257,3 +257,32 @@ def _day_start(day: str) -> float:
     import time
 
     return float(calendar.timegm(time.strptime(day, "%Y-%m-%d")))
+
+
+def is_live_state(path: str) -> bool:
+    """Whether ``path`` names a live keeper's state (a redis:// URL or a SQLite file) rather than a result JSON."""
+    if path.startswith("redis://"):
+        return True
+    try:
+        with open(path, "rb") as fh:
+            return fh.read(16) == b"SQLite format 3\x00"
+    except OSError:
+        return False
+
+
+def result_from_state(target: str, day: str | None = None) -> dict[str, Any]:
+    """The live day's result from a keeper state alone (the plan and settings the keeper stored in it)."""
+    from budget.traffic.live.clock import system_clock
+    from budget.traffic.live.store import SqliteStore
+
+    store: Store = open_store(target) if target.startswith("redis://") else SqliteStore(target, create=False)
+    try:
+        text = store.get_meta("spec")
+        if text is None:
+            raise BudgetError(f"{target}: the keeper state holds no plan (no request reached the keeper yet)")
+        spec = spec_from_text(text, name=f"{target} (the plan the keeper ran)")
+        timeout = float(store.get_meta("manual_timeout_sec") or DEFAULT_MANUAL_TIMEOUT_SEC)
+        keeper = LiveKeeper(spec, store, system_clock, timeout, store.get_meta("recovery") or "instant")
+        return keeper.result(day)
+    finally:
+        store.close()
