@@ -62,7 +62,7 @@ class Net:
 
 
 @contextmanager
-def live_net(tmp: Path, spec_path: str, workers: int = 1) -> Iterator[Net]:
+def live_net(tmp: Path, spec_path: str, workers: int = 1, state: str | None = None) -> Iterator[Net]:
     upstream = FakeUpstream().start()
     config = tmp / "config.yaml"
     subprocess.run(
@@ -78,7 +78,7 @@ def live_net(tmp: Path, spec_path: str, workers: int = 1) -> Iterator[Net]:
         for what in ("API_BASE", "API_KEY")
     }
     env.update(
-        BUDGET_KEEPER_STATE=str(tmp / "keeper.db"),
+        BUDGET_KEEPER_STATE=state or str(tmp / "keeper.db"),
         BUDGET_KEEPER_SPEC=str(ROOT / spec_path),
         BUDGET_KEEPER_CLOCK=str(clock),
         LITELLM_MASTER_KEY="sk-test-master",

@@ -56,6 +56,7 @@ class Decision:
     phase: str | None = None
     model: str | None = None
     reserved: list[tuple[str, float]] = field(default_factory=list)
+    worker: int = field(default_factory=os.getpid)  # the proxy worker (process) that decided
 
     @property
     def served(self) -> bool:
