@@ -261,9 +261,11 @@ def summary_lines(spec: BudgetSpec, gateway: str) -> list[str]:
         )
     sev = "/".join(p.failover_severities)
     if gateway == "litellm":
+        mids = [f"{'/'.join(p.mid_failover_severities)} to {t}" for t in spec.tiers[1:-1]]
+        routes = ", ".join([*mids, f"{sev} to {spec.most_expensive}"])
         lines.append(
-            f"the live keeper decides every request: {sev} older than {p.failover_min_age_sec:g} s fail over to "
-            f"{spec.most_expensive} within {p.failover_allowance_share:.0%} of its day; callers' fallbacks are dropped"
+            f"the live keeper decides every request: older than {p.failover_min_age_sec:g} s, {routes} "
+            f"(within {p.failover_allowance_share:.0%} of a tier's day); callers' fallbacks are dropped"
         )
         lines.append("needs: " + ", ".join(litellm_env_names(spec)))
     else:
