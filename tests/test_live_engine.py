@@ -156,3 +156,30 @@ def test_a_redis_that_does_not_answer_is_one_clear_error():
         port = s.getsockname()[1]
     with pytest.raises(BudgetError, match="Redis does not answer"):
         RedisStore(f"redis://127.0.0.1:{port}/0")
+
+
+def test_budget_fit_reads_the_live_day_as_a_spend_log(tmp_path):
+    import json
+
+    from tests.conftest import run_cli
+
+    clock = Clock(ELEVEN)
+    lk = keeper(tmp_path, "specs/budget_network.yaml", clock)
+    for i in range(12):
+        clock.t = ELEVEN + i * 300
+        for phase, tokens in (("triage", 900), ("diagnosis", 2400), ("plan", 1500)):
+            d = lk.decide("local-coder", {"incident_id": f"inc-{i}", "severity": "P2", "phase": phase}, 100)
+            assert d.served
+            lk.reconcile(d.to_dict(), tokens, d.tier)
+        md = {"incident_id": f"inc-{i}", "severity": "P2", "phase": "plan", "purpose": "review"}
+        d = lk.decide("frontier-reviewer", md, 100)
+        assert d.decision == "review"
+        lk.reconcile(d.to_dict(), 3000, d.tier)
+    rows = lk.spend_log()
+    assert len(rows) == 48 and rows[0]["metadata"] == {"incident_id": "inc-0", "phase": "triage", "keeper": "serve"}
+    (tmp_path / "live.json").write_text(json.dumps(rows))
+    proc = run_cli(["fit", "--spend-logs", "live.json", "--out", "fit.yaml"], tmp_path)
+    assert proc.returncode == 0, proc.stderr
+    assert "12 incidents, 12 reviewed by frontier-reviewer" in proc.stdout
+    assert "tokens_per_incident        4,800" in proc.stdout  # 900 + 2,400 + 1,500 per incident, as served
+    assert lk.store.counters("2026-01-01")["tier:local-coder"] == 12 * (900 + 2400 + 1500)  # reconciled exactly

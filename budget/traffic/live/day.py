@@ -118,3 +118,30 @@ def live_result(spec: BudgetSpec, day: DayLog, manual_timeout_sec: float, recove
 
 
 SERVED = ("serve", "review", "failover")
+
+
+def spend_rows(day_name: str, day: DayLog, prices: dict[str, float]) -> list[dict[str, Any]]:
+    """The day's served requests as LiteLLM spend-log rows (``/spend/logs`` shape), so ``budget fit``
+    reads the live day as it reads a proxy's spend logs: one row per reconciled request, tagged with
+    its incident and phase, ``status`` failure when the upstream failed."""
+    by_id = {d["id"]: d for d in day.decisions}
+    rows = []
+    for u in day.usage:
+        d = by_id.get(u.get("id"))
+        if d is None or not u.get("tier"):
+            continue
+        tokens = int(u.get("total_tokens", 0))
+        hh, rest = divmod(int(d["second"]), 3600)
+        rows.append(
+            {
+                "request_id": d["id"],
+                "call_type": "acompletion",
+                "startTime": f"{day_name}T{hh:02d}:{rest // 60:02d}:{rest % 60:02d}+00:00",
+                "model_group": u["tier"],
+                "total_tokens": tokens,
+                "spend": round(tokens * prices.get(u["tier"], 0.0) / 1e6, 10),
+                "status": "failure" if u.get("failed") else "success",
+                "metadata": {"incident_id": d.get("incident"), "phase": d.get("phase"), "keeper": d["decision"]},
+            }
+        )
+    return rows

@@ -32,7 +32,7 @@ from budget.model.scenario import DEFAULT_MANUAL_TIMEOUT_SEC
 from budget.traffic.live.backends import open_store
 from budget.traffic.live.clock import DAY_SEC, Clock, clock_from_env, day_and_second
 from budget.traffic.live.contract import Request, parse_request, phase_tier
-from budget.traffic.live.day import SERVED, DayLog, keeper_at, live_result, read_log, tick_of
+from budget.traffic.live.day import SERVED, DayLog, keeper_at, live_result, read_log, spend_rows, tick_of
 from budget.traffic.live.store import Store
 
 SPEC_ENV = "BUDGET_KEEPER_SPEC"
@@ -196,13 +196,21 @@ class LiveKeeper:
         day, second = day_and_second(now)
         return self.store.set_tier(day, tier, down, {"tier": tier, "second": second, "t": now, "reason": reason})
 
-    def result(self, day: str | None = None) -> dict[str, Any]:
+    def spend_log(self, day: str | None = None) -> list[dict[str, Any]]:
+        """The day's served requests as LiteLLM spend-log rows, for ``budget fit``."""
+        from budget.traffic.export import tier_price
+
+        day = day or self._last_day()
+        return spend_rows(day, self.day_log(day), {t: tier_price(self.spec, t) for t in self.spec.tiers})
+
+    def _last_day(self) -> str:
         days = self.store.days()
-        if day is None:
-            if not days:
-                raise BudgetError("the keeper state holds no day yet")
-            day = days[-1]
-        return live_result(self.spec, self.day_log(day), self.manual_timeout_sec, self.recovery)
+        if not days:
+            raise BudgetError("the keeper state holds no day yet")
+        return days[-1]
+
+    def result(self, day: str | None = None) -> dict[str, Any]:
+        return live_result(self.spec, self.day_log(day or self._last_day()), self.manual_timeout_sec, self.recovery)
 
 
 def route(
