@@ -56,6 +56,27 @@ def test_the_chapter_outage_live_ends_with_the_simulators_composite_query(tmp_pa
     assert {k: live[k] for k in COMPOSITE} == {k: sim[k] for k in COMPOSITE}
     assert (live["failover_to_frontier"], live["degraded_queue"], live["manual_queue_after_120s"]) == (5, 15, 15)
     assert len(served_top) == 5
+    (tmp_path / "day.jsonl").write_text(lk.alerts())
+    from tests.conftest import run_cli
+
+    proc = run_cli(
+        [
+            "drill",
+            "--budget-spec",
+            str(Path.cwd() / "specs/budget_network.yaml"),
+            "--alerts",
+            "day.jsonl",
+            "--outages",
+            "45",
+            "--out",
+            "drill.json",
+        ],
+        tmp_path,
+    )
+    assert proc.returncode == 1, proc.stderr  # the 45-minute drill of the live day falls below the guard
+    assert "day.jsonl: jsonl, 20 records, 20 incidents" in proc.stdout
+    row = next(line for line in proc.stdout.splitlines() if line.strip().startswith("45m"))
+    assert row.split()[3:5] == ["15", "0.56"]  # the manual channel and token_health_min, as simulate's 0.555
     assert {d["id"] for d in sim["decisions"] if d["route"] == "failover"} == served_top
 
 

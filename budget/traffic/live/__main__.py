@@ -3,6 +3,7 @@
 - ``down TIER`` / ``up TIER``: mark a tier down or back up (the keeper's return policy takes it from there);
 - ``result``: the live day as the simulator's result JSON (``budget inspect --result <state>`` reads it too);
 - ``spendlog --out FILE``: the live day's served requests as LiteLLM spend-log rows (``budget fit`` reads them);
+- ``alerts --out FILE``: the live day's incidents as JSON-lines alerts (``budget drill`` replays them);
 - ``demo``: a real LiteLLM proxy with the keeper on a shipped plan against the fake upstream: pull the
   plug on the cheapest tier and watch the decisions (``demo.py``).
 
@@ -28,6 +29,8 @@ def main(argv: list[str] | None = None) -> int:
     sub.add_parser("result", help="print the live day as the simulator's result JSON")
     sl = sub.add_parser("spendlog", help="write the live day as LiteLLM spend-log JSON (budget fit --spend-logs)")
     sl.add_argument("--out", required=True)
+    al = sub.add_parser("alerts", help="write the live day's incidents as JSON-lines alerts (budget drill --alerts)")
+    al.add_argument("--out", required=True)
     d = sub.add_parser("demo", help="the keeper in a real proxy against the fake upstream, a tier pulled")
     d.add_argument("--budget-spec", default="specs/budget_network.yaml")
     d.add_argument("--minutes", type=int, default=8, help="keeper minutes to play (1-60)")
@@ -43,13 +46,18 @@ def main(argv: list[str] | None = None) -> int:
         if args.cmd == "result":
             print(json.dumps(keeper.result(), indent=2, ensure_ascii=False))
             return 0
-        if args.cmd == "spendlog":
+        if args.cmd in ("spendlog", "alerts"):
             from budget.files import Outputs
 
             outs = Outputs({"--out": args.out})
-            outs.set("--out", json.dumps(keeper.spend_log(), indent=2) + "\n")
+            if args.cmd == "spendlog":
+                outs.set("--out", json.dumps(keeper.spend_log(), indent=2) + "\n")
+                what = "the live day's served requests as LiteLLM spend-log rows (budget fit --spend-logs)"
+            else:
+                outs.set("--out", keeper.alerts())
+                what = "the live day's incidents as JSON-lines alerts (budget drill --alerts)"
             outs.commit()
-            print(f"wrote {args.out}: the live day's served requests as LiteLLM spend-log rows")
+            print(f"wrote {args.out}: {what}")
             return 0
         changed = keeper.set_tier(args.tier, args.cmd == "down", args.reason)
         print(f"{args.tier} {'marked ' + args.cmd if changed else 'was already ' + args.cmd}")

@@ -145,3 +145,16 @@ def spend_rows(day_name: str, day: DayLog, prices: dict[str, float]) -> list[dic
             }
         )
     return rows
+
+
+def alert_lines(day_name: str, day: DayLog) -> str:
+    """The day's incidents, as first seen, as JSON-lines alerts (``budget drill --alerts`` replays them)."""
+    import json
+
+    out = []
+    for inc in day.incidents:
+        hh, rest = divmod(inc.arrival_sec, 3600)
+        stamp = f"{day_name}T{hh:02d}:{rest // 60:02d}:{rest % 60:02d}Z"
+        record = {"timestamp": stamp, "id": inc.id, "severity": inc.severity, "blast_radius": inc.blast_radius}
+        out.append(json.dumps(record, sort_keys=True))
+    return "".join(line + "\n" for line in out)

@@ -32,7 +32,7 @@ from budget.model.scenario import DEFAULT_MANUAL_TIMEOUT_SEC
 from budget.traffic.live.backends import open_store
 from budget.traffic.live.clock import DAY_SEC, Clock, clock_from_env, day_and_second
 from budget.traffic.live.contract import Request, parse_request, phase_tier
-from budget.traffic.live.day import SERVED, DayLog, keeper_at, live_result, read_log, spend_rows, tick_of
+from budget.traffic.live.day import SERVED, DayLog, alert_lines, keeper_at, live_result, read_log, spend_rows, tick_of
 from budget.traffic.live.store import Store
 
 SPEC_ENV = "BUDGET_KEEPER_SPEC"
@@ -202,6 +202,11 @@ class LiveKeeper:
 
         day = day or self._last_day()
         return spend_rows(day, self.day_log(day), {t: tier_price(self.spec, t) for t in self.spec.tiers})
+
+    def alerts(self, day: str | None = None) -> str:
+        """The day's incidents as JSON-lines alerts, for ``budget drill --alerts``."""
+        day = day or self._last_day()
+        return alert_lines(day, self.day_log(day, facts_only=True))
 
     def _last_day(self) -> str:
         days = self.store.days()
