@@ -46,7 +46,7 @@ def test_a_redis_that_does_not_answer_fails_closed_and_the_keeper_resumes(tmp_pa
             store = RedisStore(url)
             kinds = [kind for kind, _ in store.events("2026-01-01")]
             store.close()
-            assert kinds == ["seen", "decision"]
+            assert kinds[:2] == ["seen", "decision"] and set(kinds) <= {"seen", "decision", "usage"}
         finally:
             proc.terminate()
             proc.wait(10)
