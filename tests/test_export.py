@@ -2,16 +2,14 @@
 
 from __future__ import annotations
 
-import asyncio
 import os
 import re
 from pathlib import Path
-from typing import Any
 
 import pytest
 import yaml
 
-from budget.model import load_spec, spec_from_text, tier_capacity_tpm
+from budget.model import load_spec, spec_from_text
 from budget.traffic import global_fallbacks, litellm_dict, litellm_yaml, reachable, tier_limits
 from tests.conftest import ROOT, run_cli
 
@@ -19,74 +17,63 @@ PAYMENT = "specs/payment_gateway_80_20_mid.yaml"
 TEXTBOOK = "specs/budget_network.yaml"
 
 
-def _router_from(config: dict[str, Any], monkeypatch: pytest.MonkeyPatch):
-    """Load a proxy config the way the proxy does: Router(model_list=..., **router_settings).
-
-    No network: the model cost map is LiteLLM's bundled copy, and every api_base points at 127.0.0.1.
-    """
-    monkeypatch.setenv("LITELLM_LOCAL_MODEL_COST_MAP", "True")
-    for model in config["model_list"]:
-        for key in ("api_base", "api_key"):
-            env = model["litellm_params"][key].removeprefix("os.environ/")
-            monkeypatch.setenv(env, "http://127.0.0.1:9/v1" if key == "api_base" else "sk-none")
-    from litellm import Router
-
-    async def build() -> dict[str, Any]:  # deployment budgets start a task on the running loop
-        router = Router(model_list=config["model_list"], **config["router_settings"])
-        try:
-            settings = router.settings()
-            registry = router.registry()
-            deployments = {}
-            for name in registry.names(kind="groups"):
-                d = registry.deployment(name)  # model_info.id is the tier
-                assert d is not None
-                deployments[name] = d.litellm_params
-            return {"settings": settings, "deployments": deployments}
-        finally:
-            router.retire()
-
-    return asyncio.run(build())
-
-
 @pytest.mark.parametrize("spec_path", [PAYMENT, TEXTBOOK])
-def test_litellm_router_loads_the_exported_config(workdir: Path, monkeypatch: pytest.MonkeyPatch, spec_path):
+def test_litellm_config_is_the_keeper_wired_into_the_proxy(workdir: Path, spec_path):
+    """What the file says; tests/test_live_proxy.py starts the real proxy with it, unedited."""
     proc = run_cli(["export", "--budget-spec", spec_path, "--to", "litellm", "--out", "out/config.yaml"], workdir)
     assert proc.returncode == 0, proc.stderr
     config = yaml.safe_load((workdir / "out" / "config.yaml").read_text())
     spec = load_spec(ROOT / spec_path)
     assert config == litellm_dict(spec)  # the comments add nothing the data does not say
-    loaded = _router_from(config, monkeypatch)
-    tpm = tier_capacity_tpm(spec)
-    assert list(loaded["deployments"]) == list(spec.tiers)  # every tier, one model group each
-    for tier, params in loaded["deployments"].items():
-        assert params.tpm == tpm[tier] > 0
-        assert params.tpd == spec.tier_total(tier)
-        assert params.budget_duration == "1d" and params.max_budget > 0
-        assert params.api_base == "http://127.0.0.1:9/v1"
-    settings = loaded["settings"]
-    assert settings.allowed_fails == 3 and settings.cooldown_time == spec.policy.relapse_min * 60
-    chain = settings.fallbacks or []  # the Router keeps an empty chain as None
-    assert chain == config["router_settings"]["fallbacks"]
-    for tier in spec.tiers[:-1]:  # LiteLLM follows fallbacks of fallbacks: no path reaches the top tier
-        assert spec.most_expensive not in reachable(chain, tier)
+    assert [m["model_name"] for m in config["model_list"]] == list(spec.tiers)  # one model group per tier
+    for model, lim in zip(config["model_list"], tier_limits(spec), strict=True):
+        params = model["litellm_params"]
+        assert "tpd" not in params and "tpm" not in params  # 1.108.7 forwards tpd upstream
+        assert params["input_cost_per_token"] == pytest.approx(lim.price_per_million / 1e6)
+        assert params["input_cost_per_token"] > 0
+        assert params["api_base"].startswith("os.environ/") and params["api_key"].startswith("os.environ/")
+    assert config["litellm_settings"]["callbacks"] == "budget.traffic.live.litellm_hook.keeper"
+    assert config["litellm_settings"]["num_retries"] == 0 == config["router_settings"]["num_retries"]
+    assert "fallbacks" not in config["router_settings"]  # the keeper decides every failover
+    assert config["general_settings"]["master_key"] == "os.environ/LITELLM_MASTER_KEY"
+    for name in ("LITELLM_MASTER_KEY", "BUDGET_KEEPER_STATE", "BUDGET_KEEPER_SPEC"):
+        assert name in proc.stdout
 
 
-def test_payment_spec_chain_and_comments(workdir: Path):
+def test_payment_spec_chain_and_header(workdir: Path):
     spec = load_spec(ROOT / PAYMENT)
-    assert global_fallbacks(spec) == [{"local-coder": ["mid-coder"]}]
+    assert global_fallbacks(spec) == [{"local-coder": ["mid-coder"]}]  # Portkey's routine chain
     assert "frontier-reviewer" not in reachable(global_fallbacks(spec), "local-coder")
     text = litellm_yaml(spec, PAYMENT)
-    assert '"fallbacks": ["mid-coder", "frontier-reviewer"]' in text  # how a P0/P1 caller asks for the top tier
-    assert "older than 90 s" in text and "2,500,000 tokens" in text
+    for name in ("LOCAL_CODER_API_BASE", "MID_CODER_API_KEY", "FRONTIER_REVIEWER_API_BASE", "BUDGET_KEEPER_SPEC"):
+        assert f"#   {name}\n" in text
+
+
+def test_tiers_whose_env_names_collide_are_refused_in_one_line(workdir: Path):
+    text = (ROOT / TEXTBOOK).read_text().replace("frontier-reviewer", "local_coder")
+    (workdir / "twins.yaml").write_text(text)
+    proc = run_cli(["export", "--budget-spec", "twins.yaml", "--to", "litellm", "--out", "out/c.yaml"], workdir)
+    assert proc.returncode == 1
+    assert proc.stderr.count("\n") == 1 and "share the environment variables LOCAL_CODER_*" in proc.stderr
+    assert not (workdir / "out" / "c.yaml").exists()
+
+
+def test_names_travel_through_a_yaml_serializer():
+    text = (ROOT / TEXTBOOK).read_text().replace("frontier-reviewer", "'frontier: #review'")
+    spec = spec_from_text(text, "odd.yaml")
+    config = yaml.safe_load(litellm_yaml(spec, "odd.yaml"))
+    assert [m["model_name"] for m in config["model_list"]] == ["local-coder", "frontier: #review"]
 
 
 def test_explicit_capacity_is_exported_as_given():
     own = re.sub(r"  capacity_tpm:.*\n    frontier-reviewer: \d+.*\n", "", (ROOT / PAYMENT).read_text())
     text = own + "  capacity_tpm: {local-coder: 70000, mid-coder: 9000, frontier-reviewer: 4000}\n"
     spec = spec_from_text(text, "pg.yaml")
-    tpm = {m["model_name"]: m["litellm_params"]["tpm"] for m in litellm_dict(spec)["model_list"]}
-    assert tpm == {"local-coder": 70000, "mid-coder": 9000, "frontier-reviewer": 4000}
-    assert {lim.tier: lim.tpm for lim in tier_limits(spec)} == tpm
+    assert {lim.tier: lim.tpm for lim in tier_limits(spec)} == {
+        "local-coder": 70000,
+        "mid-coder": 9000,
+        "frontier-reviewer": 4000,
+    }
 
 
 # Portkey: tests/test_portkey.py runs the exported config in the real open-source gateway.

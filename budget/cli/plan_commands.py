@@ -137,6 +137,10 @@ def cmd_simulate(args: argparse.Namespace) -> int:
 
 def load_result(path: str) -> dict[str, Any]:
     from budget.files import load_document
+    from budget.traffic import is_live_state, result_from_state
+
+    if is_live_state(path):  # a live keeper's state: its day in the simulator's terms
+        return result_from_state(path)
 
     doc = load_document(path, limit=MAX_RESULT_BYTES)
     if not isinstance(doc.data, dict):
