@@ -11,12 +11,10 @@ May import: ``budget.calibration`` (its prices), ``budget.drill``, ``budget.gate
 from budget.traffic.endpoints import endpoint_prefix, endpoint_prefixes
 from budget.traffic.export import (
     export_text,
-    global_fallbacks,
     limits_json,
     litellm_dict,
     litellm_env_names,
     litellm_yaml,
-    reachable,
     summary_lines,
     tier_limits,
 )
@@ -31,7 +29,6 @@ __all__ = [
     "export_text",
     "fit_spend_log",
     "generate",
-    "global_fallbacks",
     "is_live_state",
     "limits_json",
     "litellm_dict",
@@ -43,7 +40,6 @@ __all__ = [
     "portkey_json",
     "endpoint_prefix",
     "endpoint_prefixes",
-    "reachable",
     "result_from_state",
     "read_spend_log",
     "summary_lines",

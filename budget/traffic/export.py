@@ -71,32 +71,6 @@ def tier_limits(spec: BudgetSpec) -> list[TierLimit]:
     return out
 
 
-def global_fallbacks(spec: BudgetSpec) -> list[dict[str, list[str]]]:
-    """LiteLLM's global chain: each tier to the more expensive tiers short of the top one."""
-    middle = list(spec.tiers[1:-1])
-    out = []
-    for i, tier in enumerate(spec.tiers[:-1]):
-        targets = [t for t in middle if spec.tiers.index(t) > i]
-        if targets:
-            out.append({tier: targets})
-    return out
-
-
-def reachable(fallbacks: list[dict[str, list[str]]], start: str) -> set[str]:
-    """Every model group a request for ``start`` can end on (LiteLLM follows fallbacks of fallbacks)."""
-    edges: dict[str, list[str]] = {}
-    for entry in fallbacks:
-        for src, targets in entry.items():
-            edges.setdefault(src, []).extend(targets)
-    seen, todo = {start}, [start]
-    while todo:
-        for nxt in edges.get(todo.pop(), []):
-            if nxt not in seen:
-                seen.add(nxt)
-                todo.append(nxt)
-    return seen
-
-
 def _check(spec: BudgetSpec) -> None:
     if len(spec.tiers) < 2:
         raise BudgetError(f"{spec.source}: export needs at least two tiers (work and review), got {spec.tiers[0]}")
@@ -181,14 +155,12 @@ def export_text(spec: BudgetSpec, gateway: str, source: str) -> str:
 def summary_lines(spec: BudgetSpec, gateway: str) -> list[str]:
     """What ``budget export`` prints: the per-tier limits and how failover reaches the top tier."""
     p = spec.policy
-    chain = {} if gateway == "litellm" else {src: dst for entry in global_fallbacks(spec) for src, dst in entry.items()}
-    last = "upstream from" if gateway == "litellm" else "fallback for all traffic"
-    stems = endpoint_prefixes(spec) if gateway == "litellm" else {}
-    lines = [f"{'tier':20}{'tpm':>10}{'tokens/day':>14}{'USD/day':>10}  {last}"]
+    stems = endpoint_prefixes(spec)
+    lines = [f"{'tier':20}{'tpm':>10}{'tokens/day':>14}{'USD/day':>10}  upstream from"]
     for lim in tier_limits(spec):
         lines.append(
             f"{lim.tier:20}{lim.tpm:>10,}{lim.tokens_per_day:>14,}{lim.usd_per_day:>10,.2f}  "
-            + (f"${stems[lim.tier]}_API_BASE" if stems else (", ".join(chain.get(lim.tier, [])) or "-"))
+            f"${stems[lim.tier]}_API_BASE"
         )
     sev = "/".join(p.failover_severities)
     if gateway == "litellm":
