@@ -34,12 +34,13 @@ def main(argv: list[str] | None = None) -> int:
     d = sub.add_parser("demo", help="the keeper in a real proxy against the fake upstream, a tier pulled")
     d.add_argument("--budget-spec", default="specs/budget_network.yaml")
     d.add_argument("--minutes", type=int, default=8, help="keeper minutes to play (1-60)")
+    d.add_argument("--state", default="out/live_keeper.sqlite", help="where to keep the live day's state")
     args = ap.parse_args(argv)
     try:
         if args.cmd == "demo":
             from budget.traffic.live.demo import run_demo
 
-            return run_demo(args.budget_spec, args.minutes)
+            return run_demo(args.budget_spec, args.minutes, args.state)
         from budget.traffic.live.engine import LiveKeeper
 
         keeper = LiveKeeper.from_env()

@@ -8,6 +8,8 @@ each request got; then the tier comes back and the live day's composite query is
 
 from __future__ import annotations
 
+import os
+import sqlite3
 import tempfile
 from collections import Counter
 from pathlib import Path
@@ -18,16 +20,34 @@ from budget.keeper.workload import work_tiers
 from budget.model import load_spec, scenario_from_dict
 from budget.traffic.endpoints import endpoint_prefixes
 from budget.traffic.export import litellm_yaml
-from budget.traffic.live.engine import LiveKeeper, result_from_state
+from budget.traffic.live.engine import LiveKeeper, is_live_state, result_from_state
 from budget.traffic.live.fakeupstream import FakeUpstream
 from budget.traffic.live.proxy import Proxy, decision_of
 
 ELEVEN = 1767265200.0  # 2026-01-01 11:00 UTC
 
 
-def run_demo(spec_path: str, minutes: int) -> int:
+def keep_state(source: Path, target: str) -> None:
+    """The demo's keeper state copied to ``target`` whole (SQLite's backup, then one rename); a file there
+    that is not a keeper's state is never replaced."""
+    dest = Path(target)
+    if dest.exists() and not is_live_state(str(dest)):
+        raise BudgetError(f"--state {target}: exists and is not a keeper state; give another path")
+    dest.parent.mkdir(parents=True, exist_ok=True)
+    tmp = dest.with_name(f".{dest.name}.{os.getpid()}.tmp")
+    try:
+        with sqlite3.connect(source) as src, sqlite3.connect(tmp) as out:
+            src.backup(out)
+        os.replace(tmp, dest)
+    finally:
+        tmp.unlink(missing_ok=True)
+
+
+def run_demo(spec_path: str, minutes: int, state: str | None = None) -> int:
     if not 1 <= minutes <= 60:
         raise BudgetError(f"--minutes: must be from 1 to 60, got {minutes}")
+    if state and Path(state).exists() and not is_live_state(state):
+        raise BudgetError(f"--state {state}: exists and is not a keeper state; give another path")
     spec = load_spec(spec_path)
     cheap = spec.cheapest
     incidents = scenario_from_dict({"queue": 20, "start": "11:00"}, spec).incidents
@@ -92,6 +112,9 @@ def run_demo(spec_path: str, minutes: int) -> int:
                 f"degraded_queue={result['degraded_queue']} {mk}={result.get(mk)} "
                 f"token_health_min={result['token_health_min']}"
             )
+            if state:
+                keep_state(Path(env["BUDGET_KEEPER_STATE"]), state)
+                print(f"the live day's state: {state} (budget inspect --result {state}; the Live keeper page)")
         finally:
             proxy.stop()
             upstream.stop()
