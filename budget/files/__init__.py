@@ -22,6 +22,7 @@ if TYPE_CHECKING:
     from budget.files.cliargs import outages, say_error, sweep_values, targets
     from budget.files.commandline import COMMANDS, EXIT_FAIL, EXIT_OK, EXIT_USAGE, build_parser
     from budget.files.gcpause import paused
+    from budget.files.interrupts import Interrupted, deferred, exit_code, signal_name, signals_raise
     from budget.files.limits import (
         MAX_ALERT_FILE_BYTES,
         MAX_ALERTS,
@@ -57,7 +58,8 @@ if TYPE_CHECKING:
         parse_yaml_text,
         read_text,
     )
-    from budget.files.outputs import Outputs, atomic_write_text, check_output, commit_files, locked
+    from budget.files.locks import locked
+    from budget.files.outputs import Outputs, atomic_write_text, check_output, commit_files
     from budget.files.text import short_repr
 
 _HOME = {
@@ -69,6 +71,7 @@ _HOME = {
     "EXIT_OK": "budget.files.commandline",
     "EXIT_USAGE": "budget.files.commandline",
     "GATEWAYS": "budget.files.choices",
+    "Interrupted": "budget.files.interrupts",
     "MAX_ALERTS": "budget.files.limits",
     "MAX_ALERT_FILE_BYTES": "budget.files.limits",
     "MAX_CSV_FIELD_CHARS": "budget.files.limits",
@@ -100,9 +103,11 @@ _HOME = {
     "check_replays": "budget.files.limits",
     "commit_files": "budget.files.outputs",
     "decode_text": "budget.files.loader",
+    "deferred": "budget.files.interrupts",
+    "exit_code": "budget.files.interrupts",
     "dotted": "budget.files.loader",
     "load_document": "budget.files.loader",
-    "locked": "budget.files.outputs",
+    "locked": "budget.files.locks",
     "outages": "budget.files.cliargs",
     "parse_json_text": "budget.files.loader",
     "parse_text": "budget.files.loader",
@@ -111,6 +116,8 @@ _HOME = {
     "read_text": "budget.files.loader",
     "say_error": "budget.files.cliargs",
     "short_repr": "budget.files.text",
+    "signal_name": "budget.files.interrupts",
+    "signals_raise": "budget.files.interrupts",
     "sweep_values": "budget.files.cliargs",
     "targets": "budget.files.cliargs",
 }
@@ -134,6 +141,7 @@ __all__ = [
     "EXIT_OK",
     "EXIT_USAGE",
     "GATEWAYS",
+    "Interrupted",
     "MAX_ALERTS",
     "MAX_ALERT_FILE_BYTES",
     "MAX_CSV_FIELD_CHARS",
@@ -165,6 +173,8 @@ __all__ = [
     "check_replays",
     "commit_files",
     "decode_text",
+    "deferred",
+    "exit_code",
     "dotted",
     "load_document",
     "locked",
@@ -176,6 +186,8 @@ __all__ = [
     "read_text",
     "say_error",
     "short_repr",
+    "signal_name",
+    "signals_raise",
     "sweep_values",
     "targets",
 ]
