@@ -279,7 +279,7 @@ class Outputs:
             for in_flag, given in _input_items(inputs or {}):
                 if _same_file(real, given):
                     raise UsageError(
-                        f"{_label(self.paths[flag], flag)}: is this command's input {_label(given, in_flag)}; "
+                        f"{_label(self.paths[flag], flag)}: the same file as the input {_label(given, in_flag)}; "
                         "refusing to overwrite an input (give another output file)"
                     )
 
