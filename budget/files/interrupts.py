@@ -73,13 +73,23 @@ def signals_raise() -> Iterator[None]:
 
 @contextlib.contextmanager
 def deferred() -> Iterator[None]:
-    """Hold SIGINT, SIGTERM and SIGHUP back while inside; one that came meanwhile acts on leaving."""
-    try:
-        old = signal.pthread_sigmask(signal.SIG_BLOCK, STOP_SIGNALS)
-    except (AttributeError, OSError, ValueError):  # no signal masks here: run the step as it is
-        old = None
+    """Hold SIGINT, SIGTERM and SIGHUP back while inside; one that came meanwhile acts on leaving.
+
+    Python runs signal handlers in the main thread whichever thread the kernel
+    chose (a library's native threads do not block signals), so the step swaps
+    the handlers for one that only notes the signal, then puts them back and
+    raises what it noted. Outside the main thread handlers cannot be set, and
+    signals are handled by the main thread anyway: the step runs as it is.
+    """
+    noted: list[int] = []
+    old: dict[signal.Signals, object] = {}
+    if _main_thread():
+        for sig in STOP_SIGNALS:
+            old[sig] = signal.signal(sig, lambda signum, frame: noted.append(signum))
     try:
         yield
     finally:
-        if old is not None:
-            signal.pthread_sigmask(signal.SIG_SETMASK, old)
+        for sig, handler in old.items():
+            signal.signal(sig, handler)  # type: ignore[arg-type]
+        for signum in dict.fromkeys(noted):
+            signal.raise_signal(signum)  # the handler put back acts on it now
