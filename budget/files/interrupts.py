@@ -85,7 +85,8 @@ def deferred() -> Iterator[None]:
     old: dict[signal.Signals, object] = {}
     if _main_thread():
         for sig in STOP_SIGNALS:
-            old[sig] = signal.signal(sig, lambda signum, frame: noted.append(signum))
+            if signal.getsignal(sig) is not None:  # None: a handler set outside Python, left alone
+                old[sig] = signal.signal(sig, lambda signum, frame: noted.append(signum))
     try:
         yield
     finally:
