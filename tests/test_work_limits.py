@@ -134,3 +134,12 @@ def test_every_limit_in_the_docs_is_the_one_the_code_enforces():
             documented.add(name)
     in_code = {n for n in dir(limits) if n.startswith("MAX_")} | {"MAX_SPEND_LOG_BYTES"}
     assert in_code == documented, f"limits not in docs/limits.md: {sorted(in_code - documented)}"
+
+
+@pytest.mark.parametrize("index", ["9" * 5000, "9" * 19, "²", "-" + "9" * 4400])
+def test_a_query_index_of_any_size_is_a_query_error(index: str):
+    from budget.errors import QueryError
+    from budget.gateway import evaluate
+
+    with pytest.raises(QueryError, match="query: column"):  # what the Simulator's query box shows, not a crash
+        evaluate(f"timeline.{index} == 1", {"timeline": [{"minute": 0}]})
