@@ -43,3 +43,22 @@ def test_the_lock_is_released_and_removed_when_the_holder_fails(tmp_path: Path):
     assert not (tmp_path / ".h.jsonl.lock").exists()
     with locked(target, timeout=0.5):  # free again at once
         pass
+
+
+def test_a_lock_in_a_new_folder_leaves_nothing_when_the_writer_fails(tmp_path: Path):
+    try:
+        with locked(tmp_path / "new" / "deeper" / "h.jsonl"):
+            assert (tmp_path / "new" / "deeper" / ".h.jsonl.lock").exists()
+            raise KeyboardInterrupt
+    except KeyboardInterrupt:
+        pass
+    assert list(tmp_path.iterdir()) == []  # the folders made for the lock are gone with it
+
+
+def test_a_drill_history_in_a_new_folder_is_created(workdir: Path):
+    argv = [sys.executable, "-m", "budget", "drill", "--budget-spec", "specs/payment_gateway_85_15.yaml"]
+    argv += ["--alerts", "scenarios/samples/alerts.csv", "--history", "out/hist/h.jsonl", "--out", "out/d.json"]
+    env = {"PYTHONPATH": str(ROOT), "PATH": "/usr/bin:/bin"}
+    proc = subprocess.run(argv, cwd=workdir, env=env, capture_output=True, text=True, timeout=120)
+    assert proc.returncode in (0, 1) and not proc.stderr, proc.stderr
+    assert sorted(p.name for p in (workdir / "out" / "hist").iterdir()) == ["h.jsonl"]

@@ -95,6 +95,7 @@ def test_a_history_is_never_written_past_its_limit(workdir, monkeypatch, capsys)
     assert main([*argv, "--history", "h.jsonl"]) == 1
     assert "would take the history past the" in _one_line(capsys)
     assert history.read_bytes() == before and not (workdir / "d.json").exists()
+    assert not [p.name for p in workdir.iterdir() if p.name.startswith(".")]  # the lock is released and removed
 
 
 @pytest.mark.parametrize(

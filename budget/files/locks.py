@@ -53,15 +53,30 @@ def _try_lock(lock: Path, path: str | os.PathLike[str]) -> int | None:
     return fd
 
 
+def _make_folders(folder: Path, created: list[Path]) -> None:
+    """Create ``folder`` and its missing parents, outermost first, listing each in ``created``."""
+    missing = [d for d in [folder, *folder.parents] if not d.exists()]
+    for d in reversed(missing):
+        with contextlib.suppress(FileExistsError):  # another writer made it first: it is not ours to remove
+            d.mkdir()
+            created.append(d)
+
+
 @contextlib.contextmanager
 def locked(path: str | os.PathLike[str], timeout: float = LOCK_TIMEOUT_SEC) -> Iterator[None]:
-    """Hold the lock of ``path`` for a read-modify-write (see the module's doc); waits up to ``timeout`` s."""
+    """Hold the lock of ``path`` for a read-modify-write (see the module's doc); waits up to ``timeout`` s.
+
+    A missing folder is created for the lock (the file's own writer would create it too) and removed
+    again on release when nothing was written into it.
+    """
     lock = lock_path(path)
     deadline = time.monotonic() + timeout
     fd: int | None = None
+    created: list[Path] = []
     try:
         while True:
             with deferred():
+                _make_folders(lock.parent, created)
                 fd = _try_lock(lock, path)
             if fd is not None:
                 break
@@ -70,8 +85,11 @@ def locked(path: str | os.PathLike[str], timeout: float = LOCK_TIMEOUT_SEC) -> I
             time.sleep(_POLL_SEC)
         yield
     finally:
-        if fd is not None:
-            with deferred():
+        with deferred():
+            if fd is not None:
                 with contextlib.suppress(OSError):
                     os.unlink(lock)
                 os.close(fd)
+            for d in reversed(created):
+                with contextlib.suppress(OSError):  # not empty: the outputs went there
+                    d.rmdir()
