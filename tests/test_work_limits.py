@@ -60,7 +60,7 @@ def test_two_thousand_days_of_one_alert_are_refused_by_the_day_limit(workdir, mo
     started = time.monotonic()
     assert main(["drill", "--budget-spec", SPEC, "--alerts", "days.jsonl", "--out", "d.json"]) == 2
     err = _one_line(capsys)
-    assert "2,000 days x 4 runs = 8,000 day replays, over the 250 limit" in err
+    assert "2,000 days x 4 runs = 8,000 day replays, over the 120 limit" in err
     sweep = ["calibrate", "--budget-spec", SPEC, "--alerts", "days.jsonl", "--out", "c.yaml", "--csv", "c.csv"]
     assert main(sweep) == 2
     assert "2,000 days x 660 runs = 1,320,000 day replays, over the 5,000 limit" in _one_line(capsys)
@@ -144,3 +144,20 @@ def test_a_query_index_of_any_size_is_a_query_error(index: str):
 
     with pytest.raises(QueryError, match="query: column"):  # what the Simulator's query box shows, not a crash
         evaluate(f"timeline.{index} == 1", {"timeline": [{"minute": 0}]})
+
+
+def test_a_drill_never_writes_a_result_inspect_would_refuse(workdir, monkeypatch, capsys):
+    monkeypatch.chdir(workdir)
+    monkeypatch.setattr("budget.cli.drill_commands.MAX_RESULT_BYTES", 1000)
+    argv = ["drill", "--budget-spec", SPEC, "--alerts", "scenarios/samples/alerts.csv", "--out", "d.json"]
+    assert main([*argv, "--history", "h.jsonl"]) == 1
+    assert "over the 1,000 that inspect and validate read" in _one_line(capsys)
+    assert sorted(p.name for p in workdir.iterdir()) == ["scenarios", "specs"]  # no result, no history, no lock
+
+
+def test_the_longest_drill_the_day_limit_allows_is_read_back(workdir, monkeypatch, capsys):
+    monkeypatch.chdir(workdir)
+    _days(workdir / "days.jsonl", limits.MAX_DRILL_DAY_RUNS // 4)  # 30 days at the default three outages
+    argv = ["drill", "--budget-spec", SPEC, "--alerts", "days.jsonl", "--out", "d.json"]
+    assert main(argv) in (0, 1)
+    assert main(["inspect", "--result", "d.json", "--query", "over_all_days.days == 30"]) == 0, capsys.readouterr()

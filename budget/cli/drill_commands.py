@@ -15,6 +15,7 @@ from budget.files import (
     EXIT_USAGE,
     MAX_DRILL_DAY_RUNS,
     MAX_DRILL_REPLAYS,
+    MAX_RESULT_BYTES,
     check_day_runs,
     check_replays,
     locked,
@@ -62,7 +63,7 @@ def cmd_drill(args: argparse.Namespace) -> int:
     with locked(args.history) if args.history else contextlib.nullcontext():
         if args.history:  # read again under the lock: a drill running beside this one may have appended
             outs.set("--history", append_history(results, args.history, str(source)))
-        outs.set("--out", days_json(results) if several else results[0].to_json())
+        outs.set("--out", result_text(days_json(results) if several else results[0].to_json(), args.out))
         if "--csv" in outs:
             outs.set("--csv", days_csv(results) if several else drill_csv(results[0]))
         outs.commit()
@@ -77,6 +78,17 @@ def cmd_drill(args: argparse.Namespace) -> int:
     failed = skipped_verdict(history.files, args.accept_skipped) or failed
     print(f"wrote {args.out}" + (f" and {args.csv}" if args.csv else ""))
     return EXIT_FAIL if failed else EXIT_OK
+
+
+def result_text(text: str, name: str) -> str:
+    """The drill's result, never larger than what inspect and validate read back (MAX_RESULT_BYTES)."""
+    size = len(text.encode("utf-8"))
+    if size > MAX_RESULT_BYTES:
+        raise BudgetError(
+            f"{name}: the result would be {size:,} bytes, over the {MAX_RESULT_BYTES:,} that inspect and validate "
+            "read; drill fewer days at a time (nothing was written)"
+        )
+    return text
 
 
 def append_history(results: list[Any], path: str, spec_name: str) -> str:
