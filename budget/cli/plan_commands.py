@@ -31,7 +31,7 @@ def cmd_compile(args: argparse.Namespace) -> int:
     from budget.files import Outputs
     from budget.model import load_spec, parse_split, plan_json, proportion_check, proportion_line, summary_line
 
-    outs = Outputs({"--out": args.out})
+    outs = Outputs({"--out": args.out}, inputs={"--budget-spec": args.budget_spec})
     spec = load_spec(args.budget_spec)
     try:
         split = parse_split(args.expect_split, spec.tiers, args.tolerance) if args.expect_split else None
@@ -102,7 +102,7 @@ def cmd_simulate(args: argparse.Namespace) -> int:
     from budget.keeper import manual_key, simulate
     from budget.model import load_plan
 
-    outs = Outputs({"--out": args.out})
+    outs = Outputs({"--out": args.out}, inputs={"--plan": args.plan, "--scenario": args.scenario})
     spec = load_plan(args.plan)
     scenario = scenario_for(args, spec)
     result = simulate(spec, scenario, routing=args.policy).to_dict()
@@ -166,10 +166,10 @@ def cmd_inspect(args: argparse.Namespace) -> int:
 
 
 def cmd_note(args: argparse.Namespace) -> int:
-    from budget.files import check_output
+    from budget.files import Outputs
     from budget.workbench import entry_from_result, write_note
 
-    check_output(args.out, "--out")
+    Outputs({"--out": args.out}, inputs={"--result": args.result})  # checked before anything runs
     data = load_result(args.result)
     entry = entry_from_result(
         data,

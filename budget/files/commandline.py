@@ -101,6 +101,11 @@ def _drill_commands(sub: Any) -> None:
         "--fail-under", type=number(0, 1), metavar="X", help="guard for the exit code (spec's alert_threshold)"
     )
     d.add_argument("--history", metavar="JSONL", help="append this run and apply the review rules")
+    d.add_argument(
+        "--accept-skipped",
+        action="store_true",
+        help="a drill that skipped alert records can still pass (else it exits 1 and says which)",
+    )
     d.add_argument("--out", required=True, metavar="JSON", help="where to write the drill result")
     d.add_argument("--csv", metavar="CSV", help="also write the table as CSV")
 

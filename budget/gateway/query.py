@@ -38,6 +38,7 @@ _TOKEN = re.compile(
     re.VERBOSE,
 )
 _UNIT = {"s": 1, "m": 60, "h": 3600, "d": 86400}
+_INDEX = re.compile(r"-?[0-9]{1,18}")  # a list index: ASCII digits that fit an integer (MAX_INT_DIGITS)
 _DUR_STR = re.compile(r"^(\d+(?:\.\d+)?)(s|m|h|d)$")
 COMPARATORS = ("==", "!=", "<=", ">=", "<", ">")
 
@@ -247,7 +248,7 @@ def resolve(data: Any, path: str, query: str = "", pos: int = 0) -> Any:
     for part in path.split("."):
         if isinstance(cur, dict) and part in cur:
             cur = cur[part]
-        elif isinstance(cur, list) and part.lstrip("-").isdigit() and -len(cur) <= int(part) < len(cur):
+        elif isinstance(cur, list) and _INDEX.fullmatch(part) and -len(cur) <= int(part) < len(cur):
             cur = cur[int(part)]
         else:
             where = ".".join(walked) or "the result"

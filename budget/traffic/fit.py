@@ -44,6 +44,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 
 import yaml
+from pydantic import ValidationError
 
 from budget.errors import BudgetError, UsageError
 from budget.files import one_line
@@ -284,7 +285,12 @@ def fit_spend_log(
     _fit_incidents(fit, tagged, tier_of)
     _fit_capacity(fit, tagged, tier_of)
     _fit_phases(fit, tagged, tier_of, _phase_order(tagged, spec))
-    Policy.model_validate(fit.policy())  # the fragment is a valid policy block by construction
+    try:  # the fragment is a valid policy block, or the log's figures are out of the model's range
+        Policy.model_validate(fit.policy())
+    except ValidationError as exc:
+        err = exc.errors()[0]
+        where = ".".join(str(k) for k in err["loc"])
+        raise BudgetError(f"{log.source}: the fitted policy.{where} is out of range: {err['msg']}") from None
     return fit
 
 

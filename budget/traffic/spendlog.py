@@ -40,7 +40,7 @@ from pathlib import Path
 from typing import Any
 
 from budget.errors import BudgetError
-from budget.files import SPEND_LOG_FORMATS, bad_character, name_problem, read_text, short_repr
+from budget.files import MAX_TOKENS_PER_INCIDENT, SPEND_LOG_FORMATS, bad_character, name_problem, read_text, short_repr
 
 MAX_SPEND_LOG_BYTES = 64 * 1024 * 1024
 REQUIRED = ("request_id", "startTime", "total_tokens")
@@ -115,6 +115,8 @@ def _tokens(value: Any, name: str) -> int:
         raise _Bad(f"{name}: must be a whole number of tokens, got {value!r}")
     if value < 0:
         raise _Bad(f"{name}: must not be negative, got {value}")
+    if value > MAX_TOKENS_PER_INCIDENT:  # one request above what a whole incident may cost
+        raise _Bad(f"{name}: {value:,} tokens in one request, over the {MAX_TOKENS_PER_INCIDENT:,} limit")
     return value
 
 
