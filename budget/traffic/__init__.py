@@ -19,7 +19,7 @@ from budget.traffic.export import (
     tier_limits,
 )
 from budget.traffic.fit import fit_spend_log, parse_tier_map
-from budget.traffic.live import is_live_state, result_from_state
+from budget.traffic.live import is_live_state, live_day, result_from_state
 from budget.traffic.portkey import portkey_dict, portkey_json
 from budget.traffic.spendgen import Workload, generate, to_csv, to_json
 from budget.traffic.spendlog import parse_spend_log, read_spend_log
@@ -41,6 +41,7 @@ __all__ = [
     "endpoint_prefix",
     "endpoint_prefixes",
     "result_from_state",
+    "live_day",
     "read_spend_log",
     "summary_lines",
     "tier_limits",

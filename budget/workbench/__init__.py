@@ -65,6 +65,7 @@ from budget.workbench.library import (
     sweep_estimate,
     value_with_unit,
 )
+from budget.workbench.liveday import DEFAULT_STATE, LiveView, live_view
 from budget.workbench.note import (
     DEFAULT_DECISION,
     entry_from_result,
@@ -77,6 +78,9 @@ from budget.workbench.note import (
 from budget.workbench.workbook import Entry, Workbook, failure_command, simulate_command, simulate_output
 
 __all__ = [
+    "DEFAULT_STATE",
+    "LiveView",
+    "live_view",
     "CHAPTER_VARIANTS",
     "CHECK",
     "CurrentSpec",

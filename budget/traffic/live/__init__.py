@@ -9,7 +9,7 @@ and only the proxy imports it).
 
 from budget.traffic.live.backends import open_store
 from budget.traffic.live.clock import CLOCK_ENV
-from budget.traffic.live.engine import SPEC_ENV, Decision, LiveKeeper, is_live_state, result_from_state
+from budget.traffic.live.engine import SPEC_ENV, Decision, LiveKeeper, is_live_state, live_day, result_from_state
 from budget.traffic.live.store import STATE_ENV, SqliteStore
 
 __all__ = [
@@ -20,6 +20,7 @@ __all__ = [
     "LiveKeeper",
     "SqliteStore",
     "is_live_state",
+    "live_day",
     "open_store",
     "result_from_state",
 ]

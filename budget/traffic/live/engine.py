@@ -284,8 +284,8 @@ def is_live_state(path: str) -> bool:
         return False
 
 
-def result_from_state(target: str, day: str | None = None) -> dict[str, Any]:
-    """The live day's result from a keeper state alone (the plan and settings the keeper stored in it)."""
+def live_day(target: str, day: str | None = None) -> tuple[BudgetSpec, dict[str, Any]]:
+    """The plan the keeper ran and its live day's result, from a keeper state alone (what it stored in it)."""
     from budget.traffic.live.clock import system_clock
     from budget.traffic.live.store import SqliteStore
 
@@ -297,6 +297,11 @@ def result_from_state(target: str, day: str | None = None) -> dict[str, Any]:
         spec = spec_from_text(text, name=f"{target} (the plan the keeper ran)")
         timeout = float(store.get_meta("manual_timeout_sec") or DEFAULT_MANUAL_TIMEOUT_SEC)
         keeper = LiveKeeper(spec, store, system_clock, timeout, store.get_meta("recovery") or "instant")
-        return keeper.result(day)
+        return spec, keeper.result(day)
     finally:
         store.close()
+
+
+def result_from_state(target: str, day: str | None = None) -> dict[str, Any]:
+    """The live day's result from a keeper state alone (the plan and settings the keeper stored in it)."""
+    return live_day(target, day)[1]
