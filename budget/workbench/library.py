@@ -27,7 +27,7 @@ _SAFE_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$")
 
 def root() -> Path:
     env = os.environ.get("BUDGET_WORKBENCH_ROOT")
-    return Path(env) if env else Path(__file__).resolve().parents[1]
+    return Path(env) if env else Path(__file__).resolve().parents[2]
 
 
 def specs_dir() -> Path:
