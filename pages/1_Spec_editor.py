@@ -9,6 +9,8 @@ from budget.errors import BudgetError
 from budget.model import SLA_KEY, plan_json, summary_line
 from budget.workbench import (
     CHECK,
+    DEFAULT_SPEC,
+    EXAMPLE_PLAN,
     PHASE,
     ROW_TOTAL,
     QuotaTable,
@@ -22,6 +24,7 @@ from budget.workbench import (
     editor_rows,
     plan_diff,
     quota_chart,
+    reference_plan_for,
     rename_phase,
     rename_tier,
     save_spec,
@@ -296,7 +299,13 @@ with st.expander("YAML (edit here or in the table)", expanded=bool(parse_error))
 if spec is not None:
     st.subheader("Compile")
     if st.button("Compile plan", key="w_spec_compile", type="primary"):
-        ss["compiled"] = {"text": cur.text, "plan": plan_json(spec), "diff": plan_diff(spec)}
+        reference = reference_plan_for(cur.name)
+        ss["compiled"] = {
+            "text": cur.text,
+            "plan": plan_json(spec),
+            "diff": plan_diff(spec) if reference else None,
+            "reference": reference.as_posix() if reference else None,
+        }
     compiled = ss.get("compiled")
     if compiled and compiled["text"] != cur.text:
         ss.pop("compiled")  # stale: the spec changed since it was compiled
@@ -313,12 +322,19 @@ if spec is not None:
                 key="w_spec_download",
             )
         with c2:
-            if not compiled["diff"]:
+            if compiled.get("reference") is None:
+                st.info(
+                    f"No reference plan ships for {cur.name}: the textbook's example "
+                    f"({EXAMPLE_PLAN.as_posix()}) is the plan of {DEFAULT_SPEC}, so there is nothing to diff.",
+                    icon=":material/info:",
+                )
+            elif not compiled["diff"]:
                 st.success(
-                    "No difference to the textbook's outputs/budget_plan.example.json", icon=":material/check_circle:"
+                    f"No difference to {compiled['reference']} (the textbook's plan of {cur.name})",
+                    icon=":material/check_circle:",
                 )
             else:
-                st.warning(f"{len(compiled['diff'])} diff lines against the textbook's example plan")
+                st.warning(f"{len(compiled['diff'])} diff lines against {compiled['reference']} (of {cur.name})")
                 st.code("\n".join(compiled["diff"]), language="diff")
 
     st.subheader("Save as a new spec")

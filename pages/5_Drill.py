@@ -72,7 +72,20 @@ outages = o[0].multiselect(
     "Outages (minutes)", [5, 10, 15, 30, 45, 60, 90], default=[15, 30, 45], key="w_drill_outages"
 )
 start = o[1].text_input("Outage start (HH:MM)", value="11:00", key="w_drill_start")
-fail_under = o[2].number_input("Guard", min_value=0.0, max_value=1.0, value=0.60, step=0.01, key="w_drill_guard")
+# the guard is the spec's own alert_threshold, as budget drill uses it when --fail-under is not given
+spec_guard = cur.spec.policy.alert_threshold if cur.spec is not None else 0.60
+if ss.get("drill_guard_of") != (cur.name, spec_guard):
+    ss["drill_guard_of"] = (cur.name, spec_guard)
+    ss["w_drill_guard"] = spec_guard
+fail_under = o[2].number_input(
+    "Guard",
+    min_value=0.0,
+    max_value=1.0,
+    step=0.01,
+    key="w_drill_guard",
+    help=f"the spec's alert_threshold ({spec_guard:.2f}) unless you change it (budget drill --fail-under)",
+)
+
 
 errors: list[str] = []
 text, source = None, alerts_name
@@ -187,7 +200,8 @@ if held:
         "Drill",
         f"drill of {spec_name} on {source}",
         f"budget drill --budget-spec {spec_label(cur)} --alerts {source if upload else 'scenarios/' + source} "
-        f"--outages {','.join(str(m) for m in sorted(outages))} --start {start} --fail-under {fail_under:.2f}",
+        f"--outages {','.join(str(m) for m in sorted(outages))} --start {start}"
+        + (f" --fail-under {fail_under:.2f}" if abs(fail_under - spec_guard) > 1e-9 else ""),
         "\n".join(
             f"{r['outage_min']:>3} min: token_health_min {r['token_health_min']:.2f}, silent_p0 {r['silent_p0']:.3f}, "
             f"mttr_p95 {r['mttr_p95']} s, manual {r['manual_queue']} tasks: {r['verdict']}"

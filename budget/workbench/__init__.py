@@ -46,17 +46,19 @@ from budget.workbench.editor import (
     table_to_text,
 )
 from budget.workbench.editor_charts import quota_chart, sum_chart
-from budget.workbench.exercises import EXERCISES, run_exercise
+from budget.workbench.exercises import EXERCISES, SweepDefaults, run_exercise, sweep_defaults, sweep_flags
 from budget.workbench.flowgraph import pipeline_dot
 from budget.workbench.library import (
     DEFAULT_SCENARIO,
     DEFAULT_SPEC,
+    EXAMPLE_PLAN,
     MAX_UPLOAD_BYTES,
     decisions_table,
     note_path,
     plan_diff,
     read_spec_text,
     red_button_rows,
+    reference_plan_for,
     save_spec,
     scenarios_dir,
     shipped_scenarios,
@@ -83,6 +85,7 @@ __all__ = [
     "DEFAULT_DECISION",
     "DEFAULT_SCENARIO",
     "DEFAULT_SPEC",
+    "EXAMPLE_PLAN",
     "EDITED",
     "EXERCISES",
     "Entry",
@@ -118,6 +121,7 @@ __all__ = [
     "overlay_health_chart",
     "pipeline_dot",
     "plan_diff",
+    "reference_plan_for",
     "policy_sentence",
     "queue_chart",
     "quota_chart",
@@ -127,6 +131,9 @@ __all__ = [
     "rename_tier",
     "render_section",
     "run_exercise",
+    "sweep_defaults",
+    "sweep_flags",
+    "SweepDefaults",
     "run_variants",
     "save_spec",
     "scenarios_dir",

@@ -62,6 +62,15 @@ def example_plan_text() -> str | None:
     return read_text(p, MAX_INPUT_BYTES) if p.exists() else None
 
 
+def reference_plan_for(spec_name: str) -> Path | None:
+    """The shipped reference plan compiled from the spec ``spec_name``, or None when it has none.
+
+    The textbook's example plan is the 10M spec's (budget_network.yaml): diffing another spec (the 5M one,
+    a payment-gateway plan) against it lists every line, which says nothing about that spec.
+    """
+    return EXAMPLE_PLAN if spec_name == DEFAULT_SPEC else None
+
+
 def plan_diff(spec: BudgetSpec) -> list[str]:
     """Unified diff of the compiled plan against the textbook's example (empty: identical)."""
     expected = example_plan_text()
