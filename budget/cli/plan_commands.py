@@ -132,6 +132,11 @@ def cmd_simulate(args: argparse.Namespace) -> int:
         f"silent_p0 {result['silent_p0']:.2f}, SLA breaches "
         + ", ".join(f"{k} {v}" for k, v in result["sla_breaches"].items())
     )
+    if args.explain:
+        from budget.workbench import explain_result
+
+        for line in explain_result(result, spec).lines():
+            print(line)
     return EXIT_OK
 
 

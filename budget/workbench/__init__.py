@@ -2,7 +2,8 @@
 
 The current spec every page reads (``current``), the Spec editor's table and its charts (``editor``,
 ``editor_charts``), the shipped inputs and safe saving (``library``), result charts (``charts``), the
-flow diagram (``flowgraph``), side-by-side runs (``compare``), the capstone note (``note``), the
+flow diagram (``flowgraph``), a run's explanation (``explain``), side-by-side runs (``compare``), the
+capstone note (``note``), the
 learner's workbook (``workbook``) and the chapter's exercises as data (``exercises``).
 
 May import: every engine package below it. Never Streamlit, never the CLI.
@@ -47,6 +48,7 @@ from budget.workbench.editor import (
 )
 from budget.workbench.editor_charts import quota_chart, sum_chart
 from budget.workbench.exercises import EXERCISES, SweepDefaults, run_exercise, sweep_defaults, sweep_flags
+from budget.workbench.explain import Explanation, chapter_query, explain_drill, explain_result
 from budget.workbench.flowgraph import pipeline_dot
 from budget.workbench.library import (
     DEFAULT_SCENARIO,
@@ -88,6 +90,7 @@ __all__ = [
     "EXAMPLE_PLAN",
     "EDITED",
     "EXERCISES",
+    "Explanation",
     "Entry",
     "INVALID",
     "MAX_UPLOAD_BYTES",
@@ -104,6 +107,7 @@ __all__ = [
     "add_tier",
     "apply_edits",
     "calibration_heatmap",
+    "chapter_query",
     "check_table",
     "daily_to_sum",
     "decisions_table",
@@ -112,6 +116,8 @@ __all__ = [
     "drill_health_chart",
     "editor_rows",
     "entry_from_result",
+    "explain_drill",
+    "explain_result",
     "failure_command",
     "flow_chart",
     "health_chart",

@@ -224,7 +224,7 @@ def _sections(text: str) -> tuple[str, list[tuple[str, str, str]]]:
     """(text before the first case, [(case, heading text, body text)]) in file order, read as CommonMark."""
     lines = lines_of(text)
     headings, closers = read_headings(lines)
-    out = []
+    out: list[str] = []
     for i, line in enumerate(lines):
         if i in closers:  # a block a person left open would hide the entry below it: close it first
             out.append(("" if not out or out[-1].endswith(("\n", "\r")) else "\n") + closers[i] + "\n")
