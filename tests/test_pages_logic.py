@@ -7,7 +7,7 @@ import shutil
 
 import pytest
 
-from budget.keeper import simulate
+from budget.keeper import health_text, simulate
 from budget.model import load_scenario, load_spec
 from budget.workbench import (
     POLICY_VARIANTS,
@@ -142,7 +142,7 @@ def test_the_policy_sentence_is_read_off_the_runs():
     sentence = policy_sentence(rows)
     for r in rows:  # each policy's own figures, beside its name
         part = next(p for p in sentence.split("; ") if p.startswith(r["variant"] + ":"))
-        assert f"token_health_min {r['token_health_min']:.2f}" in part
+        assert f"token_health_min {health_text(r['token_health_min'])}" in part  # rounded down, as everywhere
         assert f"{r['P0/P1 SLA breaches']} P0/P1 SLA breaches" in part
         assert ("holds the guard" in part) == (r["guard"] == "holds")
     assert "keeps token_health" not in sentence
