@@ -25,7 +25,7 @@ from typing import Any
 
 from budget.errors import QueryError
 from budget.files import MAX_NESTING as MAX_QUERY_NESTING
-from budget.files import MAX_QUERY_CHARS
+from budget.files import MAX_QUERY_CHARS, short_repr
 
 _TOKEN = re.compile(
     r"""
@@ -40,6 +40,7 @@ _TOKEN = re.compile(
 _UNIT = {"s": 1, "m": 60, "h": 3600, "d": 86400}
 _DUR_STR = re.compile(r"^(\d+(?:\.\d+)?)(s|m|h|d)$")
 COMPARATORS = ("==", "!=", "<=", ">=", "<", ">")
+MAX_INDEX_DIGITS = 18  # no result holds a list longer than this; a longer index is an unknown field, not an int()
 
 
 @dataclass(frozen=True)
@@ -240,6 +241,12 @@ def parse(query: str) -> Any:
     return _Parser(query).parse()
 
 
+def _index(part: str) -> int | None:
+    """A list index written in a path (``decisions.3``); None when it is not one, or longer than any list."""
+    digits = part.removeprefix("-")
+    return int(part) if digits.isdigit() and len(digits) <= MAX_INDEX_DIGITS else None
+
+
 def resolve(data: Any, path: str, query: str = "", pos: int = 0) -> Any:
     """The value at a dotted path; an unknown field raises QueryError with a suggestion."""
     cur = data
@@ -247,7 +254,7 @@ def resolve(data: Any, path: str, query: str = "", pos: int = 0) -> Any:
     for part in path.split("."):
         if isinstance(cur, dict) and part in cur:
             cur = cur[part]
-        elif isinstance(cur, list) and part.lstrip("-").isdigit() and -len(cur) <= int(part) < len(cur):
+        elif isinstance(cur, list) and _index(part) is not None and -len(cur) <= int(part) < len(cur):
             cur = cur[int(part)]
         else:
             where = ".".join(walked) or "the result"
@@ -256,7 +263,7 @@ def resolve(data: Any, path: str, query: str = "", pos: int = 0) -> Any:
                 close = difflib.get_close_matches(part, [str(k) for k in cur], n=1)
                 if close:
                     hint = f"; did you mean {'.'.join([*walked, close[0]])!r}?"
-            msg = f"unknown field {path!r}: {where} has no {part!r}{hint}"
+            msg = f"unknown field {short_repr(path)}: {where} has no {short_repr(part)}{hint}"
             raise QueryError(f"query: column {pos + 1}: {msg}" if query else msg)
         walked.append(part)
     return cur
