@@ -14,6 +14,7 @@ from budget.workbench import (
     PHASE,
     ROW_TOTAL,
     QuotaTable,
+    SpecExists,
     add_phase,
     add_tier,
     apply_edits,
@@ -338,14 +339,32 @@ if spec is not None:
                 st.code("\n".join(compiled["diff"]), language="diff")
 
     st.subheader("Save as a new spec")
-    sc = st.columns([2, 1, 1])
+    sc = st.columns([3, 1])
     new_name = sc[0].text_input("File name in specs/", key="w_spec_save_name", placeholder="my_team_80_20")
-    overwrite = sc[1].checkbox("overwrite if it exists", key="w_spec_overwrite")
-    if sc[2].button("Save", key="w_spec_save"):
+    if sc[1].button("Save", key="w_spec_save"):
+        ss.pop("spec_save_ask", None)
         try:
-            path = save_spec(new_name, cur.text, overwrite=overwrite)
+            path = save_spec(new_name, cur.text)
             st.success(f"saved specs/{path.name}: pick it in the sidebar from now on")
+        except SpecExists as exc:
+            ss["spec_save_ask"] = (new_name, cur.text, str(exc).split(" exists")[0])
         except BudgetError as exc:
             st.error(str(exc), icon=":material/error:")
+    ask = ss.get("spec_save_ask")
+    if ask and ask[:2] != (new_name, cur.text):
+        ss.pop("spec_save_ask")  # the name or the spec changed: the question no longer applies
+    elif ask:
+        st.warning(f"{ask[2]} exists. Overwrite it with the current spec?", icon=":material/warning:")
+        yes, no = st.columns(2)
+        if yes.button("Overwrite it", key="w_spec_overwrite_yes", type="primary"):
+            ss.pop("spec_save_ask")
+            try:
+                path = save_spec(new_name, cur.text, overwrite=True)
+                st.success(f"replaced specs/{path.name}")
+            except BudgetError as exc:
+                st.error(str(exc), icon=":material/error:")
+        if no.button("Keep the file", key="w_spec_overwrite_no"):
+            ss.pop("spec_save_ask")
+            st.info("Nothing written: save under another name.")
 
 st.caption("sla_p95 accepts 30s, 10m, 2h or seconds. control_reserve is the insurance layer, not a phase.")

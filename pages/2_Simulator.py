@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import uuid
 from typing import Any
 
 import streamlit as st
@@ -144,6 +145,7 @@ if st.button("Run simulation", key="w_sim_run", type="primary", disabled=not rea
             "signature": signature,
             "result": run_sim(spec_text, spec_name, scenario_text or "", scenario_name, policy),
             "label": f"{spec_name} · {scenario_name} · {policy}",
+            "run": uuid.uuid4().hex,  # the run's workbook entry: editing the query updates it, never adds one
         }
         bar.progress(1.0)
         status.update(label="Done", state="complete")
@@ -199,6 +201,7 @@ if held:
         held["label"],
         simulate_command(spec_label(cur), scenario_arg, policy, query),
         simulate_output(r),
+        slot=held.get("run"),
     )
     workbook_pair(entry)
 

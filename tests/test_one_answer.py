@@ -110,7 +110,7 @@ def test_the_drill_page_judges_against_the_specs_own_guard(name: str, cli: dict[
     assert [r["token_health_min"] for r in got["runs"]] == [r["token_health_min"] for r in want["runs"]]
     shown = texts(at)
     assert f"{want['fail_under']:.2f} guard" in shown
-    command = at.session_state["workbook"].entries[-1].command
+    command = at.session_state["work"].entries[-1].command
     assert "--fail-under" not in command  # the spec's own guard: the command needs no flag
 
 

@@ -4,7 +4,8 @@ The current spec every page reads (``current``), the Spec editor's table and its
 ``editor_charts``), the shipped inputs and safe saving (``library``), result charts (``charts``), the
 flow diagram (``flowgraph``), a run's explanation (``explain``), side-by-side runs (``compare``), the
 capstone note (``note``), the
-learner's workbook (``workbook``) and the chapter's exercises as data (``exercises``).
+learner's workbook (``workbook``), where the learner's work is kept (``store``), the chapter's
+exercises as data (``exercises``) and what their commands print (``transcript``).
 
 May import: every engine package below it. Never Streamlit, never the CLI.
 """
@@ -55,6 +56,7 @@ from budget.workbench.library import (
     DEFAULT_SPEC,
     EXAMPLE_PLAN,
     MAX_UPLOAD_BYTES,
+    SpecExists,
     decisions_table,
     note_path,
     plan_diff,
@@ -78,9 +80,31 @@ from budget.workbench.note import (
     split_note,
     write_note,
 )
+from budget.workbench.store import (
+    DEFAULT_LEARNER,
+    LearnerWork,
+    SavedSpec,
+    StoreError,
+    WorkbenchStore,
+    db_path,
+    learner_name,
+    open_work,
+)
+from budget.workbench.transcript import Printed, run_transcript
 from budget.workbench.workbook import Entry, Workbook, failure_command, simulate_command, simulate_output
 
 __all__ = [
+    "DEFAULT_LEARNER",
+    "LearnerWork",
+    "SavedSpec",
+    "SpecExists",
+    "StoreError",
+    "WorkbenchStore",
+    "db_path",
+    "learner_name",
+    "open_work",
+    "Printed",
+    "run_transcript",
     "CHAPTER_VARIANTS",
     "CHECK",
     "CurrentSpec",
