@@ -23,6 +23,7 @@ from budget.workbench import (
     SHIPPED,
     CurrentSpec,
     Entry,
+    Explanation,
     LearnerWork,
     SavedSpec,
     learner_name,
@@ -280,3 +281,11 @@ def workbook_pair(entry: Entry) -> None:
         )
         kept = "kept under your name" if work().saved else "kept for this session only"
         st.caption(f"Workbook entry {entry.id}: {kept}, downloadable on the Workbook page.")
+
+
+def explanation(why: Explanation, title: str = "Why: what this run says") -> None:
+    """A run's explanation (budget.workbench.explain, what ``--explain`` prints), one block per section."""
+    st.subheader(title)
+    for name, sentences in why.sections:
+        if sentences:
+            st.markdown(f"**{name}**\n\n" + "\n".join(f"- {s}" for s in sentences))

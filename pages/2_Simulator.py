@@ -16,6 +16,7 @@ from budget.model import ROUTING_POLICIES, scenario_from_document, spec_from_tex
 from budget.workbench import (
     DEFAULT_SCENARIO,
     decisions_table,
+    explain_result,
     health_chart,
     pipeline_dot,
     queue_chart,
@@ -26,7 +27,7 @@ from budget.workbench import (
     simulate_output,
     value_with_unit,
 )
-from ui import current, need_spec, read_upload, spec_label, table, workbook, workbook_pair
+from ui import current, explanation, need_spec, read_upload, spec_label, table, workbook, workbook_pair
 
 ss = st.session_state
 
@@ -193,6 +194,9 @@ if held:
         )
     except BudgetError as exc:
         st.error(str(exc), icon=":material/error:")
+
+    # the same sentences as budget simulate --explain, with the query as typed above
+    explanation(explain_result(r, spec, query=query))
 
     st.subheader("Workbook: the command, its output, and what it means for you")
     scenario_arg = f"scenarios/{ss['sim_scenario']}" if source == "shipped" else f"{scenario_name} (your scenario)"

@@ -8,19 +8,21 @@ import pandas as pd
 import streamlit as st
 
 from budget.errors import BudgetError
-from budget.model import ROUTING_POLICIES, spec_from_text
+from budget.keeper import simulate
+from budget.model import ROUTING_POLICIES, scenario_from_dict, spec_from_text
 from budget.workbench import (
     CHAPTER_VARIANTS,
     POLICY_VARIANTS,
     RETURN_VARIANTS,
     Variant,
+    explain_result,
     failure_command,
     overlay_health_chart,
     policy_sentence,
     read_spec_text,
     run_variants,
 )
-from ui import current, need_spec, spec_label, table, workbook, workbook_pair
+from ui import current, explanation, need_spec, spec_label, table, workbook, workbook_pair
 
 ss = st.session_state
 cur = current()
@@ -38,6 +40,23 @@ def spec_texts(variants: list[Variant]) -> tuple[tuple[str, str], ...]:
     """The text of each plan the variants name: the current spec's own, or a shipped file."""
     texts = ss.setdefault("cmp_plan_texts", {})
     return tuple((n, texts.get(n) or read_spec_text(n)) for n in sorted({v.spec for v in variants}))
+
+
+@st.cache_data(show_spinner=False, max_entries=16)
+def explained(variant: Variant, spec_text: str) -> Any:
+    """One run again with its decisions, explained as budget simulate --explain explains it."""
+    spec = spec_from_text(spec_text, f"specs/{variant.spec}")
+    scenario = scenario_from_dict(variant.scenario_fields(), spec, name=variant.label)
+    result = simulate(spec, scenario).to_dict()  # as run_variants runs it (the policy is in the scenario)
+    return explain_result(result, spec, query=variant.check)
+
+
+def explain_pick(variants: list[Variant], key: str) -> None:
+    """Pick one of the runs above and read why it came out as it did."""
+    labels = [v.label for v in variants]
+    pick = st.selectbox("Why? Explain a run", labels, index=len(labels) - 1, key=key)
+    v = variants[labels.index(pick)]
+    explanation(explained(v, dict(spec_texts([v]))[v.spec]), f"Why: {v.label}")
 
 
 def current_key() -> str:
@@ -95,6 +114,7 @@ show_runs(
     "cmp_chapter",
 )
 st.caption(UNITS + " The checks: " + "; ".join(f"{r['variant']}: `{r['check']}`" for r in rows))
+explain_pick(list(CHAPTER_VARIANTS), "w_cmp_why_chapter")
 
 st.subheader("Your variants")
 spec = need_spec()
@@ -168,6 +188,7 @@ if variants:
         )
         st.markdown("**Your last variant in the workbook**")
         workbook_pair(entry)
+        explain_pick(variants, "w_cmp_why_mine")
     if st.button("Clear my variants", key="w_cmp_clear"):
         ss["cmp_variants"] = []
         st.rerun()

@@ -19,8 +19,8 @@ from budget.drill import (
     run_drill,
 )
 from budget.errors import BudgetError
-from budget.workbench import MAX_UPLOAD_BYTES, drill_health_chart, flow_chart, scenarios_dir
-from ui import current, load_shipped, need_spec, read_upload, spec_label, workbook, workbook_pair
+from budget.workbench import MAX_UPLOAD_BYTES, drill_health_chart, explain_drill, flow_chart, scenarios_dir
+from ui import current, explanation, load_shipped, need_spec, read_upload, spec_label, workbook, workbook_pair
 
 ss = st.session_state
 DEFAULT_ALERTS = "alerts_day_800.jsonl"
@@ -127,8 +127,11 @@ if st.button("Run drill", key="w_drill_run", type="primary", disabled=bool(error
             progress=lambda f: bar.progress(f, text=f"replaying… {f:.0%}"),
             evidence=True,  # for the Review block below
         )
+        bar.progress(1.0, text="explaining each outage (its runs again, with their decisions)…")
+        whys = explain_drill(spec, incidents, result)  # what budget drill --explain prints
         ss["drill_result"] = {
             "signature": signature,
+            "why": whys,
             "data": result.to_dict(),
             "csv": drill_csv(result),
             "table": result.runs,
@@ -193,6 +196,9 @@ if held:
             "red_button": st.column_config.CheckboxColumn("red button", width="small"),
         },
     )
+    for minutes, why in held.get("why", []):
+        with st.expander(f"Why: the {minutes}-minute outage", expanded=minutes == max(m for m, _ in held["why"])):
+            explanation(why, f"Why the {minutes}-minute outage came out as it did")
     whole_day = st.toggle("Show the whole day", value=False, key="w_drill_whole_day")
     st.altair_chart(drill_health_chart(data, focus=not whole_day), width="stretch")
     st.altair_chart(flow_chart(data["flow_per_hour"]), width="stretch")

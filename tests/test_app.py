@@ -238,7 +238,7 @@ def test_compare_puts_the_prediction_error_in_the_first_columns():
     assert f"hold_all: token_health_min {hold['token_health_min']:.2f} (guard {hold['guard']})" in texts(at)
 
 
-def test_budget_note_writes_asks_before_replacing_and_refuses_a_low_threshold(scratch_root: Path):
+def test_budget_note_writes_asks_before_replacing_and_records_a_guard_that_holds(scratch_root: Path):
     at = open_page("pages/4_Budget_note.py")
     at.button(key="w_note_write").click().run()
     note = scratch_root / "capstone" / "budget-note.md"
@@ -249,11 +249,23 @@ def test_budget_note_writes_asks_before_replacing_and_refuses_a_low_threshold(sc
     at.text_input(key="w_note_decision").set_value("keep ranked failover").run()
     at.button(key="w_note_write").click().run()
     assert 'decision: "keep ranked failover"' in note.read_text()
-    at.number_input(key="w_note_threshold").set_value(0.5).run()
-    assert any("must be above simulated_floor" in e.value for e in at.error)
-    assert not at.exception
+    at.number_input(key="w_note_threshold").set_value(0.5).run()  # below the floor: a guard that holds is a case
+    assert not at.exception and not at.error
+    assert "The guard holds: simulated_floor 0.55 >= alert_threshold 0.50" in texts(at)
     assert (scratch_root / "capstone" / "README.md").read_bytes() == (ROOT / "capstone" / "README.md").read_bytes()
     assert any(b.label.startswith("Download capstone/budget-note.md") for b in at.get("download_button"))
+
+
+def test_the_15_minute_outage_goes_to_the_note_without_a_crash(scratch_root: Path):
+    """ "Why" 1: Simulator, fail_local_15m.json, Run, then Budget note crashed (floor 0.72 above the 0.60 guard)."""
+    at = open_page("pages/2_Simulator.py")
+    at.selectbox(key="w_sim_scenario").select("fail_local_15m.json").run()
+    at.button(key="w_sim_run").click().run()
+    at.switch_page("pages/4_Budget_note.py").run()
+    assert not at.exception and not at.error
+    assert "The guard holds: simulated_floor 0.72 >= alert_threshold 0.60" in texts(at)
+    at.button(key="w_note_write").click().run()
+    assert "The guard holds" in (scratch_root / "capstone" / "budget-note.md").read_text()
 
 
 def test_budget_note_does_not_call_a_collapse_a_warning_zone():

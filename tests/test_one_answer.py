@@ -8,6 +8,7 @@ print for that spec.
 from __future__ import annotations
 
 import json
+import re
 from pathlib import Path
 
 import pytest
@@ -39,6 +40,7 @@ def cli(tmp_path_factory: pytest.TempPathFactory) -> dict[str, dict]:
                 "scenarios/fail_local_45m.json",
                 "--out",
                 f"{work}/{stem}_sim.json",
+                "--explain",
             ],
             ROOT,
         )
@@ -56,6 +58,7 @@ def cli(tmp_path_factory: pytest.TempPathFactory) -> dict[str, dict]:
                 f"{work}/{stem}_drill.json",
                 "--csv",
                 f"{work}/{stem}_drill.csv",
+                "--explain",
             ],
             ROOT,
             timeout=300,
@@ -77,6 +80,8 @@ def cli(tmp_path_factory: pytest.TempPathFactory) -> dict[str, dict]:
             "simulate": json.loads(Path(f"{work}/{stem}_sim.json").read_text()),
             "drill": json.loads(Path(f"{work}/{stem}_drill.json").read_text()),
             "validate": json.loads(gate.stdout),
+            "why": [ln for ln in sim.stdout.splitlines() if ln.startswith("why ")],
+            "drill_why": [ln.split(": ", 1)[1] for ln in drill.stdout.splitlines() if re.match(r"\d+m why ", ln)],
         }
     return out
 
@@ -94,6 +99,13 @@ def test_the_simulator_shows_what_budget_simulate_prints(name: str, cli: dict[st
     health = next(m for m in at.metric if m.label.startswith("token_health_min"))
     assert health.value == f"{want['token_health_min']:.2f}"
     assert f"the {want['guard']['alert_threshold']:.2f} guard" in str(health.delta)
+    # the explanation is budget simulate --explain's, sentence by sentence (the query's section aside: the
+    # page explains the query in its box)
+    shown = texts(at)
+    why = [ln.split(": ", 1) for ln in cli[name]["why"] if not ln.startswith("why the composite query")]
+    assert len(why) >= 4
+    for section, sentence in why:
+        assert sentence in shown, (section, sentence)
 
 
 @pytest.mark.parametrize("name", SPECS)
@@ -110,6 +122,10 @@ def test_the_drill_page_judges_against_the_specs_own_guard(name: str, cli: dict[
     assert [r["token_health_min"] for r in got["runs"]] == [r["token_health_min"] for r in want["runs"]]
     shown = texts(at)
     assert f"{want['fail_under']:.2f} guard" in shown
+    want_why = cli[name]["drill_why"]
+    assert want_why
+    shown_why = texts(at)  # the expanders' text, as budget drill --explain prints it
+    assert all(sentence in shown_why for sentence in want_why), [w for w in want_why if w not in shown_why]
     command = at.session_state["work"].entries[-1].command
     assert "--fail-under" not in command  # the spec's own guard: the command needs no flag
 
