@@ -170,3 +170,12 @@ def test_replacing_a_case_a_person_headed_by_hand_keeps_their_text(tmp_path: Pat
 
 def test_a_result_round_trips_as_json():
     assert json.loads(json.dumps(MID45))["failover_by_tier"] == {"mid-coder": 14, "frontier-reviewer": 0}
+
+
+def test_a_line_written_between_the_heading_and_the_block_stays_and_the_old_block_goes(tmp_path: Path):
+    note = _note(tmp_path, "alpha")
+    note.write_text(note.read_text().replace("## alpha\n", "## alpha\n\nWritten by hand above.\n"))
+    write_note(note, entry_from_result(R15, "alpha"), replace=True)
+    out = note.read_text()
+    assert "Written by hand above." in out
+    assert out.count("```yaml") == 1 and "Warning zone" not in out and "The guard holds" in out

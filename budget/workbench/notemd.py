@@ -129,18 +129,36 @@ def read_headings(lines: list[str]) -> tuple[list[Heading], dict[int, str]]:
     return headings, closers
 
 
+def _yaml_block(lines: list[str], i: int) -> int | None:
+    """When the tool's ``yaml`` block of the five fields opens at line ``i``: the index of its closing line."""
+    if _bare(lines[i]) != "```yaml":
+        return None
+    for j in range(i + 1, min(len(lines), i + 1 + 2 * len(KEYS))):
+        if _bare(lines[j]) == "```":
+            body = [_bare(x).strip() for x in lines[i + 1 : j]]
+            return j if body and all(b.startswith(KEYS) for b in body if b) else None
+    return None
+
+
 def generated_part(lines: list[str]) -> set[int]:
-    """Which of a section's lines (its heading first) the tool wrote: heading, yaml block, verdict, source."""
+    """Which of a section's lines (its heading first) the tool wrote: the heading, the first yaml block of the
+    five fields, the verdict line right after it and the Source line right after that. A person's lines
+    between them (above the block, say) stay the person's."""
     out: set[int] = set()
-    end = generated_block_end(lines, 0)
-    if end is None:
+    if not lines or not _GENERATED_HEADING.fullmatch(_bare(lines[0])):
         return out
-    out.update(range(end + 1))
+    out.add(0)
+    start = next((i for i in range(1, len(lines)) if _yaml_block(lines, i) is not None), None)
+    if start is None:
+        return out
+    end = _yaml_block(lines, start)
+    assert end is not None
+    out.update(range(start, end + 1))
+    if start == 2 and _bare(lines[1]) == "":
+        out.add(1)
     i = end + 1
-    if i < len(lines) and _bare(lines[i]) == "":
-        i += 1
-    if i < len(lines) and _VERDICT.fullmatch(_bare(lines[i])):
-        out.update(range(end + 1, i + 1))
-        if i + 1 < len(lines) and _SOURCE.fullmatch(_bare(lines[i + 1])):
-            out.add(i + 1)
+    if i + 1 < len(lines) and _bare(lines[i]) == "" and _VERDICT.fullmatch(_bare(lines[i + 1])):
+        out.update((i, i + 1))
+        if i + 2 < len(lines) and _SOURCE.fullmatch(_bare(lines[i + 2])):
+            out.add(i + 2)
     return out
