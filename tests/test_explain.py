@@ -106,3 +106,13 @@ def test_drill_explain_names_the_guard_that_stopped_failover(workdir: Path):
     assert "was stopped by the token_health guard: guard: token_health 0.59 < 0.60" in text
     assert "token_health_min 0.5785 (shown 0.57)" in text
     assert "token_health_min>=0.60 && silent_p0==0: 0 of 2 clauses hold" in text
+
+
+def test_the_readmes_explain_transcript_is_what_the_command_prints():
+    readme = (ROOT / "README.md").read_text()
+    shown = [ln for ln in readme.splitlines() if ln.startswith("why ")]
+    assert len(shown) >= 5
+    result, spec = _run("budget_network.yaml", "fail_local_45m.json")
+    printed = explain_result(result, spec).lines()
+    for line in shown:
+        assert line in printed, line
