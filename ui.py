@@ -152,6 +152,7 @@ def sidebar() -> None:
             key=key,
             on_change=_picked,
             args=(key,),
+            format_func=lambda n: n.removesuffix(".yaml"),  # the whole name fits the sidebar (all are .yaml)
             help="Edit it in the Spec editor; the Simulator, Compare, Drill, Calibrate and Note pages read it.",
         )
         colour, icon = STATE_BADGE[cur.state]

@@ -184,6 +184,8 @@ st.data_editor(
     disabled=[ROW_TOTAL, CHECK] if not parse_error else True,
     on_change=_table_edited,
     args=(table_key,),
+    # the check beside the phase it judges: at 390 px the last columns are off-screen, never the check
+    column_order=[PHASE, CHECK, *table.tiers, SLA_KEY, ROW_TOTAL],
     column_config={
         PHASE: st.column_config.TextColumn("phase", help="a phase of the SDD pipeline, or control_reserve"),
         **{
@@ -226,10 +228,10 @@ with left:
             [
                 {
                     "tiers": r.tier,
-                    "tokens/day": r.tokens,
+                    "verdict": "—" if r.ok is None else ("ok" if r.ok else f"off by more than {tolerance:g} pt"),
                     "share %": round(r.share_pct, 2),
                     "target %": r.target_pct,
-                    "verdict": "—" if r.ok is None else ("ok" if r.ok else f"off by more than {tolerance:g} pt"),
+                    "tokens/day": r.tokens,
                 }
                 for r in check.shares
             ]

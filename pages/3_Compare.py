@@ -87,8 +87,9 @@ def show_runs(rows: list[dict[str, Any]], runs: dict[str, Any], columns: list[st
     """A table of runs (what the section is about first; the rest behind an expander) and their curves."""
     frame = pd.DataFrame(rows)
     config = dict(CONFIG)
-    if frame["variant"].str.len().max() > 24:  # long labels are cut, so the figures stay in view at 1280 px
-        config["variant"] = st.column_config.TextColumn("variant", width="medium")
+    longest = int(frame["variant"].str.len().max())
+    if longest > 16:  # room for the whole label (about 7 px a character at the grid's font), never cut
+        config["variant"] = st.column_config.TextColumn("variant", width=min(420, 7 * longest + 32))
     table(frame[[c for c in columns if c in frame]], key, f"{key}.csv", column_config=config)
     rest = [c for c in frame.columns if c not in columns]
     with st.expander("All columns of these runs"):
@@ -163,7 +164,8 @@ if variants:
         show_runs(
             vrows,
             {**results, **vresults},
-            ["variant", "predicted", "token_health_min", "prediction_error", "guard", "failover", "degraded", "manual"],
+            # prediction against the run: the counts are under "All columns" (the label needs the room)
+            ["variant", "predicted", "token_health_min", "prediction_error", "guard"],
             "token_health: the chapter's runs and yours",
             "cmp_mine",
         )

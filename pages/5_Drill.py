@@ -182,18 +182,18 @@ if held:
         hide_index=True,
         width="stretch",
         column_config={
-            "outage_min": st.column_config.NumberColumn("outage (min)", width="small"),
-            "token_health_min": st.column_config.NumberColumn("health_min", format="%.2f", width="small"),
+            "outage_min": st.column_config.NumberColumn("outage (min)"),
+            "token_health_min": st.column_config.NumberColumn("health_min", format="%.2f"),
             "silent_p0": st.column_config.NumberColumn(
-                "silent_p0", format="%.3f", width="small", help="share of P0 closed without escalation"
+                "silent_p0", format="%.3f", help="share of P0 closed without escalation"
             ),
-            "escalation_share": st.column_config.NumberColumn("escalation", format="%.2f", width="small"),
-            "mttr_p95": st.column_config.NumberColumn("mttr_p95 (s)", width="small"),
+            "escalation_share": st.column_config.NumberColumn("escalation", format="%.2f"),
+            "mttr_p95": st.column_config.NumberColumn("mttr_p95 (s)"),
             "mid_tier_saturation": st.column_config.NumberColumn(
-                "mid tier", format="%.2f", width="small", help="peak share of the middle tier's capacity used"
+                "mid tier", format="%.2f", help="peak share of the middle tier's capacity used"
             ),
-            "manual_queue": st.column_config.NumberColumn("manual (tasks)", width="small"),
-            "red_button": st.column_config.CheckboxColumn("red button", width="small"),
+            "manual_queue": st.column_config.NumberColumn("manual (tasks)"),
+            "red_button": st.column_config.CheckboxColumn("red button"),
         },
     )
     for minutes, why in held.get("why", []):

@@ -58,11 +58,12 @@ alerts_name = c[1].selectbox("Alert stream", streams, key="w_cal_alerts")
 SWEEP = sweep_defaults()
 pct = [round(x * 100, 4) for x in SWEEP.shares]
 share_step_default = round(pct[1] - pct[0], 4) if len(pct) > 1 else 5.0
-s = st.columns(4)
+# two rows, so every chip shows whole at 1280 px: the shares and the five reserves, then step, timeouts, guards
+s = st.columns([1, 2]) + st.columns(3)
 share_range = s[0].slider(
     "Frontier share of the day (%)", 1.0, 40.0, (pct[0], pct[-1]), step=0.5, key="w_cal_shares", format="%g"
 )
-share_step = s[0].select_slider(
+share_step = s[2].select_slider(
     "step (%)", sorted({1.0, 2.5, 5.0, share_step_default}), value=share_step_default, key="w_cal_step"
 )
 reserves = s[1].multiselect(
@@ -70,18 +71,21 @@ reserves = s[1].multiselect(
     sorted({350_000, 700_000, 1_000_000, 1_500_000, 2_000_000, 3_000_000, 4_000_000, *SWEEP.reserves}),
     default=list(SWEEP.reserves),
     key="w_cal_reserves",
+    format_func=lambda r: f"{r / 1e6:g}M",
+    help="tokens held back for the guard and manual decisions (0.7M = 700,000)",
 )
-timeouts = s[2].multiselect(
+timeouts = s[3].multiselect(
     "manual timeout (s)",
     sorted({30, 60, 120, 300, *(int(x) for x in SWEEP.timeouts)}),
     default=[int(x) for x in SWEEP.timeouts],
     key="w_cal_timeouts",
 )
-guards = s[3].multiselect(
+guards = s[4].multiselect(
     "guard (alert_threshold)",
     sorted({0.55, 0.60, 0.65, 0.70, *SWEEP.thresholds}),
     default=list(SWEEP.thresholds),
     key="w_cal_guards",
+    format_func=lambda g: f"{g:.2f}",
 )
 t = st.columns(3)
 t15 = t[0].number_input("target at 15 min", 0.0, 1.0, SWEEP.targets.get(15, 0.70), 0.05, key="w_cal_t15")

@@ -70,6 +70,8 @@ with right:
     label = pick
     if pick == "last simulation":
         metrics = ss["last_result"]
+        label = f"last simulation: {ss.get('last_result_label', 'Simulator')}"  # its spec, scenario and policy
+        st.caption(f"The Simulator's last run: {ss.get('last_result_label', '')}.")
     elif pick == "upload a result":
         up = st.file_uploader(
             "simulate or drill result, or plain metrics (JSON, 5 MB)", type=["json"], key="w_gate_upload"
