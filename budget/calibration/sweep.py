@@ -20,6 +20,7 @@ from typing import Any
 from budget.drill import DrillResult, check_drill, drill_result, drill_runs, sorted_incidents
 from budget.files import paused
 from budget.gateway import Check, validate
+from budget.keeper import health_text
 from budget.keeper.snapshot import simulate_shared
 from budget.model import BudgetSpec, Incident, Variant, price_of, variant_spec
 
@@ -116,7 +117,9 @@ def _row(
         gate_failed = sorted(
             {f"{cid}@{rep.target.split()[-1]}" for rep in validate(checks, data) for cid in rep.failed}
         )
-    misses = [f"{m}m {floors.get(m, 0):.2f}<{t:.2f}" for m, t in sorted(targets.items()) if floors.get(m, 0) < t]
+    misses = [
+        f"{m}m {health_text(floors.get(m, 0))}<{t:.2f}" for m, t in sorted(targets.items()) if floors.get(m, 0) < t
+    ]
     if max_silent is not None:
         misses += [f"silent_p0 {m}m {s:.3f}>{max_silent:.3f}" for m, s in sorted(silent.items()) if s > max_silent]
     why = "; ".join(misses + (["gateway " + " ".join(gate_failed)] if gate_failed else [])) or "meets every target"

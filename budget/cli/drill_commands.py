@@ -72,6 +72,8 @@ def cmd_drill(args: argparse.Namespace) -> int:
     failed = False
     for day, result in zip(history.days, results, strict=True):
         failed = print_drill(result, str(source), day.day if several else "") or failed
+        if args.explain:
+            print_explanation(spec, day.incidents, result)
     if several:
         for line in summary_lines(results):
             print(line)
@@ -117,6 +119,15 @@ def skipped_verdict(reports: Any, accept: bool) -> bool:
         "fix the records, or pass --accept-skipped"
     )
     return True
+
+
+def print_explanation(spec: Any, incidents: Any, result: Any) -> None:
+    """``--explain``: why each outage of the day came out as it did."""
+    from budget.workbench import explain_drill
+
+    for minutes, explanation in explain_drill(spec, incidents, result):
+        for line in explanation.lines():
+            print(f"{minutes}m {line}")
 
 
 def read_history_text(past: Any, text: str, spec_name: str) -> Any:

@@ -99,7 +99,7 @@ def scenario_for(args: argparse.Namespace, spec: Any) -> Any:
 
 def cmd_simulate(args: argparse.Namespace) -> int:
     from budget.files import Outputs
-    from budget.keeper import manual_key, simulate
+    from budget.keeper import failover_summary, manual_key, simulate
     from budget.model import load_plan
 
     outs = Outputs({"--out": args.out}, inputs={"--plan": args.plan, "--scenario": args.scenario})
@@ -117,7 +117,7 @@ def cmd_simulate(args: argparse.Namespace) -> int:
     )
     print(f"{outage}; queue {result['queue']}; manual timeout {result['manual_timeout_sec']}s")
     print(
-        f"failover_to_frontier {result['failover_to_frontier']}, degraded_queue {result['degraded_queue']}, "
+        f"{failover_summary(result)}, degraded_queue {result['degraded_queue']}, "
         f"{mk} {result[mk]}, reserve_capacity_tasks {result['reserve_capacity_tasks']}"
     )
     guard = result["guard"]
@@ -132,6 +132,11 @@ def cmd_simulate(args: argparse.Namespace) -> int:
         f"silent_p0 {result['silent_p0']:.2f}, SLA breaches "
         + ", ".join(f"{k} {v}" for k, v in result["sla_breaches"].items())
     )
+    if args.explain:
+        from budget.workbench import explain_result
+
+        for line in explain_result(result, spec).lines():
+            print(line)
     return EXIT_OK
 
 
@@ -182,8 +187,5 @@ def cmd_note(args: argparse.Namespace) -> int:
     )
     write_note(args.out, entry, replace=args.replace)
     print(f"wrote case {entry.case!r} to {args.out}")
-    print(
-        f"simulated_floor {entry.simulated_floor:.2f}, alert_threshold {entry.alert_threshold:.2f}: "
-        f"warning zone {entry.simulated_floor:.2f} <= token_health_min < {entry.alert_threshold:.2f}"
-    )
+    print(entry.verdict_line())
     return EXIT_OK

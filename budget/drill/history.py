@@ -100,6 +100,7 @@ def apply_history(result: DrillResult, history: History) -> str:
 EVIDENCE_KEYS = (
     "token_health_min",
     "failover_to_frontier",
+    "failover_total",
     "manual_queue",
     "manual_after_timeout",
     "critical",

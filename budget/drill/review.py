@@ -269,7 +269,8 @@ def _failover_stuck(days: list[Day], name: str) -> Signal:
         if not runs:
             continue
         seen += 1
-        if all(_num(r, f"{name}:{d.line}", "failover_to_frontier") == 0 for r in runs.values()):
+        key = "failover_total" if all("failover_total" in r for r in runs.values()) else "failover_to_frontier"
+        if all(_num(r, f"{name}:{d.line}", key) == 0 for r in runs.values()):
             stuck.append(
                 f"{d.label}: no failover in the "
                 + ", ".join(

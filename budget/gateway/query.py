@@ -25,7 +25,7 @@ from typing import Any
 
 from budget.errors import QueryError
 from budget.files import MAX_NESTING as MAX_QUERY_NESTING
-from budget.files import MAX_QUERY_CHARS
+from budget.files import MAX_QUERY_CHARS, short_repr
 
 _TOKEN = re.compile(
     r"""
@@ -257,7 +257,7 @@ def resolve(data: Any, path: str, query: str = "", pos: int = 0) -> Any:
                 close = difflib.get_close_matches(part, [str(k) for k in cur], n=1)
                 if close:
                     hint = f"; did you mean {'.'.join([*walked, close[0]])!r}?"
-            msg = f"unknown field {path!r}: {where} has no {part!r}{hint}"
+            msg = f"unknown field {short_repr(path)}: {where} has no {short_repr(part)}{hint}"
             raise QueryError(f"query: column {pos + 1}: {msg}" if query else msg)
         walked.append(part)
     return cur
