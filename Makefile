@@ -1,12 +1,12 @@
 # make run   - set up .venv and start the workbench on http://localhost:8501
-# make test  - set up .venv (and Chromium for the browser test) and run every check
+# make test  - set up .venv (and Chromium for the browser test, redis-server for the live keeper) and run every check
 PY ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 NATIVE := budget/keeper/_native/STAMP
 
-.PHONY: run test setup browser lint bench clean
+.PHONY: run test setup browser gateways redis lint bench clean
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PY) -m venv $(VENV)
@@ -26,6 +26,25 @@ browser:
 	  if [ "$$(id -u)" = 0 ]; then SUDO=""; else SUDO="sudo"; fi; \
 	  $$SUDO apt-get update -qq && DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq chromium >/dev/null; }
 
+# the open-source Portkey gateway the tests run the exported config in (pinned in gateways/portkey/package.json)
+PORTKEY := gateways/portkey/node_modules/@portkey-ai/gateway/build/start-server.js
+$(PORTKEY): gateways/portkey/package.json
+	@command -v npm >/dev/null 2>&1 || { \
+	  echo "installing Debian's nodejs and npm for the Portkey gateway test"; \
+	  if [ "$$(id -u)" = 0 ]; then SUDO=""; else SUDO="sudo"; fi; \
+	  $$SUDO apt-get update -qq && DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq nodejs npm >/dev/null; }
+	npm install --prefix gateways/portkey --no-package-lock --no-audit --no-fund --loglevel=error
+	touch $(PORTKEY)
+
+gateways: $(PORTKEY)
+
+# the live keeper's Redis test starts its own redis-server on 127.0.0.1
+redis:
+	@command -v redis-server >/dev/null 2>&1 || { \
+	  echo "installing Debian's redis-server for the live keeper's Redis test"; \
+	  if [ "$$(id -u)" = 0 ]; then SUDO=""; else SUDO="sudo"; fi; \
+	  $$SUDO apt-get update -qq && DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq redis-server >/dev/null; }
+
 run: $(STAMP) $(NATIVE)
 	$(BIN)/python scripts/serve.py --server.headless true --server.port 8501
 
@@ -37,7 +56,7 @@ lint: $(STAMP)
 	$(BIN)/mypy
 	$(BIN)/lint-imports --no-cache
 
-test: $(STAMP) $(NATIVE) browser lint
+test: $(STAMP) $(NATIVE) browser gateways redis lint
 	$(BIN)/python -m pytest
 
 bench: $(STAMP) $(NATIVE)
@@ -49,4 +68,4 @@ bench: $(STAMP) $(NATIVE)
 	$(BIN)/python bench/limits.py
 
 clean:
-	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache out budget/keeper/_native budget/keeper/_native.*
+	rm -rf gateways/portkey/node_modules $(VENV) .pytest_cache .mypy_cache .ruff_cache out budget/keeper/_native budget/keeper/_native.*

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import streamlit as st
 
-from ui import preload, sidebar
+from ui import keep_current, preload, sidebar
 
 st.set_page_config(page_title="Token budget workbench", page_icon=":material/savings:", layout="wide")
 
@@ -28,4 +28,5 @@ PAGES = [
 page = st.navigation(PAGES)
 sidebar()
 page.run()
+keep_current()  # the current spec, edits included, is there after a reload or a restart
 preload()

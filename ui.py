@@ -15,6 +15,7 @@ import streamlit as st
 from budget.errors import BudgetError
 from budget.model import BudgetSpec
 from budget.workbench import (
+    DEFAULT_LEARNER,
     DEFAULT_SPEC,
     EDITED,
     INVALID,
@@ -22,7 +23,11 @@ from budget.workbench import (
     SHIPPED,
     CurrentSpec,
     Entry,
-    Workbook,
+    Explanation,
+    LearnerWork,
+    SavedSpec,
+    learner_name,
+    open_work,
     read_spec_text,
     shipped_specs,
 )
@@ -65,13 +70,61 @@ STATE_BADGE = {
 }
 
 
-def current() -> CurrentSpec:
-    """The one spec every page uses (the textbook's 10M plan until the learner picks another)."""
+def learner() -> str:
+    """The learner's name: the page address keeps it (``?learner=``), so a reload finds the same work."""
     ss = st.session_state
+    if "learner" not in ss:
+        try:
+            ss["learner"] = learner_name(st.query_params.get("learner", DEFAULT_LEARNER))
+        except BudgetError:
+            ss["learner"] = DEFAULT_LEARNER
+    name: str = ss["learner"]
+    if name != DEFAULT_LEARNER and st.query_params.get("learner") != name:
+        st.query_params["learner"] = name  # back in the address after a page switch dropped it
+    return name
+
+
+def work() -> LearnerWork:
+    """The learner's workbook and current spec, kept in the workbench database (or in memory, saying why)."""
+    ss = st.session_state
+    name = learner()
+    if "work" not in ss or ss["work"].learner != name:
+        ss["work"] = open_work(name)
+        ss.pop("current", None)  # another learner: their own current spec
+    book: LearnerWork = ss["work"]
+    return book
+
+
+def current() -> CurrentSpec:
+    """The one spec every page uses: the learner's kept one, or the textbook's 10M plan to begin with."""
+    ss = st.session_state
+    kept = work()
     if "current" not in ss:
-        ss["current"] = CurrentSpec(DEFAULT_SPEC, read_spec_text(DEFAULT_SPEC))
+        saved = kept.spec()
+        if saved is not None:
+            ss["current"] = CurrentSpec(saved.name, saved.text, saved.origin, saved.original)
+        else:
+            ss["current"] = CurrentSpec(DEFAULT_SPEC, read_spec_text(DEFAULT_SPEC))
     cur: CurrentSpec = ss["current"]
+    # kept whenever a page reads it: a change made by a widget's callback (an edit, a pick) is saved before
+    # the page draws; keep_spec writes only when something changed
+    kept.keep_spec(SavedSpec(cur.name, cur.origin, cur.original, cur.text))
     return cur
+
+
+def keep_current() -> None:
+    """Keep the current spec as the page left it (a change made while the page ran); called after each page."""
+    current()
+
+
+def _learner_typed() -> None:
+    try:
+        st.session_state["learner"] = learner_name(st.session_state["w_learner"])
+    except BudgetError as exc:
+        st.session_state["learner_error"] = str(exc)
+        return
+    st.session_state.pop("learner_error", None)
+    work()  # the new name's workbook and current spec, before any page draws
 
 
 def load_shipped(name: str) -> None:
@@ -91,6 +144,7 @@ def sidebar() -> None:
     options = names if cur.name in names else [*names, cur.name]
     key = f"w_current_spec_{cur.choice}"
     with st.sidebar:
+        learner_box()
         st.selectbox(
             "Current spec (every page uses it)",
             options,
@@ -98,6 +152,7 @@ def sidebar() -> None:
             key=key,
             on_change=_picked,
             args=(key,),
+            format_func=lambda n: n.removesuffix(".yaml"),  # the whole name fits the sidebar (all are .yaml)
             help="Edit it in the Spec editor; the Simulator, Compare, Drill, Calibrate and Note pages read it.",
         )
         colour, icon = STATE_BADGE[cur.state]
@@ -109,6 +164,25 @@ def sidebar() -> None:
         else:
             error = cur.error or ""
             st.caption((error if len(error) <= 160 else error[:157] + "…") + " Fix it in the Spec editor.")
+
+
+def learner_box() -> None:
+    """Whose work this is (the workbook and current spec are kept per name), and whether it is being saved."""
+    ss = st.session_state
+    if ss.get("w_learner") is None:
+        ss["w_learner"] = learner()
+    st.text_input(
+        "Learner (your work is kept under this name)",
+        key="w_learner",
+        on_change=_learner_typed,
+        max_chars=40,
+        help="The workbook and the current spec are saved in the workbench database under this name.",
+    )
+    if ss.get("learner_error"):
+        st.error(ss["learner_error"], icon=":material/error:")
+    kept = work()
+    if kept.error:
+        st.warning(f"{kept.error}. Working in memory: this session's work is not saved.", icon=":material/warning:")
 
 
 def need_spec() -> BudgetSpec | None:
@@ -180,12 +254,8 @@ def workbook_download(label: str, key: str, primary: bool = False) -> None:
     )
 
 
-def workbook() -> Workbook:
-    ss = st.session_state
-    if "workbook" not in ss:
-        ss["workbook"] = Workbook()
-    book: Workbook = ss["workbook"]
-    return book
+def workbook() -> LearnerWork:
+    return work()
 
 
 def _interpreted(entry_id: int) -> None:
@@ -210,4 +280,13 @@ def workbook_pair(entry: Entry) -> None:
             args=(entry.id,),
             placeholder="e.g. our flow is 4x the textbook's: the 0.60 guard breaks at 15 minutes, so ...",
         )
-        st.caption(f"Workbook entry {entry.id}: kept for this session, downloadable on the Workbook page.")
+        kept = "kept under your name" if work().saved else "kept for this session only"
+        st.caption(f"Workbook entry {entry.id}: {kept}, downloadable on the Workbook page.")
+
+
+def explanation(why: Explanation, title: str = "Why: what this run says") -> None:
+    """A run's explanation (budget.workbench.explain, what ``--explain`` prints), one block per section."""
+    st.subheader(title)
+    for name, sentences in why.sections:
+        if sentences:
+            st.markdown(f"**{name}**\n\n" + "\n".join(f"- {s}" for s in sentences))

@@ -18,6 +18,7 @@ import socket
 import statistics
 import subprocess
 import sys
+import tempfile
 import time
 import urllib.request
 from pathlib import Path
@@ -29,6 +30,7 @@ PAGES = ["Home", "Spec editor", "Simulator", "Compare", "Budget note", "Drill", 
 URLS = {name: "" if name == "Home" else name.replace(" ", "_") for name in PAGES}
 HEADINGS = {name: name for name in PAGES} | {"Home": "Token budget workbench", "Drill": "Budget drill"}
 HEADINGS["Gateway"] = "Anti-Goodhart gateway"
+SCRATCH = Path(tempfile.mkdtemp(prefix="bench-app-"))
 TARGET_S = 2.0
 REPEAT = 3
 DRAWN = """() => {
@@ -55,7 +57,8 @@ def _start(script: str = "app.py") -> tuple[subprocess.Popen[bytes], str]:
         [sys.executable, *command, "--server.port", str(port)]
         + ["--server.address", "127.0.0.1", "--server.headless", "true"],
         cwd=ROOT,
-        env={**os.environ, "PYTHONPATH": str(ROOT)},
+        # a scratch workbench database: the bench never reads or adds to a learner's data/workbench.sqlite
+        env={**os.environ, "PYTHONPATH": str(ROOT), "BUDGET_WORKBENCH_DB": str(SCRATCH / f"bench-{port}.sqlite")},
         stdout=subprocess.DEVNULL,
         stderr=subprocess.DEVNULL,
     )
@@ -124,8 +127,6 @@ def first_visit(browser, path: str = "", script: str = "app.py") -> float:  # ty
 
 def floor(browser) -> float:  # type: ignore[no-untyped-def]
     """The same first visit of a one-line Streamlit page: what the framework and the browser cost alone."""
-    import tempfile
-
     with tempfile.TemporaryDirectory() as folder:
         script = Path(folder) / "bare.py"
         script.write_text('import streamlit as st\n\nst.title("Token budget workbench")\n')

@@ -9,9 +9,12 @@ from budget.errors import BudgetError
 from budget.model import SLA_KEY, plan_json, summary_line
 from budget.workbench import (
     CHECK,
+    DEFAULT_SPEC,
+    EXAMPLE_PLAN,
     PHASE,
     ROW_TOTAL,
     QuotaTable,
+    SpecExists,
     add_phase,
     add_tier,
     apply_edits,
@@ -22,6 +25,7 @@ from budget.workbench import (
     editor_rows,
     plan_diff,
     quota_chart,
+    reference_plan_for,
     rename_phase,
     rename_tier,
     save_spec,
@@ -180,6 +184,8 @@ st.data_editor(
     disabled=[ROW_TOTAL, CHECK] if not parse_error else True,
     on_change=_table_edited,
     args=(table_key,),
+    # the check beside the phase it judges: at 390 px the last columns are off-screen, never the check
+    column_order=[PHASE, CHECK, *table.tiers, SLA_KEY, ROW_TOTAL],
     column_config={
         PHASE: st.column_config.TextColumn("phase", help="a phase of the SDD pipeline, or control_reserve"),
         **{
@@ -222,10 +228,10 @@ with left:
             [
                 {
                     "tiers": r.tier,
-                    "tokens/day": r.tokens,
+                    "verdict": "—" if r.ok is None else ("ok" if r.ok else f"off by more than {tolerance:g} pt"),
                     "share %": round(r.share_pct, 2),
                     "target %": r.target_pct,
-                    "verdict": "—" if r.ok is None else ("ok" if r.ok else f"off by more than {tolerance:g} pt"),
+                    "tokens/day": r.tokens,
                 }
                 for r in check.shares
             ]
@@ -296,7 +302,13 @@ with st.expander("YAML (edit here or in the table)", expanded=bool(parse_error))
 if spec is not None:
     st.subheader("Compile")
     if st.button("Compile plan", key="w_spec_compile", type="primary"):
-        ss["compiled"] = {"text": cur.text, "plan": plan_json(spec), "diff": plan_diff(spec)}
+        reference = reference_plan_for(cur.name)
+        ss["compiled"] = {
+            "text": cur.text,
+            "plan": plan_json(spec),
+            "diff": plan_diff(spec) if reference else None,
+            "reference": reference.as_posix() if reference else None,
+        }
     compiled = ss.get("compiled")
     if compiled and compiled["text"] != cur.text:
         ss.pop("compiled")  # stale: the spec changed since it was compiled
@@ -313,23 +325,48 @@ if spec is not None:
                 key="w_spec_download",
             )
         with c2:
-            if not compiled["diff"]:
+            if compiled.get("reference") is None:
+                st.info(
+                    f"No reference plan ships for {cur.name}: the textbook's example "
+                    f"({EXAMPLE_PLAN.as_posix()}) is the plan of {DEFAULT_SPEC}, so there is nothing to diff.",
+                    icon=":material/info:",
+                )
+            elif not compiled["diff"]:
                 st.success(
-                    "No difference to the textbook's outputs/budget_plan.example.json", icon=":material/check_circle:"
+                    f"No difference to {compiled['reference']} (the textbook's plan of {cur.name})",
+                    icon=":material/check_circle:",
                 )
             else:
-                st.warning(f"{len(compiled['diff'])} diff lines against the textbook's example plan")
+                st.warning(f"{len(compiled['diff'])} diff lines against {compiled['reference']} (of {cur.name})")
                 st.code("\n".join(compiled["diff"]), language="diff")
 
     st.subheader("Save as a new spec")
-    sc = st.columns([2, 1, 1])
+    sc = st.columns([3, 1])
     new_name = sc[0].text_input("File name in specs/", key="w_spec_save_name", placeholder="my_team_80_20")
-    overwrite = sc[1].checkbox("overwrite if it exists", key="w_spec_overwrite")
-    if sc[2].button("Save", key="w_spec_save"):
+    if sc[1].button("Save", key="w_spec_save"):
+        ss.pop("spec_save_ask", None)
         try:
-            path = save_spec(new_name, cur.text, overwrite=overwrite)
+            path = save_spec(new_name, cur.text)
             st.success(f"saved specs/{path.name}: pick it in the sidebar from now on")
+        except SpecExists as exc:
+            ss["spec_save_ask"] = (new_name, cur.text, str(exc).split(" exists")[0])
         except BudgetError as exc:
             st.error(str(exc), icon=":material/error:")
+    ask = ss.get("spec_save_ask")
+    if ask and ask[:2] != (new_name, cur.text):
+        ss.pop("spec_save_ask")  # the name or the spec changed: the question no longer applies
+    elif ask:
+        st.warning(f"{ask[2]} exists. Overwrite it with the current spec?", icon=":material/warning:")
+        yes, no = st.columns(2)
+        if yes.button("Overwrite it", key="w_spec_overwrite_yes", type="primary"):
+            ss.pop("spec_save_ask")
+            try:
+                path = save_spec(new_name, cur.text, overwrite=True)
+                st.success(f"replaced specs/{path.name}")
+            except BudgetError as exc:
+                st.error(str(exc), icon=":material/error:")
+        if no.button("Keep the file", key="w_spec_overwrite_no"):
+            ss.pop("spec_save_ask")
+            st.info("Nothing written: save under another name.")
 
 st.caption("sla_p95 accepts 30s, 10m, 2h or seconds. control_reserve is the insurance layer, not a phase.")

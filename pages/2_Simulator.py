@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import uuid
 from typing import Any
 
 import streamlit as st
@@ -15,6 +16,7 @@ from budget.model import ROUTING_POLICIES, scenario_from_document, spec_from_tex
 from budget.workbench import (
     DEFAULT_SCENARIO,
     decisions_table,
+    explain_result,
     health_chart,
     pipeline_dot,
     queue_chart,
@@ -25,7 +27,7 @@ from budget.workbench import (
     simulate_output,
     value_with_unit,
 )
-from ui import current, need_spec, read_upload, spec_label, table, workbook, workbook_pair
+from ui import current, explanation, need_spec, read_upload, spec_label, table, workbook, workbook_pair
 
 ss = st.session_state
 
@@ -87,7 +89,7 @@ if source == "shipped":
 elif source == "form":
     f = ss["sim_form"]
     tiers = list(spec.tiers) if spec is not None else ["local-coder"]
-    fc = st.columns(7)
+    fc = st.columns([1, 2, 1, 1]) + st.columns(3)  # two rows: a tier's name and every label stay whole
     f["start"] = fc[0].text_input("start (HH:MM)", value=f["start"], key="w_sim_start")
     down_opts = ["(no outage)", *tiers]
     f["down_tier"] = fc[1].selectbox(
@@ -144,6 +146,7 @@ if st.button("Run simulation", key="w_sim_run", type="primary", disabled=not rea
             "signature": signature,
             "result": run_sim(spec_text, spec_name, scenario_text or "", scenario_name, policy),
             "label": f"{spec_name} · {scenario_name} · {policy}",
+            "run": uuid.uuid4().hex,  # the run's workbook entry: editing the query updates it, never adds one
         }
         bar.progress(1.0)
         status.update(label="Done", state="complete")
@@ -192,6 +195,13 @@ if held:
     except BudgetError as exc:
         st.error(str(exc), icon=":material/error:")
 
+    # the same sentences as budget simulate --explain, with the query as typed above
+    try:
+        why = explain_result(r, spec, query=query)
+    except BudgetError:  # the query's own error is shown above: explain the run without it
+        why = explain_result(r, spec)
+    explanation(why)
+
     st.subheader("Workbook: the command, its output, and what it means for you")
     scenario_arg = f"scenarios/{ss['sim_scenario']}" if source == "shipped" else f"{scenario_name} (your scenario)"
     entry = workbook().record(
@@ -199,6 +209,7 @@ if held:
         held["label"],
         simulate_command(spec_label(cur), scenario_arg, policy, query),
         simulate_output(r),
+        slot=held.get("run"),
     )
     workbook_pair(entry)
 
@@ -225,16 +236,23 @@ if held:
 
     st.subheader("Decisions: where each task went and why (the audit trail)")
     decisions = decisions_table(r)
-    main = ["id", "severity", "blast_radius", "arrival", "route", "resolved_at", "resolved after (min)", "reason"]
+    import pandas as pd  # here: the page's first visit draws without it
+
+    # the reason is what the table is for: it gets the room, the times and sizes stay in the CSV and below
+    main = ["id", "severity", "route", "resolved after (min)", "reason"]
     table(
         [{k: d[k] for k in main} for d in decisions],
         "sim_decisions",
         "decisions.csv",
-        column_config={"reason": st.column_config.TextColumn(width="medium", help="the last reason the keeper gave")},
+        column_config={
+            "reason": st.column_config.TextColumn(width="large", help="the last reason the keeper gave"),
+            "resolved after (min)": st.column_config.NumberColumn("after (min)", help="minutes to resolution"),
+        },
         height=320,
+        csv=pd.DataFrame(decisions).to_csv(index=False),  # every column, the trail included
     )
-    with st.expander("Each task's full trail"):
-        st.dataframe([{"id": d["id"], "trail": d["trail"]} for d in decisions], hide_index=True, width="stretch")
+    with st.expander("Every column, and each task's full trail"):
+        st.dataframe(pd.DataFrame(decisions), hide_index=True, width="stretch")
     st.download_button(
         "Download result JSON",
         json.dumps(r, indent=2) + "\n",

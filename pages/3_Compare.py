@@ -8,19 +8,21 @@ import pandas as pd
 import streamlit as st
 
 from budget.errors import BudgetError
-from budget.model import ROUTING_POLICIES, spec_from_text
+from budget.keeper import simulate
+from budget.model import ROUTING_POLICIES, scenario_from_dict, spec_from_text
 from budget.workbench import (
     CHAPTER_VARIANTS,
     POLICY_VARIANTS,
     RETURN_VARIANTS,
     Variant,
+    explain_result,
     failure_command,
     overlay_health_chart,
     policy_sentence,
     read_spec_text,
     run_variants,
 )
-from ui import current, need_spec, spec_label, table, workbook, workbook_pair
+from ui import current, explanation, need_spec, spec_label, table, workbook, workbook_pair
 
 ss = st.session_state
 cur = current()
@@ -38,6 +40,23 @@ def spec_texts(variants: list[Variant]) -> tuple[tuple[str, str], ...]:
     """The text of each plan the variants name: the current spec's own, or a shipped file."""
     texts = ss.setdefault("cmp_plan_texts", {})
     return tuple((n, texts.get(n) or read_spec_text(n)) for n in sorted({v.spec for v in variants}))
+
+
+@st.cache_data(show_spinner=False, max_entries=16)
+def explained(variant: Variant, spec_text: str) -> Any:
+    """One run again with its decisions, explained as budget simulate --explain explains it."""
+    spec = spec_from_text(spec_text, f"specs/{variant.spec}")
+    scenario = scenario_from_dict(variant.scenario_fields(), spec, name=variant.label)
+    result = simulate(spec, scenario).to_dict()  # as run_variants runs it (the policy is in the scenario)
+    return explain_result(result, spec, query=variant.check)
+
+
+def explain_pick(variants: list[Variant], key: str) -> None:
+    """Pick one of the runs above and read why it came out as it did."""
+    labels = [v.label for v in variants]
+    pick = st.selectbox("Why? Explain a run", labels, index=len(labels) - 1, key=key)
+    v = variants[labels.index(pick)]
+    explanation(explained(v, dict(spec_texts([v]))[v.spec]), f"Why: {v.label}")
 
 
 def current_key() -> str:
@@ -68,8 +87,9 @@ def show_runs(rows: list[dict[str, Any]], runs: dict[str, Any], columns: list[st
     """A table of runs (what the section is about first; the rest behind an expander) and their curves."""
     frame = pd.DataFrame(rows)
     config = dict(CONFIG)
-    if frame["variant"].str.len().max() > 24:  # long labels are cut, so the figures stay in view at 1280 px
-        config["variant"] = st.column_config.TextColumn("variant", width="medium")
+    longest = int(frame["variant"].str.len().max())
+    if longest > 16:  # room for the whole label (about 7 px a character at the grid's font), never cut
+        config["variant"] = st.column_config.TextColumn("variant", width=min(420, 7 * longest + 32))
     table(frame[[c for c in columns if c in frame]], key, f"{key}.csv", column_config=config)
     rest = [c for c in frame.columns if c not in columns]
     with st.expander("All columns of these runs"):
@@ -95,6 +115,7 @@ show_runs(
     "cmp_chapter",
 )
 st.caption(UNITS + " The checks: " + "; ".join(f"{r['variant']}: `{r['check']}`" for r in rows))
+explain_pick(list(CHAPTER_VARIANTS), "w_cmp_why_chapter")
 
 st.subheader("Your variants")
 spec = need_spec()
@@ -143,7 +164,8 @@ if variants:
         show_runs(
             vrows,
             {**results, **vresults},
-            ["variant", "predicted", "token_health_min", "prediction_error", "guard", "failover", "degraded", "manual"],
+            # prediction against the run: the counts are under "All columns" (the label needs the room)
+            ["variant", "predicted", "token_health_min", "prediction_error", "guard"],
             "token_health: the chapter's runs and yours",
             "cmp_mine",
         )
@@ -168,6 +190,7 @@ if variants:
         )
         st.markdown("**Your last variant in the workbook**")
         workbook_pair(entry)
+        explain_pick(variants, "w_cmp_why_mine")
     if st.button("Clear my variants", key="w_cmp_clear"):
         ss["cmp_variants"] = []
         st.rerun()

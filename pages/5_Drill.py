@@ -19,8 +19,8 @@ from budget.drill import (
     run_drill,
 )
 from budget.errors import BudgetError
-from budget.workbench import MAX_UPLOAD_BYTES, drill_health_chart, flow_chart, scenarios_dir
-from ui import current, load_shipped, need_spec, read_upload, spec_label, workbook, workbook_pair
+from budget.workbench import MAX_UPLOAD_BYTES, drill_health_chart, explain_drill, flow_chart, scenarios_dir
+from ui import current, explanation, load_shipped, need_spec, read_upload, spec_label, workbook, workbook_pair
 
 ss = st.session_state
 DEFAULT_ALERTS = "alerts_day_800.jsonl"
@@ -72,7 +72,20 @@ outages = o[0].multiselect(
     "Outages (minutes)", [5, 10, 15, 30, 45, 60, 90], default=[15, 30, 45], key="w_drill_outages"
 )
 start = o[1].text_input("Outage start (HH:MM)", value="11:00", key="w_drill_start")
-fail_under = o[2].number_input("Guard", min_value=0.0, max_value=1.0, value=0.60, step=0.01, key="w_drill_guard")
+# the guard is the spec's own alert_threshold, as budget drill uses it when --fail-under is not given
+spec_guard = cur.spec.policy.alert_threshold if cur.spec is not None else 0.60
+if ss.get("drill_guard_of") != (cur.name, spec_guard):
+    ss["drill_guard_of"] = (cur.name, spec_guard)
+    ss["w_drill_guard"] = spec_guard
+fail_under = o[2].number_input(
+    "Guard",
+    min_value=0.0,
+    max_value=1.0,
+    step=0.01,
+    key="w_drill_guard",
+    help=f"the spec's alert_threshold ({spec_guard:.2f}) unless you change it (budget drill --fail-under)",
+)
+
 
 errors: list[str] = []
 text, source = None, alerts_name
@@ -114,8 +127,11 @@ if st.button("Run drill", key="w_drill_run", type="primary", disabled=bool(error
             progress=lambda f: bar.progress(f, text=f"replaying… {f:.0%}"),
             evidence=True,  # for the Review block below
         )
+        bar.progress(1.0, text="explaining each outage (its runs again, with their decisions)…")
+        whys = explain_drill(spec, incidents, result)  # what budget drill --explain prints
         ss["drill_result"] = {
             "signature": signature,
+            "why": whys,
             "data": result.to_dict(),
             "csv": drill_csv(result),
             "table": result.runs,
@@ -166,20 +182,23 @@ if held:
         hide_index=True,
         width="stretch",
         column_config={
-            "outage_min": st.column_config.NumberColumn("outage (min)", width="small"),
-            "token_health_min": st.column_config.NumberColumn("health_min", format="%.2f", width="small"),
+            "outage_min": st.column_config.NumberColumn("outage (min)"),
+            "token_health_min": st.column_config.NumberColumn("health_min", format="%.2f"),
             "silent_p0": st.column_config.NumberColumn(
-                "silent_p0", format="%.3f", width="small", help="share of P0 closed without escalation"
+                "silent_p0", format="%.3f", help="share of P0 closed without escalation"
             ),
-            "escalation_share": st.column_config.NumberColumn("escalation", format="%.2f", width="small"),
-            "mttr_p95": st.column_config.NumberColumn("mttr_p95 (s)", width="small"),
+            "escalation_share": st.column_config.NumberColumn("escalation", format="%.2f"),
+            "mttr_p95": st.column_config.NumberColumn("mttr_p95 (s)"),
             "mid_tier_saturation": st.column_config.NumberColumn(
-                "mid tier", format="%.2f", width="small", help="peak share of the middle tier's capacity used"
+                "mid tier", format="%.2f", help="peak share of the middle tier's capacity used"
             ),
-            "manual_queue": st.column_config.NumberColumn("manual (tasks)", width="small"),
-            "red_button": st.column_config.CheckboxColumn("red button", width="small"),
+            "manual_queue": st.column_config.NumberColumn("manual (tasks)"),
+            "red_button": st.column_config.CheckboxColumn("red button"),
         },
     )
+    for minutes, why in held.get("why", []):
+        with st.expander(f"Why: the {minutes}-minute outage", expanded=minutes == max(m for m, _ in held["why"])):
+            explanation(why, f"Why the {minutes}-minute outage came out as it did")
     whole_day = st.toggle("Show the whole day", value=False, key="w_drill_whole_day")
     st.altair_chart(drill_health_chart(data, focus=not whole_day), width="stretch")
     st.altair_chart(flow_chart(data["flow_per_hour"]), width="stretch")
@@ -187,7 +206,8 @@ if held:
         "Drill",
         f"drill of {spec_name} on {source}",
         f"budget drill --budget-spec {spec_label(cur)} --alerts {source if upload else 'scenarios/' + source} "
-        f"--outages {','.join(str(m) for m in sorted(outages))} --start {start} --fail-under {fail_under:.2f}",
+        f"--outages {','.join(str(m) for m in sorted(outages))} --start {start}"
+        + (f" --fail-under {fail_under:.2f}" if abs(fail_under - spec_guard) > 1e-9 else ""),
         "\n".join(
             f"{r['outage_min']:>3} min: token_health_min {r['token_health_min']:.2f}, silent_p0 {r['silent_p0']:.3f}, "
             f"mttr_p95 {r['mttr_p95']} s, manual {r['manual_queue']} tasks: {r['verdict']}"

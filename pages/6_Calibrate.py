@@ -12,7 +12,14 @@ from budget.drill import load_alerts, run_drill
 from budget.errors import BudgetError
 from budget.gateway import load_checks
 from budget.model import spec_from_text
-from budget.workbench import calibration_heatmap, scenarios_dir, specs_dir, sweep_estimate
+from budget.workbench import (
+    calibration_heatmap,
+    scenarios_dir,
+    specs_dir,
+    sweep_defaults,
+    sweep_estimate,
+    sweep_flags,
+)
 from ui import current, load_shipped, need_spec, spec_label, table, workbook, workbook_pair
 
 HEATMAP_PX = 440
@@ -47,27 +54,50 @@ if cur.name != CHAPTER_SPEC:
 streams = sorted(p.name for p in scenarios_dir().glob("*.jsonl"))
 alerts_name = c[1].selectbox("Alert stream", streams, key="w_cal_alerts")
 
-s = st.columns(4)
-share_range = s[0].slider("Frontier share of the day (%)", 1, 40, (5, 25), key="w_cal_shares")
-share_step = s[0].select_slider("step (%)", [1.0, 2.5, 5.0], value=5.0, key="w_cal_step")
+# the widgets start from budget calibrate's own defaults (its parser), so the default sweep is the README's
+SWEEP = sweep_defaults()
+pct = [round(x * 100, 4) for x in SWEEP.shares]
+share_step_default = round(pct[1] - pct[0], 4) if len(pct) > 1 else 5.0
+# two rows, so every chip shows whole at 1280 px: the shares and the five reserves, then step, timeouts, guards
+s = st.columns([1, 2]) + st.columns(3)
+share_range = s[0].slider(
+    "Frontier share of the day (%)", 1.0, 40.0, (pct[0], pct[-1]), step=0.5, key="w_cal_shares", format="%g"
+)
+share_step = s[2].select_slider(
+    "step (%)", sorted({1.0, 2.5, 5.0, share_step_default}), value=share_step_default, key="w_cal_step"
+)
 reserves = s[1].multiselect(
     "control_reserve (tokens)",
-    [350_000, 700_000, 1_000_000, 1_500_000, 2_000_000, 3_000_000, 4_000_000],
-    default=[700_000, 2_000_000, 3_000_000],
+    sorted({350_000, 700_000, 1_000_000, 1_500_000, 2_000_000, 3_000_000, 4_000_000, *SWEEP.reserves}),
+    default=list(SWEEP.reserves),
     key="w_cal_reserves",
+    format_func=lambda r: f"{r / 1e6:g}M",
+    help="tokens held back for the guard and manual decisions (0.7M = 700,000)",
 )
-timeouts = s[2].multiselect("manual timeout (s)", [30, 60, 120, 300], default=[120], key="w_cal_timeouts")
-guards = s[3].multiselect("guard (alert_threshold)", [0.55, 0.60, 0.65, 0.70], default=[0.60], key="w_cal_guards")
+timeouts = s[3].multiselect(
+    "manual timeout (s)",
+    sorted({30, 60, 120, 300, *(int(x) for x in SWEEP.timeouts)}),
+    default=[int(x) for x in SWEEP.timeouts],
+    key="w_cal_timeouts",
+)
+guards = s[4].multiselect(
+    "guard (alert_threshold)",
+    sorted({0.55, 0.60, 0.65, 0.70, *SWEEP.thresholds}),
+    default=list(SWEEP.thresholds),
+    key="w_cal_guards",
+    format_func=lambda g: f"{g:.2f}",
+)
 t = st.columns(3)
-t15 = t[0].number_input("target at 15 min", 0.0, 1.0, 0.70, 0.05, key="w_cal_t15")
-t30 = t[1].number_input("target at 30 min", 0.0, 1.0, 0.50, 0.05, key="w_cal_t30")
+t15 = t[0].number_input("target at 15 min", 0.0, 1.0, SWEEP.targets.get(15, 0.70), 0.05, key="w_cal_t15")
+t30 = t[1].number_input("target at 30 min", 0.0, 1.0, SWEEP.targets.get(30, 0.50), 0.05, key="w_cal_t30")
 use_gate = t[2].checkbox("the gateway must pass too", value=True, key="w_cal_gate")
 
 shares = []
 x = float(share_range[0])
-while x <= share_range[1] + 1e-9:
+while x <= share_range[1] + 1e-9 and len(shares) <= 400:  # bounded: 40 % in steps of 0.1 at the most
     shares.append(round(x / 100, 4))
-    x += share_step
+    x = round(x + share_step, 4)
+flags = sweep_flags(shares, reserves, timeouts, guards, {15: t15, 30: t30}, SWEEP)
 errors = []
 base = need_spec()
 confirmed = True
@@ -77,6 +107,11 @@ try:
     if base is not None:
         per_run = seconds_per_drill_run(cur.text, cur.name, alerts_name)
         estimate = sweep_estimate(len(variants), len(OUTAGES), per_run)
+        st.caption(
+            "The default sweep is `budget calibrate`'s (the README's exercise 8)."
+            if not flags
+            else f"This sweep differs from `budget calibrate`'s default: {' '.join(flags)}."
+        )
         st.caption(
             f"{len(variants)} variants x {len(OUTAGES)} outages (15, 30, 45 min) on all cores: about {estimate} "
             f"({per_run:.2f} s per replay of the day on this machine)."
@@ -195,6 +230,7 @@ if held:
         f"sweep of {spec_name}",
         f"budget calibrate --budget-spec {spec_label(cur)} --alerts scenarios/{alerts_name}"
         + (" --validation specs/validation/budget_gate.yaml" if use_gate else "")
+        + "".join(f" {f}" for f in flags)
         + " --out out/recommended.yaml --csv out/sweep.csv",
         f"{len(held['rows'])} variants, {sum(1 for r in held['rows'] if r['meets_targets'])} meet the targets; "
         + (

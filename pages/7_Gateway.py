@@ -10,19 +10,20 @@ from budget.errors import BudgetError
 from budget.files import parse_json_text
 from budget.gateway import rules_from_text, run
 from budget.keeper import simulate
-from budget.model import ROUTING_POLICIES, load_scenario, load_spec
-from budget.workbench import DEFAULT_SCENARIO, DEFAULT_SPEC, MAX_UPLOAD_BYTES, scenarios_dir, specs_dir
+from budget.model import ROUTING_POLICIES, scenario_from_document, spec_from_text
+from budget.workbench import DEFAULT_SCENARIO, MAX_UPLOAD_BYTES, scenarios_dir, specs_dir
+from ui import current, need_spec
 
 ss = st.session_state
 GATE = specs_dir() / "validation" / "budget_gate.yaml"
 
 
 @st.cache_data(show_spinner=False, max_entries=8)
-def textbook_run(policy: str) -> dict:
-    spec = load_spec(specs_dir() / DEFAULT_SPEC)
-    return simulate(
-        spec, load_scenario(scenarios_dir() / DEFAULT_SCENARIO, spec), routing=policy, include_decisions=False
-    ).to_dict()
+def outage_run(spec_text: str, spec_name: str, scenario_text: str, policy: str) -> dict:
+    """The 45-minute outage on the current spec (every input an argument: the cache key holds them all)."""
+    spec = spec_from_text(spec_text, spec_name)
+    scenario = scenario_from_document(parse_json_text(scenario_text, f"scenarios/{DEFAULT_SCENARIO}"), spec)
+    return simulate(spec, scenario, routing=policy, include_decisions=False).to_dict()
 
 
 def upload_text(up) -> str:  # type: ignore[no-untyped-def]
@@ -69,6 +70,8 @@ with right:
     label = pick
     if pick == "last simulation":
         metrics = ss["last_result"]
+        label = f"last simulation: {ss.get('last_result_label', 'Simulator')}"  # its spec, scenario and policy
+        st.caption(f"The Simulator's last run: {ss.get('last_result_label', '')}.")
     elif pick == "upload a result":
         up = st.file_uploader(
             "simulate or drill result, or plain metrics (JSON, 5 MB)", type=["json"], key="w_gate_upload"
@@ -79,7 +82,19 @@ with right:
             except BudgetError as exc:
                 errors.append(str(exc))
     else:
-        metrics = textbook_run(pick.rsplit(" ", 1)[1])
+        cur = current()
+        st.caption(
+            f"The 45-minute outage (scenarios/{DEFAULT_SCENARIO}) runs on the current spec, `{cur.name}` "
+            f"({cur.state}): pick another in the sidebar."
+        )
+        if need_spec() is not None:
+            policy = pick.rsplit(" ", 1)[1]
+            try:
+                scenario_text = (scenarios_dir() / DEFAULT_SCENARIO).read_text(encoding="utf-8")
+                metrics = outage_run(cur.text, cur.name, scenario_text, policy)
+                label = f"{cur.name}, 45-minute outage, policy {policy}"
+            except BudgetError as exc:
+                errors.append(str(exc))
     base_up = st.file_uploader(
         "Baseline for a correlation_guard (last release's metrics with edge_correlations; JSON)",
         type=["json"],

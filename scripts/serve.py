@@ -48,9 +48,24 @@ def warm(root: Path = ROOT) -> list[str]:
     return failed
 
 
+def navigation_only() -> None:
+    """Pages come from app.py's st.navigation, never from Streamlit's older reading of the pages/ folder.
+
+    Streamlit decides once per server whether the app "uses the pages directory" (a pages/ folder beside
+    the main script). Until some session has run app.py's st.navigation, a first visit to /Simulator on a
+    just-started server ran pages/2_Simulator.py alone: no sidebar (no current spec, no learner), a page
+    list with an "app" entry and no icons. st.navigation sets the same flag to False when it runs; it is
+    set here before the first session instead.
+    """
+    from streamlit.runtime.pages_manager import PagesManager
+
+    PagesManager.uses_pages_directory = False
+
+
 def main(argv: list[str]) -> int:
     os.chdir(ROOT)  # .streamlit/config.toml and the pages' relative paths
     warm()
+    navigation_only()
     from streamlit.web import cli
 
     sys.argv = ["streamlit", "run", str(ROOT / "app.py"), *argv]

@@ -89,12 +89,19 @@ def test_home_lists_the_readme_exercises_in_order_and_runs_them_green():
     heads = [m.value for m in at.markdown if "· _" in m.value]
     numbers = [h.split("**")[1].split(".")[0] if h.split("**")[1][0].isdigit() else "trap" for h in heads]
     assert numbers == ["1", "2", "3", "4", "5", "trap", "6", "7", "8"]
-    at.button(key="home_run_all").click().run()
+    at.button(key="home_run_all").click().run(timeout=300)  # every check, and every README command run for real
     assert not at.exception
     assert "9 of 9 exercises pass" in at.get("progress")[0].proto.text
     assert not at.error
     assert any("totals.local==9000000` → actual **9,000,000 tokens**" in s.value for s in at.success)
     assert any("token_health_min>=0.5` → actual **0.555 (0-1)**" in s.value for s in at.success)
+    # what the README's commands print, run for real, beside the checks
+    printed = "\n".join(c.value for c in at.code if c.value.startswith("$ budget"))
+    assert "$ budget inspect --result out/fail_result.json" in printed
+    assert "PASS: the query holds (4 of 4 clauses true)" in printed
+    assert "compiled specs/budget_network.yaml -> out/budget_plan.json" in printed
+    assert "wrote out/recommended.yaml" in printed
+    assert "(exit code" not in printed.split("$ budget drill --budget-spec specs/payment_gateway_80_20_mid")[1][:20]
 
 
 def test_editing_a_quota_breaks_the_sum_the_table_stays_and_moving_quota_fixes_it():
@@ -161,12 +168,12 @@ def test_picking_the_5m_spec_in_the_sidebar_is_what_the_simulator_runs():
     assert metric(at, "degraded_queue") == "18 tasks"
     assert at.session_state["last_result_label"].startswith("budget_network_5m.yaml")
     # the workbook holds the run, with the command a learner would type
-    entry = at.session_state["workbook"].entries[0]
+    entry = at.session_state["work"].entries[0]
     assert entry.command.startswith("budget simulate --plan specs/budget_network_5m.yaml")
     assert "failover_to_frontier 2" in entry.output
     at.text_area(key=f"w_wb_{entry.id}").set_value("half the budget: only 2 fail over").run()
     at.switch_page("pages/8_Workbook.py").run()
-    assert "only 2 fail over" in at.session_state["workbook"].to_markdown()
+    assert "only 2 fail over" in at.session_state["work"].to_markdown()
 
 
 def test_simulator_45m_shows_the_four_checks_green_and_the_flow():
@@ -231,7 +238,7 @@ def test_compare_puts_the_prediction_error_in_the_first_columns():
     assert f"hold_all: token_health_min {hold['token_health_min']:.2f} (guard {hold['guard']})" in texts(at)
 
 
-def test_budget_note_writes_asks_before_replacing_and_refuses_a_low_threshold(scratch_root: Path):
+def test_budget_note_writes_asks_before_replacing_and_records_a_guard_that_holds(scratch_root: Path):
     at = open_page("pages/4_Budget_note.py")
     at.button(key="w_note_write").click().run()
     note = scratch_root / "capstone" / "budget-note.md"
@@ -242,11 +249,23 @@ def test_budget_note_writes_asks_before_replacing_and_refuses_a_low_threshold(sc
     at.text_input(key="w_note_decision").set_value("keep ranked failover").run()
     at.button(key="w_note_write").click().run()
     assert 'decision: "keep ranked failover"' in note.read_text()
-    at.number_input(key="w_note_threshold").set_value(0.5).run()
-    assert any("must be above simulated_floor" in e.value for e in at.error)
-    assert not at.exception
+    at.number_input(key="w_note_threshold").set_value(0.5).run()  # below the floor: a guard that holds is a case
+    assert not at.exception and not at.error
+    assert "The guard holds: simulated_floor 0.55 >= alert_threshold 0.50" in texts(at)
     assert (scratch_root / "capstone" / "README.md").read_bytes() == (ROOT / "capstone" / "README.md").read_bytes()
     assert any(b.label.startswith("Download capstone/budget-note.md") for b in at.get("download_button"))
+
+
+def test_the_15_minute_outage_goes_to_the_note_without_a_crash(scratch_root: Path):
+    """ "Why" 1: Simulator, fail_local_15m.json, Run, then Budget note crashed (floor 0.72 above the 0.60 guard)."""
+    at = open_page("pages/2_Simulator.py")
+    at.selectbox(key="w_sim_scenario").select("fail_local_15m.json").run()
+    at.button(key="w_sim_run").click().run()
+    at.switch_page("pages/4_Budget_note.py").run()
+    assert not at.exception and not at.error
+    assert "The guard holds: simulated_floor 0.72 >= alert_threshold 0.60" in texts(at)
+    at.button(key="w_note_write").click().run()
+    assert "The guard holds" in (scratch_root / "capstone" / "budget-note.md").read_text()
 
 
 def test_budget_note_does_not_call_a_collapse_a_warning_zone():
@@ -304,7 +323,7 @@ def test_calibrate_sweeps_marks_the_plan_and_makes_it_the_current_spec():
     assert (cur.name, cur.origin, cur.state) == ("recommended.yaml", "calibrate", "edited")
     at.switch_page("pages/2_Simulator.py").run()
     at.button(key="w_sim_run").click().run()
-    book = at.session_state["workbook"].entries
+    book = at.session_state["work"].entries
     assert book[-1].command.startswith("budget simulate --plan out/recommended.yaml")
     assert book[0].command.startswith("budget calibrate --budget-spec specs/payment_gateway_80_20_mid.yaml")
 

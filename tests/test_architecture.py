@@ -94,3 +94,13 @@ def test_every_public_name_is_importable_and_documented():
         assert package.__doc__ and "May import" in package.__doc__ or name == "keeper", name
         for public in package.__all__:
             assert getattr(package, public) is not None, f"budget.{name}.{public}"
+
+
+def test_the_workbench_finds_the_shipped_inputs_without_being_told(monkeypatch: pytest.MonkeyPatch):
+    """``make run`` sets no BUDGET_WORKBENCH_ROOT: the pages must find specs/ and scenarios/ from the package."""
+    from budget.workbench import library
+
+    monkeypatch.delenv("BUDGET_WORKBENCH_ROOT", raising=False)
+    assert library.root() == ROOT
+    assert (library.specs_dir() / library.DEFAULT_SPEC).is_file()
+    assert (library.scenarios_dir() / library.DEFAULT_SCENARIO).is_file()

@@ -151,6 +151,58 @@ def _sidebar_link(page, name: str):
     return page.locator("[data-testid=stSidebarNav]").get_by_role("link", name=name)
 
 
+PAGE_PATHS = ["", "Spec_editor", "Simulator", "Compare", "Budget_note", "Drill", "Calibrate", "Gateway", "Workbook"]
+BROWSER_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run", "--disable-background-networking"]
+
+
+def test_a_first_visit_to_any_page_draws_the_app_around_it(app_url):
+    """On a just-started server, /Simulator first: the sidebar (learner, current spec) and the named pages.
+
+    Streamlit once ran pages/2_Simulator.py alone on such a visit (its older pages/ folder reading): no
+    sidebar, an "app" entry in the page list. Runs first in this module, on the fixture's fresh server.
+    """
+    from playwright.sync_api import expect, sync_playwright
+
+    url, _ = app_url
+    with sync_playwright() as pw:
+        browser = pw.chromium.launch(executable_path=CHROMIUM, args=BROWSER_ARGS)
+        page = browser.new_page(viewport={"width": 1280, "height": 900})
+        page.set_default_timeout(30_000)
+        page.goto(url + "/Simulator")
+        expect(page.get_by_role("heading", name="Simulator")).to_be_visible()
+        expect(page.get_by_text("Current spec (every page uses it)")).to_be_visible()
+        expect(page.get_by_text("Learner (your work is kept under this name)")).to_be_visible()
+        expect(_sidebar_link(page, "Home")).to_be_visible()
+        expect(_sidebar_link(page, "app")).to_have_count(0)
+        browser.close()
+
+
+def test_no_page_scrolls_sideways_on_a_phone(app_url):
+    """At 390 px every page reads without a sideways scroll of the page itself (tables may scroll inside)."""
+    from playwright.sync_api import sync_playwright
+
+    url, _ = app_url
+    SHOTS.mkdir(parents=True, exist_ok=True)
+    wide = {}
+    with sync_playwright() as pw:
+        browser = pw.chromium.launch(executable_path=CHROMIUM, args=BROWSER_ARGS)
+        page = browser.new_page(viewport={"width": 390, "height": 900})
+        page.set_default_timeout(30_000)
+        for path in PAGE_PATHS:
+            page.goto(f"{url}/{path}")
+            page.locator("[data-testid=stMain] h1").first.wait_for()
+            _idle(page)
+            widths = page.evaluate(
+                "() => { const m = document.querySelector('[data-testid=stMain]');"
+                " return [document.documentElement.scrollWidth, window.innerWidth, m.scrollWidth, m.clientWidth]; }"
+            )
+            page.screenshot(path=str(SHOTS / f"phone_{path or 'Home'}_390.png"))
+            if widths[0] > widths[1] or widths[2] > widths[3]:
+                wide[path or "Home"] = widths
+        browser.close()
+    assert not wide, wide
+
+
 def test_a_learners_walk_in_a_real_browser(app_url):
     from playwright.sync_api import expect, sync_playwright
 
@@ -181,13 +233,13 @@ def test_a_learners_walk_in_a_real_browser(app_url):
         # the Spec editor: break the sum in the table, see the difference, the table stays; move quota to fix it
         _sidebar_link(page, "Spec editor").click()
         expect(page.get_by_role("heading", name="Spec editor")).to_be_visible()
-        _edit_cell(page, 0, 1, "3500000")  # triage, local-coder: +500,000
+        _edit_cell(page, 0, 2, "3500000")  # triage, local-coder (after the check column): +500,000
         expect(page.locator("[data-testid=stAlertContentError]").filter(has_text="difference +500,000")).to_be_visible()
         expect(page.locator("[data-testid=stMetricValue]").filter(has_text="+500,000")).to_be_visible()
         expect(page.locator("[data-testid=stMain] [data-testid=stDataFrame]").first).to_be_visible()
         expect(page.locator("[data-testid=stSidebar]").get_by_text("invalid")).to_be_visible()
         _idle(page)
-        _edit_cell(page, 1, 1, "1500000")  # classification gives the 500,000 back
+        _edit_cell(page, 1, 2, "1500000")  # classification gives the 500,000 back
         expect(page.get_by_text("budget_network.yaml is valid")).to_be_visible()
         expect(page.locator("[data-testid=stSidebar]").get_by_text("edited")).to_be_visible()
         _idle(page)
@@ -202,7 +254,7 @@ def test_a_learners_walk_in_a_real_browser(app_url):
 
         # pick the 5M spec in the sidebar: the Simulator runs it
         page.locator("[data-testid=stSidebar] [data-testid=stSelectbox]").click()
-        page.get_by_role("option", name="budget_network_5m.yaml").click()
+        page.get_by_role("option", name="budget_network_5m", exact=True).click()  # the sidebar drops ".yaml"
         _idle(page)
         _sidebar_link(page, "Simulator").click()
         expect(page.get_by_role("heading", name="Simulator")).to_be_visible()

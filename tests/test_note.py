@@ -24,9 +24,10 @@ def test_entry_prefilled_from_the_result():
     assert e.warning_zone == (RESULT["token_health_min"], 0.60)
 
 
-def test_threshold_at_or_below_the_floor_is_refused():
-    with pytest.raises(BudgetError, match="alert_threshold 0.50 must be above simulated_floor 0.56"):
-        entry_from_result(RESULT, "x", alert_threshold=0.5)
+def test_threshold_at_or_below_the_floor_is_a_guard_that_holds():
+    e = entry_from_result(RESULT, "x", alert_threshold=0.5)
+    assert e.zone == "holds" and e.warning_zone is None
+    assert e.verdict_line() == "simulated_floor 0.55, alert_threshold 0.50: the guard holds (0.55 >= 0.50)"
 
 
 def test_other_cases_stay_untouched_and_replacing_asks(tmp_path: Path):

@@ -7,7 +7,7 @@ import shutil
 
 import pytest
 
-from budget.keeper import simulate
+from budget.keeper import health_text, simulate
 from budget.model import load_scenario, load_spec
 from budget.workbench import (
     POLICY_VARIANTS,
@@ -115,9 +115,13 @@ def test_workbook_records_each_run_once_and_writes_markdown(run45):
     book.record("Compare", "variant", "budget simulate ...", "other output")
     md = book.to_markdown()
     assert md.startswith("# Workbook")
-    assert "## 1. 45 min (Simulator)" in md and "## 2. variant (Compare)" in md
-    assert "**What this means for my project:** the guard breaks before the floor" in md
-    assert "_(not written yet)_" in md
+    assert "| Command and output | What this means for my project |\n| --- | --- |\n" in md
+    rows = md.split("| --- | --- |\n", 1)[1].splitlines()
+    assert len(rows) == 2  # the chapter's two columns, one row a run
+    assert rows[0].startswith("| **1. 45 min** (Simulator)<br>`budget simulate --plan specs/budget_network.yaml")
+    assert rows[0].endswith("| the guard breaks before the floor |")
+    assert rows[1].startswith("| **2. variant** (Compare)") and rows[1].endswith("| _(not written yet)_ |")
+    assert "degraded_queue==15" in rows[0] and "\n" not in rows[0]
     assert "token_health_min 0.5550 at 11:44: breaches the 0.60 guard (first at 11:35)" in out
     assert "mttr_p95 840 s" in out
 
@@ -142,7 +146,7 @@ def test_the_policy_sentence_is_read_off_the_runs():
     sentence = policy_sentence(rows)
     for r in rows:  # each policy's own figures, beside its name
         part = next(p for p in sentence.split("; ") if p.startswith(r["variant"] + ":"))
-        assert f"token_health_min {r['token_health_min']:.2f}" in part
+        assert f"token_health_min {health_text(r['token_health_min'])}" in part  # rounded down, as everywhere
         assert f"{r['P0/P1 SLA breaches']} P0/P1 SLA breaches" in part
         assert ("holds the guard" in part) == (r["guard"] == "holds")
     assert "keeps token_health" not in sentence

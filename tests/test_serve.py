@@ -15,7 +15,7 @@ _spec.loader.exec_module(serve)
 
 def test_the_pages_imports_are_read_from_their_source() -> None:
     names = serve.page_imports()
-    assert {"ui", "streamlit", "budget.workbench", "budget.drill", "budget.model"} <= set(names)
+    assert {"ui", "streamlit", "budget.workbench", "budget.drill", "budget.model"} <= set(names)  # package names
     assert "__future__" not in names
     assert names == sorted(set(names))
 
@@ -39,3 +39,11 @@ def test_a_broken_page_does_not_stop_the_server_from_starting(tmp_path: Path, mo
     (tmp_path / "pages" / "1_Broken.py").write_text("def (:\n")
     assert serve.page_imports(tmp_path) == ["json", "no_such_module_here"]
     assert serve.warm(tmp_path) == ["no_such_module_here"]
+
+
+def test_the_server_takes_its_pages_from_st_navigation_from_the_first_visit(monkeypatch) -> None:
+    from streamlit.runtime.pages_manager import PagesManager
+
+    monkeypatch.setattr(PagesManager, "uses_pages_directory", None)
+    serve.navigation_only()
+    assert PagesManager.uses_pages_directory is False  # a first visit to /Simulator runs app.py around the page

@@ -20,6 +20,7 @@ from __future__ import annotations
 import argparse
 import csv
 import io
+import math
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from itertools import product
@@ -104,6 +105,9 @@ def grid(
     ):
         if not values:
             raise UsageError(f"the sweep's {name} are empty; give at least one value")
+    count = math.prod(len(v) for v in (frontier_shares, reserves, timeouts, thresholds))  # before building any
+    if count > MAX_SWEEP_VARIANTS:
+        raise UsageError(f"the sweep has {count:,} variants, over the limit of {MAX_SWEEP_VARIANTS:,}")
     return [
         Variant(f, int(r), float(t), float(g))
         for f, r, t, g in product(frontier_shares, reserves, timeouts, thresholds)
@@ -271,12 +275,10 @@ def propose(incidents_per_day: int, incident_tokens: int, disputed_share: float,
 
 def sweep_grid(args: argparse.Namespace) -> list[Any]:
     """The variants ``budget calibrate``'s flags (or their defaults) describe; the Home page runs the same."""
-    variants = grid(
+    axes = (
         sweep_values(args.frontier_shares, "--frontier-shares", 0, 1, above=True),
         sweep_values(args.reserves, "--reserves", 0, 10**MAX_INT_DIGITS - 1, int),
         sweep_values(args.timeouts, "--timeouts", 0, 86400, above=True),
         sweep_values(args.thresholds, "--thresholds", 0, 1),
     )
-    if len(variants) > MAX_SWEEP_VARIANTS:
-        raise UsageError(f"the sweep has {len(variants):,} variants, over the limit of {MAX_SWEEP_VARIANTS:,}")
-    return variants
+    return grid(*axes)

@@ -9,7 +9,9 @@ the task, so the pool and a cluster give the same rows, in any order.
 
 from __future__ import annotations
 
+import contextlib
 import os
+import signal
 from collections.abc import Callable, Sequence
 from concurrent.futures import ProcessPoolExecutor, as_completed
 from dataclasses import dataclass
@@ -18,6 +20,7 @@ from typing import Any
 from budget.drill import DrillResult, check_drill, drill_result, drill_runs, sorted_incidents
 from budget.files import paused
 from budget.gateway import Check, validate
+from budget.keeper import health_text
 from budget.keeper.snapshot import simulate_shared
 from budget.model import BudgetSpec, Incident, Variant, price_of, variant_spec
 
@@ -114,7 +117,9 @@ def _row(
         gate_failed = sorted(
             {f"{cid}@{rep.target.split()[-1]}" for rep in validate(checks, data) for cid in rep.failed}
         )
-    misses = [f"{m}m {floors.get(m, 0):.2f}<{t:.2f}" for m, t in sorted(targets.items()) if floors.get(m, 0) < t]
+    misses = [
+        f"{m}m {health_text(floors.get(m, 0))}<{t:.2f}" for m, t in sorted(targets.items()) if floors.get(m, 0) < t
+    ]
     if max_silent is not None:
         misses += [f"silent_p0 {m}m {s:.3f}>{max_silent:.3f}" for m, s in sorted(silent.items()) if s > max_silent]
     why = "; ".join(misses + (["gateway " + " ".join(gate_failed)] if gate_failed else [])) or "meets every target"
@@ -187,11 +192,53 @@ def run_jobs(
         for i, job in enumerate(jobs):
             record(i, evaluate(job, incidents[job.day]))
     else:
-        with ProcessPoolExecutor(max_workers=n) as pool:
+        pool = ProcessPoolExecutor(max_workers=n, initializer=worker_start, initargs=(os.getpid(),))
+        try:
             futures = {pool.submit(evaluate, job, incidents[job.day]): i for i, job in enumerate(jobs)}
             for fut in as_completed(futures):
                 record(futures[fut], fut.result())
+        except BaseException:  # Ctrl-C, SIGTERM, a failed task: the workers end now, not after their tasks
+            stop_workers(pool)
+            raise
+        pool.shutdown()
     return [rows for rows in done if rows is not None]
+
+
+PR_SET_PDEATHSIG = 1  # linux/prctl.h: the signal a process gets when the thread that started it ends
+
+
+def worker_start(parent: int) -> None:
+    """A pool worker's first step: Ctrl-C is the parent's to report, and the worker ends with its parent.
+
+    SIGINT is ignored (the terminal sends it to the whole group; the parent
+    answers in one line and stops the workers); SIGTERM and SIGHUP end the
+    worker at once. On Linux the kernel kills it when the parent dies, even by
+    SIGKILL (``prctl(PR_SET_PDEATHSIG)``); a parent that died before that was
+    set is seen by its pid and the worker leaves.
+    """
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    for sig in (signal.SIGTERM, signal.SIGHUP):
+        signal.signal(sig, signal.SIG_DFL)
+    try:
+        import ctypes
+
+        ctypes.CDLL(None, use_errno=True).prctl(PR_SET_PDEATHSIG, signal.SIGKILL, 0, 0, 0)
+    except (OSError, AttributeError):  # not Linux: the parent's own stop_workers is what ends them
+        pass
+    if os.getppid() != parent:
+        os._exit(1)
+
+
+def stop_workers(pool: ProcessPoolExecutor) -> None:
+    """End a pool's workers now (their running tasks are dropped) and wait for them to be gone."""
+    procs = list((getattr(pool, "_processes", None) or {}).values())
+    for proc in procs:
+        with contextlib.suppress(OSError, ValueError):
+            proc.kill()
+    pool.shutdown(wait=True, cancel_futures=True)
+    for proc in procs:
+        with contextlib.suppress(OSError, ValueError, AssertionError):
+            proc.join(timeout=5)
 
 
 def over_days(days: Sequence[str], per_day: Sequence[Sequence[SweepRow]]) -> list[SweepRow]:

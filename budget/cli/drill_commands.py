@@ -3,37 +3,48 @@
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 from typing import Any
 
 from budget.cli.plan_commands import load_result
 from budget.errors import BudgetError, UsageError
-from budget.files import EXIT_FAIL, EXIT_OK, EXIT_USAGE, outages
+from budget.files import (
+    EXIT_FAIL,
+    EXIT_OK,
+    EXIT_USAGE,
+    MAX_DRILL_DAY_RUNS,
+    MAX_DRILL_REPLAYS,
+    MAX_RESULT_BYTES,
+    check_day_runs,
+    check_replays,
+    locked,
+    outages,
+)
 
 
 def cmd_drill(args: argparse.Namespace) -> int:
-    from budget.drill import (
-        apply_history,
-        days_csv,
-        days_json,
-        drill_csv,
-        load_days,
-        read_history,
-        run_drill,
-        summary_lines,
-    )
+    from budget.drill import days_csv, days_json, drill_csv, load_days, read_history, run_drill, summary_lines
     from budget.files import Outputs
     from budget.model import load_plan, parse_clock
 
     if bool(args.budget_spec) == bool(args.plan):
         raise UsageError("give one of --budget-spec or --plan")
-    outs = Outputs({"--out": args.out, "--csv": args.csv, "--history": args.history})
+    inputs = {"--budget-spec": args.budget_spec, "--plan": args.plan, "--alerts": args.alerts}
+    outs = Outputs(
+        {"--out": args.out, "--csv": args.csv, "--history": args.history},
+        inputs={**inputs, "--severity-map": args.severity_map},
+    )
     lengths = outages(args.outages)
     parse_clock(args.start, "--start")
     source = args.budget_spec or args.plan
     spec = load_plan(source)
     history = load_days(args.alerts, args.format, args.severity_map)
-    past = read_history(args.history, str(source)) if args.history else None
+    runs = len(lengths) + 1  # the outages and the baseline
+    check_day_runs("drill", len(history.days), runs, MAX_DRILL_DAY_RUNS, "drill fewer days at a time")
+    check_replays("drill", sum(len(d.incidents) for d in history.days), runs, MAX_DRILL_REPLAYS, "give fewer outages")
+    if args.history:
+        read_history(args.history, str(source))  # a broken history stops the drill before it runs
     results = [
         run_drill(
             spec,
@@ -48,26 +59,75 @@ def cmd_drill(args: argparse.Namespace) -> int:
         )
         for day in history.days
     ]
-    if past is not None:
-        for result in results:  # one record a day, in date order, each compared with the one before
-            text = apply_history(result, past)
-            past = read_history_text(past, text, str(source))
-        outs.set("--history", text)
     several = history.several
-    outs.set("--out", days_json(results) if several else results[0].to_json())
-    if "--csv" in outs:
-        outs.set("--csv", days_csv(results) if several else drill_csv(results[0]))
-    outs.commit()
+    with locked(args.history) if args.history else contextlib.nullcontext():
+        if args.history:  # read again under the lock: a drill running beside this one may have appended
+            outs.set("--history", append_history(results, args.history, str(source)))
+        outs.set("--out", result_text(days_json(results) if several else results[0].to_json(), args.out))
+        if "--csv" in outs:
+            outs.set("--csv", days_csv(results) if several else drill_csv(results[0]))
+        outs.commit()
     for line in history.summary_lines():
         print(line)
     failed = False
     for day, result in zip(history.days, results, strict=True):
         failed = print_drill(result, str(source), day.day if several else "") or failed
+        if args.explain:
+            print_explanation(spec, day.incidents, result)
     if several:
         for line in summary_lines(results):
             print(line)
+    failed = skipped_verdict(history.files, args.accept_skipped) or failed
     print(f"wrote {args.out}" + (f" and {args.csv}" if args.csv else ""))
     return EXIT_FAIL if failed else EXIT_OK
+
+
+def result_text(text: str, name: str) -> str:
+    """The drill's result, never larger than what inspect and validate read back (MAX_RESULT_BYTES)."""
+    size = len(text.encode("utf-8"))
+    if size > MAX_RESULT_BYTES:
+        raise BudgetError(
+            f"{name}: the result would be {size:,} bytes, over the {MAX_RESULT_BYTES:,} that inspect and validate "
+            "read; drill fewer days at a time (nothing was written)"
+        )
+    return text
+
+
+def append_history(results: list[Any], path: str, spec_name: str) -> str:
+    """The history's new text: one record a day, in date order, each compared with the one before."""
+    from budget.drill import apply_history, read_history
+
+    past = read_history(path, spec_name)
+    text = ""
+    for result in results:
+        text = apply_history(result, past)
+        past = read_history_text(past, text, spec_name)
+    return text
+
+
+def skipped_verdict(reports: Any, accept: bool) -> bool:
+    """Say what the import skipped; True (the drill fails) when records were skipped and not accepted."""
+    skipped = sum(len(r.skipped) for r in reports)
+    if not skipped:
+        return False
+    records = sum(r.records for r in reports)
+    if accept:
+        print(f"verdict: {skipped:,} of {records:,} alert records skipped, accepted (--accept-skipped)")
+        return False
+    print(
+        f"verdict: {skipped:,} of {records:,} alert records skipped (reasons above): the drill did not see them; "
+        "fix the records, or pass --accept-skipped"
+    )
+    return True
+
+
+def print_explanation(spec: Any, incidents: Any, result: Any) -> None:
+    """``--explain``: why each outage of the day came out as it did."""
+    from budget.workbench import explain_drill
+
+    for minutes, explanation in explain_drill(spec, incidents, result):
+        for line in explanation.lines():
+            print(f"{minutes}m {line}")
 
 
 def read_history_text(past: Any, text: str, spec_name: str) -> Any:

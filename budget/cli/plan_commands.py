@@ -31,7 +31,7 @@ def cmd_compile(args: argparse.Namespace) -> int:
     from budget.files import Outputs
     from budget.model import load_spec, parse_split, plan_json, proportion_check, proportion_line, summary_line
 
-    outs = Outputs({"--out": args.out})
+    outs = Outputs({"--out": args.out}, inputs={"--budget-spec": args.budget_spec})
     spec = load_spec(args.budget_spec)
     try:
         split = parse_split(args.expect_split, spec.tiers, args.tolerance) if args.expect_split else None
@@ -99,10 +99,10 @@ def scenario_for(args: argparse.Namespace, spec: Any) -> Any:
 
 def cmd_simulate(args: argparse.Namespace) -> int:
     from budget.files import Outputs
-    from budget.keeper import manual_key, simulate
+    from budget.keeper import failover_summary, manual_key, simulate
     from budget.model import load_plan
 
-    outs = Outputs({"--out": args.out})
+    outs = Outputs({"--out": args.out}, inputs={"--plan": args.plan, "--scenario": args.scenario})
     spec = load_plan(args.plan)
     scenario = scenario_for(args, spec)
     result = simulate(spec, scenario, routing=args.policy).to_dict()
@@ -117,7 +117,7 @@ def cmd_simulate(args: argparse.Namespace) -> int:
     )
     print(f"{outage}; queue {result['queue']}; manual timeout {result['manual_timeout_sec']}s")
     print(
-        f"failover_to_frontier {result['failover_to_frontier']}, degraded_queue {result['degraded_queue']}, "
+        f"{failover_summary(result)}, degraded_queue {result['degraded_queue']}, "
         f"{mk} {result[mk]}, reserve_capacity_tasks {result['reserve_capacity_tasks']}"
     )
     guard = result["guard"]
@@ -132,11 +132,20 @@ def cmd_simulate(args: argparse.Namespace) -> int:
         f"silent_p0 {result['silent_p0']:.2f}, SLA breaches "
         + ", ".join(f"{k} {v}" for k, v in result["sla_breaches"].items())
     )
+    if args.explain:
+        from budget.workbench import explain_result
+
+        for line in explain_result(result, spec).lines():
+            print(line)
     return EXIT_OK
 
 
 def load_result(path: str) -> dict[str, Any]:
     from budget.files import load_document
+    from budget.traffic import is_live_state, result_from_state
+
+    if is_live_state(path):  # a live keeper's state: its day in the simulator's terms
+        return result_from_state(path)
 
     doc = load_document(path, limit=MAX_RESULT_BYTES)
     if not isinstance(doc.data, dict):
@@ -162,10 +171,10 @@ def cmd_inspect(args: argparse.Namespace) -> int:
 
 
 def cmd_note(args: argparse.Namespace) -> int:
-    from budget.files import check_output
+    from budget.files import Outputs
     from budget.workbench import entry_from_result, write_note
 
-    check_output(args.out, "--out")
+    Outputs({"--out": args.out}, inputs={"--result": args.result})  # checked before anything runs
     data = load_result(args.result)
     entry = entry_from_result(
         data,
@@ -178,8 +187,5 @@ def cmd_note(args: argparse.Namespace) -> int:
     )
     write_note(args.out, entry, replace=args.replace)
     print(f"wrote case {entry.case!r} to {args.out}")
-    print(
-        f"simulated_floor {entry.simulated_floor:.2f}, alert_threshold {entry.alert_threshold:.2f}: "
-        f"warning zone {entry.simulated_floor:.2f} <= token_health_min < {entry.alert_threshold:.2f}"
-    )
+    print(entry.verdict_line())
     return EXIT_OK

@@ -9,7 +9,9 @@ import sys
 from budget.files import (
     EXIT_FAIL,
     EXIT_OK,
+    MAX_SWEEP_DAY_RUNS,
     MAX_SWEEP_REPLAYS,
+    check_day_runs,
     check_replays,
     outages,
     targets,
@@ -23,7 +25,10 @@ def cmd_calibrate(args: argparse.Namespace) -> int:
     from budget.gateway import load_checks
     from budget.model import load_plan, parse_clock
 
-    outs = Outputs({"--out": args.out, "--csv": args.csv})
+    outs = Outputs(
+        {"--out": args.out, "--csv": args.csv},
+        inputs={"--budget-spec": args.budget_spec, "--alerts": args.alerts, "--validation": args.validation},
+    )
     variants = sweep_grid(args)
     lengths = outages(args.outages)
     goals = targets(args.targets)
@@ -31,6 +36,7 @@ def cmd_calibrate(args: argparse.Namespace) -> int:
     base = load_plan(args.budget_spec)
     history = load_days(args.alerts, args.format)
     replays = len(variants) * len(lengths)
+    check_day_runs("calibrate", len(history.days), replays, MAX_SWEEP_DAY_RUNS, "give fewer days or a smaller sweep")
     check_replays(
         "calibrate", sum(len(d.incidents) for d in history.days), replays, MAX_SWEEP_REPLAYS, "give a smaller sweep"
     )

@@ -13,7 +13,7 @@ def cmd_fit(args: argparse.Namespace) -> int:
     from budget.model import load_plan
     from budget.traffic import fit_spend_log, parse_tier_map, read_spend_log
 
-    outs = Outputs({"--out": args.out})
+    outs = Outputs({"--out": args.out}, inputs={"--spend-logs": args.spend_logs, "--budget-spec": args.budget_spec})
     tier_map = parse_tier_map(args.tier_map)
     tiers = [t.strip() for t in args.tiers.split(",") if t.strip()] if args.tiers else None
     spec = load_plan(args.budget_spec) if args.budget_spec else None
@@ -33,7 +33,7 @@ def cmd_export(args: argparse.Namespace) -> int:
     from budget.traffic import export_text, limits_json
     from budget.traffic import summary_lines as export_summary
 
-    outs = Outputs({"--out": args.out, "--limits-out": args.limits_out})
+    outs = Outputs({"--out": args.out, "--limits-out": args.limits_out}, inputs={"--budget-spec": args.budget_spec})
     spec = load_plan(args.budget_spec)
     outs.set("--out", export_text(spec, args.to, args.budget_spec))
     if "--limits-out" in outs:

@@ -88,12 +88,19 @@ def apply_history(result: DrillResult, history: History) -> str:
     reasons = review_reasons(result, history.previous)
     record = history_record(result, len(history.lines) + 1)
     result.review = {"required": bool(reasons), "reasons": reasons, "run": record["run"]}
-    return "\n".join([*history.lines, json.dumps(record, allow_nan=False)]) + "\n"
+    text = "\n".join([*history.lines, json.dumps(record, allow_nan=False)]) + "\n"
+    if len(text.encode("utf-8")) > MAX_HISTORY_BYTES:  # what drill and review read back, never past it
+        raise BudgetError(
+            f"{history.path}: this run's record would take the history past the {MAX_HISTORY_BYTES:,}-byte limit; "
+            "move it aside and start a new one (nothing was written)"
+        )
+    return text
 
 
 EVIDENCE_KEYS = (
     "token_health_min",
     "failover_to_frontier",
+    "failover_total",
     "manual_queue",
     "manual_after_timeout",
     "critical",

@@ -16,6 +16,7 @@ from collections.abc import Sequence
 from typing import Any
 
 from budget.drill.replay import CSV_COLUMNS, DrillResult
+from budget.keeper import health_text
 
 
 def over_all_days(results: Sequence[DrillResult]) -> dict[str, Any]:
@@ -72,7 +73,7 @@ def summary_lines(results: Sequence[DrillResult]) -> list[str]:
         label = "no outage" if minutes == "0" else f"{minutes}m outage"
         below = o["days_below_guard"]
         lines.append(
-            f"  {label:>11}: token_health_min {o['token_health_min']:.2f} ({o['worst_day']}), "
+            f"  {label:>11}: token_health_min {health_text(o['token_health_min'])} ({o['worst_day']}), "
             f"mttr_p95 up to {o['mttr_p95']}s, manual {o['manual_queue']} in all"
             + (f"; below the guard on {len(below)} day(s): {', '.join(below)}" if below else "")
         )

@@ -34,7 +34,7 @@ from typing import Any
 from budget.drill.alerts import ImportReport, flow_per_hour
 from budget.errors import BudgetError
 from budget.files import MAX_DRILL_REPLAYS, check_replays, paused
-from budget.keeper import manual_key
+from budget.keeper import health_text, manual_key
 from budget.keeper.snapshot import Run, simulate_shared
 from budget.model import BudgetSpec, Incident, Scenario, parse_clock
 
@@ -122,7 +122,7 @@ class DrillResult:
             red = "raised" if r["red_button"] else "-"
             lines.append(
                 f"{label:>7} {r['mttr_p95']:>8}s {r['escalation_share']:>10.2f} {r['manual_queue']:>7} "
-                f"{r['token_health_min']:>10.2f} {r['silent_p0']:>9.3f} {red:>10}  {r['verdict']}"
+                f"{health_text(r['token_health_min']):>10} {r['silent_p0']:>9.3f} {red:>10}  {r['verdict']}"
             )
         return "\n".join(lines)
 
@@ -271,6 +271,7 @@ def run_evidence(r: Mapping[str, Any], incidents: Sequence[Incident], top: str, 
     out: dict[str, Any] = {
         "spent_tokens": sum(int(t["spent"]) for t in r["tiers"].values()),
         "manual_after_timeout": r[manual_key(r["manual_timeout_sec"])],
+        "failover_total": r.get("failover_total", r["failover_to_frontier"]),  # to any tier (a middle one too)
     }
     if not minutes:
         return out

@@ -18,7 +18,7 @@ from pathlib import Path
 from typing import Any
 
 from budget.errors import BudgetError, UsageError
-from budget.files import parse_json_text, read_text
+from budget.files import MAX_HISTORY_BYTES, parse_json_text, read_text
 
 FIRES, QUIET, NO_DATA = "fires", "quiet", "not enough data"
 HEALTH_FLOOR = 0.5  # token_health_min below this more than once a week: local tier too small
@@ -161,7 +161,7 @@ def history_from_text(text: str, name: str) -> list[tuple[int, dict[str, Any]]]:
 
 
 def load_history(path: str | Path) -> list[tuple[int, dict[str, Any]]]:
-    return history_from_text(read_text(path), str(path))
+    return history_from_text(read_text(path, MAX_HISTORY_BYTES), str(path))  # what drill --history may write
 
 
 def _num(rec: dict[str, Any], where: str, *path: str) -> float | None:
@@ -269,7 +269,8 @@ def _failover_stuck(days: list[Day], name: str) -> Signal:
         if not runs:
             continue
         seen += 1
-        if all(_num(r, f"{name}:{d.line}", "failover_to_frontier") == 0 for r in runs.values()):
+        key = "failover_total" if all("failover_total" in r for r in runs.values()) else "failover_to_frontier"
+        if all(_num(r, f"{name}:{d.line}", key) == 0 for r in runs.values()):
             stuck.append(
                 f"{d.label}: no failover in the "
                 + ", ".join(

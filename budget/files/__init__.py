@@ -22,10 +22,12 @@ if TYPE_CHECKING:
     from budget.files.cliargs import outages, say_error, sweep_values, targets
     from budget.files.commandline import COMMANDS, EXIT_FAIL, EXIT_OK, EXIT_USAGE, build_parser
     from budget.files.gcpause import paused
+    from budget.files.interrupts import Interrupted, deferred, exit_code, signal_name, signals_raise
     from budget.files.limits import (
         MAX_ALERT_FILE_BYTES,
         MAX_ALERTS,
         MAX_CSV_FIELD_CHARS,
+        MAX_DRILL_DAY_RUNS,
         MAX_DRILL_REPLAYS,
         MAX_DURATION_MIN,
         MAX_DURATION_SEC,
@@ -38,6 +40,7 @@ if TYPE_CHECKING:
         MAX_QUERY_CHARS,
         MAX_QUEUE,
         MAX_RESULT_BYTES,
+        MAX_SWEEP_DAY_RUNS,
         MAX_SWEEP_REPLAYS,
         MAX_SWEEP_VARIANTS,
         MAX_TEXT_CHARS,
@@ -45,6 +48,7 @@ if TYPE_CHECKING:
         MAX_TOKENS_PER_INCIDENT,
         MAX_UPLOAD_BYTES,
         MAX_YAML_BYTES,
+        check_day_runs,
         check_replays,
     )
     from budget.files.loader import (
@@ -57,10 +61,15 @@ if TYPE_CHECKING:
         parse_yaml_text,
         read_text,
     )
-    from budget.files.outputs import Outputs, atomic_write_text, check_output, commit_files, locked
+    from budget.files.locks import locked
+    from budget.files.names import bad_character, name_problem, one_line
+    from budget.files.outputs import Outputs, atomic_write_text, check_output, commit_files
     from budget.files.text import short_repr
 
 _HOME = {
+    "bad_character": "budget.files.names",
+    "name_problem": "budget.files.names",
+    "one_line": "budget.files.names",
     "ALERT_FORMATS": "budget.files.choices",
     "COMMANDS": "budget.files.commandline",
     "DEFAULT_MAX_SILENT_P0": "budget.files.choices",
@@ -69,9 +78,11 @@ _HOME = {
     "EXIT_OK": "budget.files.commandline",
     "EXIT_USAGE": "budget.files.commandline",
     "GATEWAYS": "budget.files.choices",
+    "Interrupted": "budget.files.interrupts",
     "MAX_ALERTS": "budget.files.limits",
     "MAX_ALERT_FILE_BYTES": "budget.files.limits",
     "MAX_CSV_FIELD_CHARS": "budget.files.limits",
+    "MAX_DRILL_DAY_RUNS": "budget.files.limits",
     "MAX_DRILL_REPLAYS": "budget.files.limits",
     "MAX_DURATION_MIN": "budget.files.limits",
     "MAX_DURATION_SEC": "budget.files.limits",
@@ -84,6 +95,7 @@ _HOME = {
     "MAX_QUERY_CHARS": "budget.files.limits",
     "MAX_QUEUE": "budget.files.limits",
     "MAX_RESULT_BYTES": "budget.files.limits",
+    "MAX_SWEEP_DAY_RUNS": "budget.files.limits",
     "MAX_SWEEP_REPLAYS": "budget.files.limits",
     "MAX_SWEEP_VARIANTS": "budget.files.limits",
     "MAX_TEXT_CHARS": "budget.files.limits",
@@ -97,12 +109,15 @@ _HOME = {
     "atomic_write_text": "budget.files.outputs",
     "build_parser": "budget.files.commandline",
     "check_output": "budget.files.outputs",
+    "check_day_runs": "budget.files.limits",
     "check_replays": "budget.files.limits",
     "commit_files": "budget.files.outputs",
     "decode_text": "budget.files.loader",
+    "deferred": "budget.files.interrupts",
+    "exit_code": "budget.files.interrupts",
     "dotted": "budget.files.loader",
     "load_document": "budget.files.loader",
-    "locked": "budget.files.outputs",
+    "locked": "budget.files.locks",
     "outages": "budget.files.cliargs",
     "parse_json_text": "budget.files.loader",
     "parse_text": "budget.files.loader",
@@ -111,6 +126,8 @@ _HOME = {
     "read_text": "budget.files.loader",
     "say_error": "budget.files.cliargs",
     "short_repr": "budget.files.text",
+    "signal_name": "budget.files.interrupts",
+    "signals_raise": "budget.files.interrupts",
     "sweep_values": "budget.files.cliargs",
     "targets": "budget.files.cliargs",
 }
@@ -126,6 +143,9 @@ def __getattr__(name: str) -> Any:
 
 
 __all__ = [
+    "bad_character",
+    "name_problem",
+    "one_line",
     "ALERT_FORMATS",
     "COMMANDS",
     "DEFAULT_MAX_SILENT_P0",
@@ -134,9 +154,11 @@ __all__ = [
     "EXIT_OK",
     "EXIT_USAGE",
     "GATEWAYS",
+    "Interrupted",
     "MAX_ALERTS",
     "MAX_ALERT_FILE_BYTES",
     "MAX_CSV_FIELD_CHARS",
+    "MAX_DRILL_DAY_RUNS",
     "MAX_DRILL_REPLAYS",
     "MAX_DURATION_MIN",
     "MAX_DURATION_SEC",
@@ -149,6 +171,7 @@ __all__ = [
     "MAX_QUERY_CHARS",
     "MAX_QUEUE",
     "MAX_RESULT_BYTES",
+    "MAX_SWEEP_DAY_RUNS",
     "MAX_SWEEP_REPLAYS",
     "MAX_SWEEP_VARIANTS",
     "MAX_TEXT_CHARS",
@@ -162,9 +185,12 @@ __all__ = [
     "atomic_write_text",
     "build_parser",
     "check_output",
+    "check_day_runs",
     "check_replays",
     "commit_files",
     "decode_text",
+    "deferred",
+    "exit_code",
     "dotted",
     "load_document",
     "locked",
@@ -176,6 +202,8 @@ __all__ = [
     "read_text",
     "say_error",
     "short_repr",
+    "signal_name",
+    "signals_raise",
     "sweep_values",
     "targets",
 ]

@@ -64,6 +64,7 @@ def _plan_commands(sub: Any) -> None:
     s.add_argument("--seed", type=integer(), metavar="N", help="seed of the incident generator")
     s.add_argument("--policy", choices=ROUTING_POLICIES, help="routing policy (ranked)")
     s.add_argument("--out", required=True, metavar="RESULT", help="where to write the result JSON")
+    s.add_argument("--explain", action="store_true", help="also say why: failover limits, token_health, the floor")
 
     i = sub.add_parser("inspect", help="check a result with a query such as 'a==5 && b>=0.5'")
     i.add_argument("--result", required=True, metavar="RESULT")
@@ -101,8 +102,14 @@ def _drill_commands(sub: Any) -> None:
         "--fail-under", type=number(0, 1), metavar="X", help="guard for the exit code (spec's alert_threshold)"
     )
     d.add_argument("--history", metavar="JSONL", help="append this run and apply the review rules")
+    d.add_argument(
+        "--accept-skipped",
+        action="store_true",
+        help="a drill that skipped alert records can still pass (else it exits 1 and says which)",
+    )
     d.add_argument("--out", required=True, metavar="JSON", help="where to write the drill result")
     d.add_argument("--csv", metavar="CSV", help="also write the table as CSV")
+    d.add_argument("--explain", action="store_true", help="also say why, for each outage (replays it once more)")
 
     v = sub.add_parser("validate", help="the anti-Goodhart gateway: evaluate checks on a result's metrics")
     v.add_argument(

@@ -31,10 +31,12 @@ MAX_DURATION_MIN = 1440  # an outage, minutes (one day)
 MAX_DURATION_SEC = 30 * 86400  # any duration in a spec (sla_p95, sla_resolve): 30 days
 MAX_ALERTS = 100_000  # records in one alert stream
 MAX_OUTAGES = 12  # distinct outage lengths in one drill or sweep
-MAX_DRILL_REPLAYS = 300_000  # incidents x runs of one drill (75,000 alerts x 4 runs: ~3 s)
+MAX_DRILL_REPLAYS = 300_000  # incidents x runs of one drill, over all its days (75,000 alerts x 4 runs: ~3 s)
+MAX_DRILL_DAY_RUNS = 120  # days x runs of a drill: a run is a keeper day (~25 ms, ~130 KB of result), even of one alert
 MAX_SWEEP_VALUES = 100  # values of one calibrate axis (--frontier-shares, --reserves, ...)
 MAX_SWEEP_VARIANTS = 1_000  # variants of one calibrate sweep
 MAX_SWEEP_REPLAYS = 2_000_000  # incidents x outages x variants of one sweep (the default: 528,000)
+MAX_SWEEP_DAY_RUNS = 5_000  # days x outages x variants of one sweep (the default sweep over a week: 4,620)
 MAX_WORKERS = 64  # calibrate --workers
 MAX_QUERY_CHARS = 10_000  # an inspect query or a gateway condition
 MAX_TEXT_CHARS = 2_000  # one note field (risk, effect, decision)
@@ -49,4 +51,12 @@ def check_replays(what: str, incidents: int, runs: int, limit: int, hint: str) -
         raise UsageError(
             f"{what}: {incidents:,} incidents x {runs:,} runs = {total:,} incident replays, "
             f"over the {limit:,} limit; {hint}"
+        )
+
+
+def check_day_runs(what: str, days: int, runs: int, limit: int, hint: str) -> None:
+    """Refuse a run of more whole keeper days than ``limit`` (days x runs; each costs the same however few alerts)."""
+    if days * runs > limit:
+        raise UsageError(
+            f"{what}: {days:,} days x {runs:,} runs = {days * runs:,} day replays, over the {limit:,} limit; {hint}"
         )

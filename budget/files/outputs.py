@@ -15,16 +15,16 @@ from __future__ import annotations
 
 import contextlib
 import errno
-import fcntl
 import os
 import stat
 import tempfile
-import time
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
 from budget.errors import BudgetError, UsageError
+from budget.files.interrupts import deferred
+from budget.files.locks import LOCK_TIMEOUT_SEC, locked  # the note's lock, documented here before it had its module
 
 _KINDS = (
     (stat.S_ISDIR, "a folder"),
@@ -107,8 +107,10 @@ def _temp_beside(target: Path, tag: str) -> str:
 
 
 def _write_temp(p: _Pending, new_mode: int) -> None:
-    fd, p.tmp = tempfile.mkstemp(prefix=f".{p.target.name[:100]}.", suffix=".tmp", dir=p.target.parent)
-    with os.fdopen(fd, "wb") as fh:
+    with deferred():  # the temp's name is known as soon as it exists: a signal never orphans it
+        fd, p.tmp = tempfile.mkstemp(prefix=f".{p.target.name[:100]}.", suffix=".tmp", dir=p.target.parent)
+        fh = os.fdopen(fd, "wb")
+    with fh:
         fh.write(p.data)
         fh.flush()
         os.fsync(fh.fileno())
@@ -124,14 +126,13 @@ def _write_temp(p: _Pending, new_mode: int) -> None:
                 os.fchown(fh.fileno(), st.st_uid, st.st_gid)
 
 
-def _make_folders(targets: list[Path]) -> list[Path]:
-    created: list[Path] = []
+def _make_folders(targets: list[Path], created: list[Path]) -> None:
+    """Create each target's missing folders, outermost first, listing each in ``created`` as it is made."""
     for t in targets:
         missing = [d for d in [t.parent, *t.parent.parents] if not d.exists()]
         for d in reversed(missing):
             d.mkdir()
             created.append(d)
-    return created
 
 
 def _encode(text: str, label: str) -> bytes:
@@ -147,51 +148,82 @@ def _unlink(path: str | None) -> None:
             os.unlink(path)
 
 
+def _rollback(pending: list[_Pending], created: list[Path]) -> None:
+    """Put every output back as it was: temps removed, renamed files restored, new folders removed."""
+    for p in pending:
+        _unlink(p.tmp)
+        p.tmp = None
+        if p.renamed:
+            if p.backup:
+                with contextlib.suppress(OSError):
+                    os.replace(p.backup, p.target)
+                    p.backup = None
+            elif not p.existed:
+                _unlink(str(p.target))
+            p.renamed = False
+        _unlink(p.backup)
+        p.backup = None
+    for d in reversed(created):
+        with contextlib.suppress(OSError):
+            d.rmdir()
+    created.clear()
+
+
+def _swap(pending: list[_Pending]) -> Iterator[str]:
+    """Keep a hard link to each existing output, then rename every temp into place; yields each label first."""
+    for p in pending:
+        yield p.label
+        if p.existed:
+            p.backup = _temp_beside(p.target, "bak")
+            os.unlink(p.backup)
+            try:
+                os.link(p.target, p.backup)
+            except OSError:
+                p.backup = None
+    for p in pending:
+        yield p.label
+        assert p.tmp is not None
+        os.replace(p.tmp, p.target)
+        p.tmp, p.renamed = None, True
+
+
 def commit_files(files: list[tuple[str | os.PathLike[str], str, str | None]]) -> None:
-    """Write every ``(path, text, flag)`` or none: temps first, then renames, rolled back on failure."""
+    """Write every ``(path, text, flag)`` or none: temps first, then renames, rolled back on failure.
+
+    The temps are written with signals let through (a signal then removes them
+    and leaves every output as it was); the renames run with SIGINT, SIGTERM and
+    SIGHUP held back, so a signal never leaves some outputs new and others old.
+    """
     pending = [
         _Pending(_label(p, flag), check_output(p, flag), _encode(text, _label(p, flag))) for p, text, flag in files
     ]
     created: list[Path] = []
     new_mode = 0o666 & ~_umask()
     current = pending[0].label if pending else ""
+    done = False
     try:
-        created = _make_folders([p.target for p in pending])
+        with deferred():
+            _make_folders([p.target for p in pending], created)
         for p in pending:
             current = p.label
             _write_temp(p, new_mode)
-        for p in pending:
-            current = p.label
-            if p.existed:
-                p.backup = _temp_beside(p.target, "bak")
-                os.unlink(p.backup)
-                try:
-                    os.link(p.target, p.backup)
-                except OSError:
-                    p.backup = None
-        for p in pending:
-            current = p.label
-            assert p.tmp is not None
-            os.replace(p.tmp, p.target)
-            p.tmp, p.renamed = None, True
+        with deferred():
+            try:
+                for label in _swap(pending):
+                    current = label
+                done = True
+            finally:
+                if done:
+                    for p in pending:
+                        _unlink(p.backup)
+                else:
+                    _rollback(pending, created)
     except OSError as exc:
-        for p in pending:
-            _unlink(p.tmp)
-            if p.renamed:
-                if p.backup:
-                    with contextlib.suppress(OSError):
-                        os.replace(p.backup, p.target)
-                        p.backup = None
-                elif not p.existed:
-                    _unlink(str(p.target))
-            _unlink(p.backup)
-        for d in reversed(created):
-            with contextlib.suppress(OSError):
-                d.rmdir()
         why = getattr(exc, "strerror", None) or str(exc)
         raise BudgetError(f"{current}: cannot write: {why}; no output was changed") from None
-    for p in pending:
-        _unlink(p.backup)
+    finally:
+        if not done:
+            _rollback(pending, created)
 
 
 def atomic_write_text(path: str | Path, text: str) -> Path:
@@ -200,14 +232,41 @@ def atomic_write_text(path: str | Path, text: str) -> Path:
     return Path(path)
 
 
+InputPaths = Mapping[str, "str | os.PathLike[str] | Sequence[str | os.PathLike[str]] | None"]
+
+
+def _same_file(out: Path, given: str | os.PathLike[str]) -> bool:
+    """Whether an output (its real path) and an input name one file: same device and inode, else same real path."""
+    try:
+        return os.path.samestat(os.stat(out), os.stat(given))
+    except (OSError, ValueError):
+        pass
+    try:
+        return out == Path(os.path.realpath(os.fspath(given)))
+    except (OSError, ValueError):
+        return False
+
+
+def _input_items(inputs: InputPaths) -> Iterator[tuple[str, str | os.PathLike[str]]]:
+    for flag, value in inputs.items():
+        if value is None:
+            continue
+        if isinstance(value, (str, os.PathLike)):
+            yield flag, value
+        else:
+            yield from ((flag, v) for v in value)
+
+
 class Outputs:
     """A command's output files: checked up front, written together by :meth:`commit`.
 
-    ``Outputs({"--out": args.out, "--csv": args.csv})`` checks every named path
-    (``None`` entries are skipped) and refuses two flags that name one file.
+    ``Outputs({"--out": args.out, "--csv": args.csv}, inputs={"--budget-spec": args.budget_spec})``
+    checks every named path (``None`` entries are skipped), refuses two flags that
+    name one file, and refuses an output that is one of the command's inputs
+    (the same path, a symlink or a hard link to it): a usage error before any work.
     """
 
-    def __init__(self, paths: dict[str, str | os.PathLike[str] | None]) -> None:
+    def __init__(self, paths: dict[str, str | os.PathLike[str] | None], inputs: InputPaths | None = None) -> None:
         self.paths = {flag: p for flag, p in paths.items() if p is not None}
         self._texts: dict[str, str] = {}
         seen: dict[Path, str] = {}
@@ -216,6 +275,13 @@ class Outputs:
             if real in seen:
                 raise UsageError(f"{flag} {p}: the same file as {seen[real]}; give each output its own file")
             seen[real] = flag
+        for real, flag in seen.items():
+            for in_flag, given in _input_items(inputs or {}):
+                if _same_file(real, given):
+                    raise UsageError(
+                        f"{_label(self.paths[flag], flag)}: the same file as the input {_label(given, in_flag)}; "
+                        "refusing to overwrite an input (give another output file)"
+                    )
 
     def __contains__(self, flag: str) -> bool:
         return flag in self.paths
@@ -235,49 +301,4 @@ class Outputs:
         return iter(self.paths)
 
 
-LOCK_TIMEOUT_SEC = 10.0
-
-
-@contextlib.contextmanager
-def locked(path: str | os.PathLike[str], timeout: float = LOCK_TIMEOUT_SEC) -> Iterator[None]:
-    """Hold an exclusive ``flock`` on ``.<name>.lock`` beside ``path`` for a read-modify-write.
-
-    The lock file is removed on release (while still held); a waiter that got
-    the lock on a removed file sees that the path no longer names its file and
-    tries again, so two holders never overlap and no lock file is left behind.
-    """
-    target = Path(os.path.realpath(os.fspath(path)))
-    lock = target.parent / f".{target.name[:200]}.lock"
-    deadline = time.monotonic() + timeout
-    while True:
-        try:
-            fd = os.open(lock, os.O_RDWR | os.O_CREAT | os.O_CLOEXEC | getattr(os, "O_NOFOLLOW", 0), 0o600)
-        except OSError as exc:
-            raise BudgetError(f"{path}: cannot lock for writing: {exc.strerror}") from None
-        try:
-            while True:
-                try:
-                    fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
-                    break
-                except BlockingIOError:
-                    if time.monotonic() > deadline:
-                        raise BudgetError(
-                            f"{path}: another writer holds it for over {timeout:g} s; try again"
-                        ) from None
-                    time.sleep(0.005)
-            try:
-                same = os.path.samestat(os.fstat(fd), os.stat(lock))
-            except FileNotFoundError:
-                same = False
-        except BaseException:
-            os.close(fd)
-            raise
-        if same:
-            break
-        os.close(fd)
-    try:
-        yield
-    finally:
-        with contextlib.suppress(OSError):
-            os.unlink(lock)
-        os.close(fd)
+__all__ = ["LOCK_TIMEOUT_SEC", "Outputs", "atomic_write_text", "check_output", "commit_files", "locked"]

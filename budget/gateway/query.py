@@ -25,7 +25,7 @@ from typing import Any
 
 from budget.errors import QueryError
 from budget.files import MAX_NESTING as MAX_QUERY_NESTING
-from budget.files import MAX_QUERY_CHARS
+from budget.files import MAX_QUERY_CHARS, short_repr
 
 _TOKEN = re.compile(
     r"""
@@ -38,6 +38,7 @@ _TOKEN = re.compile(
     re.VERBOSE,
 )
 _UNIT = {"s": 1, "m": 60, "h": 3600, "d": 86400}
+_INDEX = re.compile(r"-?[0-9]{1,18}")  # a list index: ASCII digits that fit an integer (MAX_INT_DIGITS)
 _DUR_STR = re.compile(r"^(\d+(?:\.\d+)?)(s|m|h|d)$")
 COMPARATORS = ("==", "!=", "<=", ">=", "<", ">")
 
@@ -247,7 +248,7 @@ def resolve(data: Any, path: str, query: str = "", pos: int = 0) -> Any:
     for part in path.split("."):
         if isinstance(cur, dict) and part in cur:
             cur = cur[part]
-        elif isinstance(cur, list) and part.lstrip("-").isdigit() and -len(cur) <= int(part) < len(cur):
+        elif isinstance(cur, list) and _INDEX.fullmatch(part) and -len(cur) <= int(part) < len(cur):
             cur = cur[int(part)]
         else:
             where = ".".join(walked) or "the result"
@@ -256,7 +257,7 @@ def resolve(data: Any, path: str, query: str = "", pos: int = 0) -> Any:
                 close = difflib.get_close_matches(part, [str(k) for k in cur], n=1)
                 if close:
                     hint = f"; did you mean {'.'.join([*walked, close[0]])!r}?"
-            msg = f"unknown field {path!r}: {where} has no {part!r}{hint}"
+            msg = f"unknown field {short_repr(path)}: {where} has no {short_repr(part)}{hint}"
             raise QueryError(f"query: column {pos + 1}: {msg}" if query else msg)
         walked.append(part)
     return cur

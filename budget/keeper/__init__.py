@@ -27,8 +27,23 @@ from budget.native import engine_path
 # the compiled keeper when it was built from these very sources, else the modules below as Python (budget/native.py)
 __path__[:0] = engine_path()
 
-from budget.keeper.result import RESULT_LABELS, SimResult, manual_key  # noqa: E402 (after the __path__ above)
+from budget.keeper.result import (  # noqa: E402 (after the __path__ above)
+    RESULT_LABELS,
+    SimResult,
+    failover_summary,
+    health_text,
+    manual_key,
+)
 from budget.keeper.simulate import simulate  # noqa: E402
 from budget.keeper.task import POSTMORTEM, TICK_SEC  # noqa: E402
 
-__all__ = ["simulate", "SimResult", "RESULT_LABELS", "manual_key", "POSTMORTEM", "TICK_SEC"]
+__all__ = [
+    "simulate",
+    "SimResult",
+    "RESULT_LABELS",
+    "failover_summary",
+    "health_text",
+    "manual_key",
+    "POSTMORTEM",
+    "TICK_SEC",
+]

@@ -6,6 +6,7 @@ import json
 import math
 from collections.abc import Sequence
 from dataclasses import dataclass
+from decimal import ROUND_FLOOR, Decimal
 from typing import Any
 
 from budget.keeper.recovery import second_dip
@@ -15,7 +16,9 @@ from budget.model import SEVERITIES, Scenario, format_clock
 
 # Result field names a user checks; the app's labels come from here too.
 RESULT_LABELS: dict[str, str] = {
-    "failover_to_frontier": "tasks failed over to the expensive tier",
+    "failover_to_frontier": "tasks failed over to the most expensive tier",
+    "failover_by_tier": "tasks failed over, per tier that took them",
+    "failover_total": "tasks failed over to any tier",
     "degraded_queue": "tasks that waited in the degraded queue",
     "manual_queue": "tasks moved to the manual channel",
     "token_health_min": "lowest token_health of the run",
@@ -48,6 +51,33 @@ class SimResult:
 
     def to_json(self) -> str:
         return json.dumps(self.data, indent=2, ensure_ascii=False) + "\n"
+
+
+def health_text(value: float, places: int = 2) -> str:
+    """token_health shown with ``places`` decimals, rounded DOWN (the one rounding rule of the workbench).
+
+    A health figure is never shown above what the run observed, so a shown figure and a guard with as
+    many decimals agree: 0.555 is 0.55 (below a 0.56 guard, as it is), 0.5996 is 0.59 (it breaches 0.60),
+    never 0.60. The stored value (four decimals in a result) is read as written, so 0.57 stays 0.57.
+    """
+    if not math.isfinite(value):
+        return str(value)
+    step = Decimal(1).scaleb(-places)
+    return str(Decimal(repr(float(value))).quantize(step, rounding=ROUND_FLOOR))
+
+
+def failover_summary(data: dict[str, Any]) -> str:
+    """``failover_to_frontier N``, with the per-tier breakdown when more than one tier takes failover.
+
+    The summary line of ``budget simulate`` and of the Simulator page: a three-tier plan names the tier that
+    served (``failover_to_frontier 0 (failed over: mid-coder 14, frontier-reviewer 0)``); a two-tier plan's
+    line is the chapter's.
+    """
+    text = f"failover_to_frontier {data['failover_to_frontier']}"
+    by_tier = data.get("failover_by_tier")
+    if isinstance(by_tier, dict) and len(by_tier) > 1:
+        text += " (failed over: " + ", ".join(f"{t} {n}" for t, n in by_tier.items()) + ")"
+    return text
 
 
 def percentile(values: Sequence[float], q: float) -> float:
@@ -111,6 +141,15 @@ def _tiers(k: Keeper) -> dict[str, Any]:
             "capacity_peak_use": r4(k.peak_use[k.tier_index[tier]]),
         }
     return out
+
+
+def served_tier(k: Keeper) -> str:
+    """The tier that took the most failovers (ties: the more expensive); the most expensive when none did."""
+    best = k.tiers[-1]
+    for tier in reversed(k.tiers[1:]):
+        if k.failover_by.get(tier, 0) > k.failover_by.get(best, 0):
+            best = tier
+    return best
 
 
 def mid_tier_saturation(k: Keeper) -> float:
@@ -187,14 +226,16 @@ def build_result(k: Keeper, sc: Scenario, first: int, last: int, include_decisio
         "duration_min": sc.duration_min,
         "queue": sc.queue,
         "manual_timeout_sec": num(sc.manual_timeout_sec),
-        "failover_to_frontier": k.counts["failover"],
+        "failover_to_frontier": k.failover_by.get(target, 0),
         "degraded_queue": k.counts["degraded"],
         manual_key(sc.manual_timeout_sec): k.counts["manual_timeout"],
         "token_health_min": r4(th_min),
         "reserve_capacity_tasks": int(k.allowance[target] // k.W) if len(k.tiers) > 1 else 0,
         "start": sc.start,
         "policy": sc.routing,
-        "failover_tier": target,
+        "failover_tier": served_tier(k),
+        "failover_by_tier": dict(k.failover_by),
+        "failover_total": k.counts["failover"],
         "manual_queue": manual,
         "manual_by_guard": k.counts["manual_guard"],
         "manual_by_intake_limit": k.counts["manual_intake"],

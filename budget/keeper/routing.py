@@ -10,6 +10,7 @@ from __future__ import annotations
 from budget.keeper.accounting import queued_on, remaining_work, tokens_left
 from budget.keeper.moves import start, to_degraded, to_manual
 from budget.keeper.recovery import can_start
+from budget.keeper.result import health_text
 from budget.keeper.state import Keeper
 from budget.keeper.task import Task, num
 
@@ -102,7 +103,8 @@ def route_pending(k: Keeper, now: int) -> None:
                 task,
                 now,
                 "guard",
-                f"{why}; guard: token_health {k.health:.2f} < {p.alert_threshold:.2f} blocks automatic failover",
+                f"{why}; guard: token_health {health_text(k.health)} < {p.alert_threshold:.2f} "
+                "blocks automatic failover",
             )
             continue
         targets = failover_targets(k, tier, task.severity)
@@ -156,6 +158,7 @@ def try_failover(k: Keeper, task: Task, now: int, target: str | None, why: str, 
     task.escalated = True
     task.route = "failover"
     k.counts["failover"] += 1
+    k.failover_by[target] += 1
     if target == k.top and (k.red_active or k.down) and task.severity not in k.p.failover_severities:
         k.frontier_for_low = True  # a red-button condition holds whenever a tier is down
     task.log(now, "failover", f"{why} -> {target} ({work:,.0f} tokens)")

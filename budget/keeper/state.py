@@ -78,6 +78,7 @@ class Keeper:
         self.guard_breaches: list[str] = []
         self.guard_below = False
         self.counts = {"failover": 0, "degraded": 0, "manual_timeout": 0, "manual_guard": 0, "manual_intake": 0}
+        self.failover_by: dict[str, int] = {t: 0 for t in self.tiers[1:]}  # failovers per target tier
         self.max_open = 0
         self.degraded_minutes = 0
         self.timeline: list[dict[str, Any]] = []

@@ -30,6 +30,7 @@ from budget.files import (
     Document,
     dotted,
     load_document,
+    name_problem,
     parse_text,
     short_repr,
 )
@@ -143,12 +144,21 @@ def parse_split(text: str, tiers: tuple[str, ...], tolerance_pct: float = DEFAUL
     return Split(target=dict(zip(keys, values, strict=True)), tolerance_pct=tolerance_pct)
 
 
+def _check_name(doc: Document, loc: tuple[Any, ...], name: str) -> None:
+    """A tier or phase name travels into configs, diagrams and notes: one line of visible text."""
+    problem = name_problem(name)
+    if problem:
+        raise doc.error(loc, f"the name {short_repr(name)} {problem}")
+
+
 def _declared_tiers(doc: Document, declared: object) -> list[str]:
     """The optional ``tiers:`` list, cheapest first (empty when the spec leaves it out)."""
     if declared is None:
         return []
     if not isinstance(declared, list) or not all(isinstance(t, str) and t for t in declared):
         raise doc.error(("tiers",), "must be a list of tier names, cheapest first")
+    for i, tier in enumerate(declared):
+        _check_name(doc, ("tiers", i), tier)
     if len(set(declared)) != len(declared):
         raise doc.error(("tiers",), "names a tier twice")
     return list(declared)
@@ -164,6 +174,7 @@ def _phases(
         loc = ("phases", name)
         if not isinstance(name, str):
             raise doc.error(loc, "phase names must be text")
+        _check_name(doc, loc, name)
         if not isinstance(row, dict):
             raise doc.error(loc, "must be a mapping of tier to quota (and sla_p95)")
         quotas: dict[str, int] = {}
@@ -173,6 +184,7 @@ def _phases(
                 continue
             if not isinstance(key, str):
                 raise doc.error(kloc, "tier names must be text")
+            _check_name(doc, kloc, key)
             if key not in tiers:
                 if declared or phases or reserve:
                     raise doc.error(kloc, f"unknown tier (tiers in this spec: {', '.join(tiers)})")

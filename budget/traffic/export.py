@@ -6,26 +6,17 @@ Neither gateway can hold the whole policy (docs/gateways.md maps every part):
   (``budget.model.capacity.tier_capacity_tpm``), its daily quota in tokens (the
   spec's row total, control reserve included) and that quota's price a day in
   USD at ``policy.token_price_per_million`` (:func:`tier_limits`).
-- **LiteLLM**: one ``model_list`` entry per tier, named after it, with ``tpm``,
-  ``tpd`` (tokens a UTC day; enforced, with ``tpm``, by the
-  ``enforce_model_rate_limits`` pre-call check) and ``max_budget`` +
-  ``budget_duration: 1d`` (the USD form of the same quota, for LiteLLM's
-  deployment budgets). ``router_settings``: ``allowed_fails``
-  (:data:`ALLOWED_FAILS`), ``cooldown_time`` (``policy.relapse_min`` minutes:
-  a tier that failed stays out as long as the model says a failing tier stays
-  down) and the global ``fallbacks``: each tier falls back only to the more
-  expensive tiers below the top one, so the global chain never reaches the top
-  tier (:func:`global_fallbacks`). P0/P1 callers reach it per request
-  (client-side ``fallbacks``), as the config's comments show.
-- **Portkey**: a ``conditional`` strategy. A request whose
-  ``metadata.severity`` is a failover severity (``policy.failover_severities``)
-  and whose ``metadata.age_s`` is above ``policy.failover_min_age_sec`` goes to
-  a ``fallback`` target over every tier, cheapest first (the top tier last);
-  a middle tier's own requests (``metadata.tier``, matched first) get the same
-  pair of targets from that tier up; everything else goes to the cheapest tier
-  with the middle tiers as fallbacks. Portkey keeps rate limits and budgets on its
-  providers, not in configs: the per-tier limits are printed (and written with
-  ``--limits-out``).
+- **LiteLLM**: one ``model_list`` entry per tier, named after it, its upstream
+  from ``<TIER>_API_BASE`` / ``<TIER>_API_KEY`` and its price per token; the live
+  keeper (``budget.traffic.live.litellm_hook``) as the callback that decides every
+  request and holds the quotas, the allowance and the tokens a minute across
+  workers; ``num_retries: 0`` and no fallbacks (the keeper marks a failed tier down
+  and decides the failover), cooldowns off (the keeper's down is the cooldown), the
+  master key from ``LITELLM_MASTER_KEY``. Every value goes through a YAML serializer.
+- **Portkey**: a ``conditional`` strategy on the caller's metadata, written by
+  :mod:`budget.traffic.portkey` (providers, keys and hosts from the environment).
+  Portkey keeps rate limits and budgets on its providers, not in configs: the
+  per-tier limits are printed (and written with ``--limits-out``).
 """
 
 from __future__ import annotations
@@ -35,13 +26,16 @@ import re
 from dataclasses import asdict, dataclass
 from typing import Any
 
+import yaml
+
 from budget.calibration import DEFAULT_PRICES
 from budget.errors import BudgetError
 from budget.files import GATEWAYS
 from budget.model import BudgetSpec, tier_capacity_tpm
+from budget.traffic.endpoints import endpoint_prefixes
+from budget.traffic.portkey import portkey_json
 
 ALLOWED_FAILS = 3
-FALLBACK_STATUS_CODES = [429, 500, 502, 503, 504]
 _PLAIN = re.compile(r"^[A-Za-z_][A-Za-z0-9_.\-/]*$")
 
 
@@ -77,178 +71,72 @@ def tier_limits(spec: BudgetSpec) -> list[TierLimit]:
     return out
 
 
-def global_fallbacks(spec: BudgetSpec) -> list[dict[str, list[str]]]:
-    """LiteLLM's global chain: each tier to the more expensive tiers short of the top one."""
-    middle = list(spec.tiers[1:-1])
-    out = []
-    for i, tier in enumerate(spec.tiers[:-1]):
-        targets = [t for t in middle if spec.tiers.index(t) > i]
-        if targets:
-            out.append({tier: targets})
-    return out
-
-
-def reachable(fallbacks: list[dict[str, list[str]]], start: str) -> set[str]:
-    """Every model group a request for ``start`` can end on (LiteLLM follows fallbacks of fallbacks)."""
-    edges: dict[str, list[str]] = {}
-    for entry in fallbacks:
-        for src, targets in entry.items():
-            edges.setdefault(src, []).extend(targets)
-    seen, todo = {start}, [start]
-    while todo:
-        for nxt in edges.get(todo.pop(), []):
-            if nxt not in seen:
-                seen.add(nxt)
-                todo.append(nxt)
-    return seen
-
-
 def _check(spec: BudgetSpec) -> None:
     if len(spec.tiers) < 2:
         raise BudgetError(f"{spec.source}: export needs at least two tiers (work and review), got {spec.tiers[0]}")
 
 
-def _env(tier: str, what: str) -> str:
-    return "os.environ/" + re.sub(r"[^A-Z0-9]+", "_", tier.upper()).strip("_") + f"_{what}"
+def _env(stem: str, what: str) -> str:
+    return f"os.environ/{stem}_{what}"
+
+
+KEEPER_CALLBACK = "budget.traffic.live.litellm_hook.keeper"
+MASTER_KEY_ENV = "LITELLM_MASTER_KEY"
 
 
 def litellm_dict(spec: BudgetSpec) -> dict[str, Any]:
-    """The LiteLLM proxy config as data (what :func:`litellm_yaml` writes, without its comments)."""
+    """The LiteLLM proxy config as data: one model group per tier with its upstream and prices, the live
+    keeper as the callback that decides every request, no retries and no fallbacks of the gateway's own."""
     _check(spec)
+    stems = endpoint_prefixes(spec)
     models = []
     for lim in tier_limits(spec):
+        price = float(f"{lim.price_per_million / 1e6:.12g}")
         models.append(
             {
                 "model_name": lim.tier,
                 "litellm_params": {
                     "model": f"openai/{lim.tier}",
-                    "api_base": _env(lim.tier, "API_BASE"),
-                    "api_key": _env(lim.tier, "API_KEY"),
-                    "tpm": lim.tpm,
-                    "tpd": lim.tokens_per_day,
-                    "max_budget": lim.usd_per_day,
-                    "budget_duration": "1d",
+                    "api_base": _env(stems[lim.tier], "API_BASE"),
+                    "api_key": _env(stems[lim.tier], "API_KEY"),
+                    "input_cost_per_token": price,
+                    "output_cost_per_token": price,
                 },
-                "model_info": {"id": lim.tier},
+                "model_info": {"id": lim.tier, "input_cost_per_token": price, "output_cost_per_token": price},
             }
         )
     return {
         "model_list": models,
-        "router_settings": {
-            "routing_strategy": "simple-shuffle",
-            "optional_pre_call_checks": ["enforce_model_rate_limits"],
-            "allowed_fails": ALLOWED_FAILS,
-            "cooldown_time": spec.policy.relapse_min * 60,
-            "fallbacks": global_fallbacks(spec),
-        },
+        "litellm_settings": {"callbacks": KEEPER_CALLBACK, "num_retries": 0, "request_timeout": 30},
+        "router_settings": {"num_retries": 0, "disable_cooldowns": True},
+        "general_settings": {"master_key": f"os.environ/{MASTER_KEY_ENV}"},
     }
 
 
-def _scalar(value: Any) -> str:
-    if isinstance(value, bool) or value is None:
-        return json.dumps(value)
-    if isinstance(value, (int, float)):
-        return repr(value)
-    text = str(value)
-    if _PLAIN.match(text) and text.lower() not in ("true", "false", "null", "yes", "no", "on", "off", "y", "n"):
-        return text
-    return json.dumps(text)
-
-
-def _flow(items: list[str]) -> str:
-    return "[" + ", ".join(_scalar(i) for i in items) + "]"
+def litellm_env_names(spec: BudgetSpec) -> list[str]:
+    """Every environment variable the exported LiteLLM config and its keeper read."""
+    stems = endpoint_prefixes(spec)
+    names = [f"{stems[t]}_{what}" for t in spec.tiers for what in ("API_BASE", "API_KEY")]
+    return [*names, MASTER_KEY_ENV, "BUDGET_KEEPER_STATE", "BUDGET_KEEPER_SPEC"]
 
 
 def litellm_yaml(spec: BudgetSpec, source: str) -> str:
-    """The LiteLLM proxy ``config.yaml``, commented for the people who deploy it."""
+    """The LiteLLM proxy ``config.yaml`` (written by a YAML serializer), with a header for the people who deploy it."""
     data = litellm_dict(spec)
-    p = spec.policy
-    top, cheap = spec.most_expensive, spec.cheapest
-    allowance = int(p.failover_allowance_share * spec.tier_total(top))
-    severities = "/".join(p.failover_severities)
-    lines = [
+    header = [
         f"# LiteLLM proxy config for {source}, written by `budget export --to litellm` (docs/gateways.md).",
-        "# One model group per tier, named after it. Replace each litellm_params.model with your",
-        "# provider/model and set the environment variables it names.",
-        "model_list:",
+        "# Tested with litellm[proxy]==1.108.7. The live keeper decides every request (ranked failover,",
+        "# the failover allowance, the guard, the degraded queue, the manual channel); refusals are 429s",
+        "# with the decision in the x-budget-decision header. Start it with these variables set:",
+        *(f"#   {name}" for name in litellm_env_names(spec)),
+        "# (BUDGET_KEEPER_SPEC: this plan's file; BUDGET_KEEPER_STATE: a SQLite path or redis:// URL),",
+        "# and `budget` importable by the proxy's Python, e.g.:",
+        "#   LITELLM_LOCAL_MODEL_COST_MAP=True litellm --config config.yaml --num_workers 4 \\",
+        "#     --timeout_worker_healthcheck 60",
+        "# No retries and no fallbacks of LiteLLM's own: a failed upstream marks its tier down in the keeper,",
+        "# which then decides every request for it. Prices are per token (policy.token_price_per_million).",
     ]
-    for model, lim in zip(data["model_list"], tier_limits(spec), strict=True):
-        lp = model["litellm_params"]
-        lines += [
-            f"  # {lim.tier}: {lim.tpm:,} tokens a minute (its capacity), {lim.tokens_per_day:,} tokens a day (its",
-            f"  # quota); max_budget is that quota at {lim.price_per_million:g} USD a million tokens.",
-            f"  - model_name: {_scalar(lim.tier)}",
-            "    litellm_params:",
-            *(f"      {k}: {_scalar(v)}" for k, v in lp.items()),
-            "    model_info:",
-            f"      id: {_scalar(model['model_info']['id'])}",
-        ]
-    rs = data["router_settings"]
-    chain = rs["fallbacks"]
-    lines += [
-        "router_settings:",
-        f"  routing_strategy: {rs['routing_strategy']}",
-        "  # enforce_model_rate_limits makes each tier's tpm and tpd hard limits.",
-        f"  optional_pre_call_checks: {_flow(rs['optional_pre_call_checks'])}",
-        f"  allowed_fails: {rs['allowed_fails']}  # failed calls in a minute before a tier is cooled down",
-        f"  cooldown_time: {rs['cooldown_time']}  # seconds a cooled-down tier stays out (policy.relapse_min)",
-        f"  # The global chain moves a failed request only to cheaper-than-{top} tiers: no path of it",
-        f"  # (LiteLLM follows fallbacks of fallbacks) sends {cheap} traffic to {top}.",
-        "  fallbacks:" + ("" if chain else " []"),
-        *(f"    - {_scalar(src)}: {_flow(dst)}" for entry in chain for src, dst in entry.items()),
-        f"  # {severities} callers: a task older than {p.failover_min_age_sec:g} s (policy.failover_min_age_sec)",
-        f"  # whose tier failed may reach {top}, per request, with client-side fallbacks:",
-        f'  #   {{"model": "{cheap}", "fallbacks": {json.dumps(list(spec.tiers[1:]))},',
-        '  #    "metadata": {"tags": ["incident:INC-123", "phase:triage"]}, "messages": [...]}',
-        f'  # or by asking for "model": "{top}" directly. Every other caller sends no fallbacks.',
-        f"  # LiteLLM cannot cap that failover at {p.failover_allowance_share:.0%} of {top}'s day "
-        f"({allowance:,} tokens,",
-        "  # policy.failover_allowance_share): the caller that adds the fallbacks keeps that count.",
-    ]
-    return "\n".join(lines) + "\n"
-
-
-def _leaf(tier: str) -> dict[str, Any]:
-    return {"virtual_key": tier, "override_params": {"model": tier}}
-
-
-def _chain(name: str, tiers: list[str]) -> dict[str, Any]:
-    if len(tiers) == 1:
-        return {"name": name, **_leaf(tiers[0])}
-    return {
-        "name": name,
-        "strategy": {"mode": "fallback", "on_status_codes": FALLBACK_STATUS_CODES},
-        "targets": [_leaf(t) for t in tiers],
-    }
-
-
-def portkey_dict(spec: BudgetSpec) -> dict[str, Any]:
-    """The Portkey config: conditional routing by severity, age and tier (see the module docstring)."""
-    _check(spec)
-    p = spec.policy
-    tiers = list(spec.tiers)
-    failover = {
-        "$and": [
-            {"metadata.severity": {"$in": list(p.failover_severities)}},
-            {"metadata.age_s": {"$gt": p.failover_min_age_sec}},
-        ]
-    }
-    conditions: list[dict[str, Any]] = []
-    targets: list[dict[str, Any]] = []
-    for i, tier in enumerate(tiers[1:-1], 1):
-        own = {"metadata.tier": {"$eq": tier}}
-        conditions += [
-            {"query": {"$and": [own, *failover["$and"]]}, "then": f"{tier}-failover"},
-            {"query": own, "then": tier},
-        ]
-        targets += [_chain(f"{tier}-failover", tiers[i:]), _chain(tier, tiers[i:-1])]
-    conditions.append({"query": failover, "then": "failover"})
-    targets = [_chain("failover", tiers), _chain("routine", tiers[:-1]), *targets]
-    return {"strategy": {"mode": "conditional", "conditions": conditions, "default": "routine"}, "targets": targets}
-
-
-def portkey_json(spec: BudgetSpec) -> str:
-    return json.dumps(portkey_dict(spec), indent=2) + "\n"
+    return "\n".join(header) + "\n" + yaml.safe_dump(data, sort_keys=False, default_flow_style=False)
 
 
 def limits_json(spec: BudgetSpec) -> str:
@@ -267,23 +155,26 @@ def export_text(spec: BudgetSpec, gateway: str, source: str) -> str:
 def summary_lines(spec: BudgetSpec, gateway: str) -> list[str]:
     """What ``budget export`` prints: the per-tier limits and how failover reaches the top tier."""
     p = spec.policy
-    chain = {src: dst for entry in global_fallbacks(spec) for src, dst in entry.items()}
-    lines = [f"{'tier':20}{'tpm':>10}{'tokens/day':>14}{'USD/day':>10}  fallback for all traffic"]
+    stems = endpoint_prefixes(spec)
+    lines = [f"{'tier':20}{'tpm':>10}{'tokens/day':>14}{'USD/day':>10}  upstream from"]
     for lim in tier_limits(spec):
         lines.append(
             f"{lim.tier:20}{lim.tpm:>10,}{lim.tokens_per_day:>14,}{lim.usd_per_day:>10,.2f}  "
-            + (", ".join(chain.get(lim.tier, [])) or "-")
+            f"${stems[lim.tier]}_API_BASE"
         )
     sev = "/".join(p.failover_severities)
     if gateway == "litellm":
+        mids = [f"{'/'.join(p.mid_failover_severities)} to {t}" for t in spec.tiers[1:-1]]
+        routes = ", ".join([*mids, f"{sev} to {spec.most_expensive}"])
         lines.append(
-            f"{sev} older than {p.failover_min_age_sec:g} s reach {spec.most_expensive} only through client-side "
-            f"fallbacks (see the config's comments); the global chain never does"
+            f"the live keeper decides every request: older than {p.failover_min_age_sec:g} s, {routes} "
+            f"(within {p.failover_allowance_share:.0%} of a tier's day); callers' fallbacks are dropped"
         )
+        lines.append("needs: " + ", ".join(litellm_env_names(spec)))
     else:
         lines.append(
-            f"{sev} with metadata.age_s > {p.failover_min_age_sec:g} route to 'failover' (ends on "
-            f"{spec.most_expensive}); everything else to 'routine' ({', '.join(spec.tiers[:-1])})"
+            f"{sev} with metadata.age_s > {p.failover_min_age_sec:g} fail over up to {spec.most_expensive}; "
+            f"{'/'.join(p.mid_failover_severities)} as old to the middle tiers; everything else stays on its tier"
         )
         lines.append("Portkey keeps rate limits and budgets on providers: set the tpm and tokens/day above per tier")
     return lines

@@ -44,8 +44,10 @@ from dataclasses import dataclass, field
 from datetime import datetime
 
 import yaml
+from pydantic import ValidationError
 
 from budget.errors import BudgetError, UsageError
+from budget.files import one_line
 from budget.model import BudgetSpec, Policy
 from budget.traffic.spendlog import SpendLog, SpendRecord
 
@@ -116,7 +118,7 @@ class Fit:
         """The spec fragment ``budget fit`` writes: a comment header and a ``policy:`` block."""
         span = f"{_clock(self.first)} to {_clock(self.last)} UTC" if self.first and self.last else ""
         head = [
-            f"# Workload fitted by budget fit from {self.source} ({self.format}):",
+            f"# Workload fitted by budget fit from {one_line(self.source)} ({self.format}):",
             f"# {self.incidents:,} incidents, {self.used:,} requests used ({self.failed:,} failed and "
             f"{self.untagged:,} untagged left out), {span}.",
             f"# Tiers cheapest first ({self.order_source}): {', '.join(self.tiers)}; "
@@ -283,7 +285,12 @@ def fit_spend_log(
     _fit_incidents(fit, tagged, tier_of)
     _fit_capacity(fit, tagged, tier_of)
     _fit_phases(fit, tagged, tier_of, _phase_order(tagged, spec))
-    Policy.model_validate(fit.policy())  # the fragment is a valid policy block by construction
+    try:  # the fragment is a valid policy block, or the log's figures are out of the model's range
+        Policy.model_validate(fit.policy())
+    except ValidationError as exc:
+        err = exc.errors()[0]
+        where = ".".join(str(k) for k in err["loc"])
+        raise BudgetError(f"{log.source}: the fitted policy.{where} is out of range: {err['msg']}") from None
     return fit
 
 

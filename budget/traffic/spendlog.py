@@ -40,7 +40,7 @@ from pathlib import Path
 from typing import Any
 
 from budget.errors import BudgetError
-from budget.files import SPEND_LOG_FORMATS, read_text
+from budget.files import MAX_TOKENS_PER_INCIDENT, SPEND_LOG_FORMATS, bad_character, name_problem, read_text, short_repr
 
 MAX_SPEND_LOG_BYTES = 64 * 1024 * 1024
 REQUIRED = ("request_id", "startTime", "total_tokens")
@@ -115,6 +115,8 @@ def _tokens(value: Any, name: str) -> int:
         raise _Bad(f"{name}: must be a whole number of tokens, got {value!r}")
     if value < 0:
         raise _Bad(f"{name}: must not be negative, got {value}")
+    if value > MAX_TOKENS_PER_INCIDENT:  # one request above what a whole incident may cost
+        raise _Bad(f"{name}: {value:,} tokens in one request, over the {MAX_TOKENS_PER_INCIDENT:,} limit")
     return value
 
 
@@ -170,6 +172,8 @@ def _tag(metadata: dict[str, Any], tags: list[Any], what: str) -> str | None:
     if len(values) > 1:
         detail = ", ".join(f"{v!r} in {place}" for place, v in found)
         raise _Bad(f"{key}: the tags disagree ({detail})")
+    if found and bad_character(found[0][1]):
+        raise _Bad(f"{key}: {short_repr(found[0][1])} {name_problem(found[0][1])}")
     return found[0][1] if found else None
 
 
@@ -185,6 +189,8 @@ def _record(row: Any, where: str) -> SpendRecord:
     group = row.get("model_group") or row.get("model")
     if not isinstance(group, str) or not group.strip():
         raise _Bad("model_group: empty (and no model): cannot tell the tier")
+    if bad_character(group):
+        raise _Bad(f"model_group: {short_repr(group)} {name_problem(group.strip()) or 'holds a control character'}")
     metadata = _json_column(row.get("metadata"), "metadata", dict)
     tags = _json_column(row.get("request_tags"), "request_tags", list)
     return SpendRecord(

@@ -2,8 +2,10 @@
 
 The current spec every page reads (``current``), the Spec editor's table and its charts (``editor``,
 ``editor_charts``), the shipped inputs and safe saving (``library``), result charts (``charts``), the
-flow diagram (``flowgraph``), side-by-side runs (``compare``), the capstone note (``note``), the
-learner's workbook (``workbook``) and the chapter's exercises as data (``exercises``).
+flow diagram (``flowgraph``), a run's explanation (``explain``), side-by-side runs (``compare``), the
+capstone note (``note``), the
+learner's workbook (``workbook``), where the learner's work is kept (``store``), the chapter's
+exercises as data (``exercises``) and what their commands print (``transcript``).
 
 May import: every engine package below it. Never Streamlit, never the CLI.
 """
@@ -46,17 +48,21 @@ from budget.workbench.editor import (
     table_to_text,
 )
 from budget.workbench.editor_charts import quota_chart, sum_chart
-from budget.workbench.exercises import EXERCISES, run_exercise
+from budget.workbench.exercises import EXERCISES, SweepDefaults, run_exercise, sweep_defaults, sweep_flags
+from budget.workbench.explain import Explanation, chapter_query, explain_drill, explain_result
 from budget.workbench.flowgraph import pipeline_dot
 from budget.workbench.library import (
     DEFAULT_SCENARIO,
     DEFAULT_SPEC,
+    EXAMPLE_PLAN,
     MAX_UPLOAD_BYTES,
+    SpecExists,
     decisions_table,
     note_path,
     plan_diff,
     read_spec_text,
     red_button_rows,
+    reference_plan_for,
     save_spec,
     scenarios_dir,
     shipped_scenarios,
@@ -65,6 +71,7 @@ from budget.workbench.library import (
     sweep_estimate,
     value_with_unit,
 )
+from budget.workbench.liveday import DEFAULT_STATE, LiveView, live_view
 from budget.workbench.note import (
     DEFAULT_DECISION,
     entry_from_result,
@@ -74,17 +81,44 @@ from budget.workbench.note import (
     split_note,
     write_note,
 )
+from budget.workbench.store import (
+    DEFAULT_LEARNER,
+    LearnerWork,
+    SavedSpec,
+    StoreError,
+    WorkbenchStore,
+    db_path,
+    learner_name,
+    open_work,
+)
+from budget.workbench.transcript import Printed, run_transcript
 from budget.workbench.workbook import Entry, Workbook, failure_command, simulate_command, simulate_output
 
 __all__ = [
+    "DEFAULT_STATE",
+    "LiveView",
+    "live_view",
+    "DEFAULT_LEARNER",
+    "LearnerWork",
+    "SavedSpec",
+    "SpecExists",
+    "StoreError",
+    "WorkbenchStore",
+    "db_path",
+    "learner_name",
+    "open_work",
+    "Printed",
+    "run_transcript",
     "CHAPTER_VARIANTS",
     "CHECK",
     "CurrentSpec",
     "DEFAULT_DECISION",
     "DEFAULT_SCENARIO",
     "DEFAULT_SPEC",
+    "EXAMPLE_PLAN",
     "EDITED",
     "EXERCISES",
+    "Explanation",
     "Entry",
     "INVALID",
     "MAX_UPLOAD_BYTES",
@@ -101,6 +135,7 @@ __all__ = [
     "add_tier",
     "apply_edits",
     "calibration_heatmap",
+    "chapter_query",
     "check_table",
     "daily_to_sum",
     "decisions_table",
@@ -109,6 +144,8 @@ __all__ = [
     "drill_health_chart",
     "editor_rows",
     "entry_from_result",
+    "explain_drill",
+    "explain_result",
     "failure_command",
     "flow_chart",
     "health_chart",
@@ -118,6 +155,7 @@ __all__ = [
     "overlay_health_chart",
     "pipeline_dot",
     "plan_diff",
+    "reference_plan_for",
     "policy_sentence",
     "queue_chart",
     "quota_chart",
@@ -127,6 +165,9 @@ __all__ = [
     "rename_tier",
     "render_section",
     "run_exercise",
+    "sweep_defaults",
+    "sweep_flags",
+    "SweepDefaults",
     "run_variants",
     "save_spec",
     "scenarios_dir",

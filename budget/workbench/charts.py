@@ -7,6 +7,8 @@ from typing import Any
 import altair as alt
 import pandas as pd
 
+from budget.keeper import health_text
+
 FLOOR_LINE = 0.5
 DAY = "2026-01-01 "
 # distinct hues for runs drawn together (colour-blind safe order), and the reference lines
@@ -70,7 +72,7 @@ def health_chart(result: dict[str, Any], title: str = "token_health per minute")
         .encode(
             x=alt.X("time:T", title="time of day (HH:MM)", axis=alt.Axis(format="%H:%M")),
             y=alt.Y("token_health:Q", title="token_health (0-1)", scale=alt.Scale(domain=[0, 1])),
-            tooltip=[alt.Tooltip("time:T", format="%H:%M"), alt.Tooltip("token_health:Q", format=".2f")],
+            tooltip=[alt.Tooltip("time:T", format="%H:%M"), alt.Tooltip("token_health:Q", format=".4f")],
         )
     )
     layers: list[alt.Chart] = [line, _reference_lines(guard)]
@@ -158,7 +160,7 @@ def overlay_health_chart(
                 scale=_run_colours(list(runs)),
                 legend=alt.Legend(orient="bottom", columns=2, labelLimit=320),
             ),
-            tooltip=["run:N", alt.Tooltip("minute:Q", title="minute"), alt.Tooltip("token_health:Q", format=".2f")],
+            tooltip=["run:N", alt.Tooltip("minute:Q", title="minute"), alt.Tooltip("token_health:Q", format=".4f")],
         )
     )
     return (
@@ -204,7 +206,7 @@ def drill_health_chart(drill: dict[str, Any], focus: bool = True) -> alt.LayerCh
             strokeDash=alt.StrokeDash(
                 "run:N", scale=alt.Scale(domain=labels, range=[dashes[i % len(dashes)] for i in range(len(labels))])
             ),
-            tooltip=["run:N", alt.Tooltip("time:T", format="%H:%M"), alt.Tooltip("token_health:Q", format=".2f")],
+            tooltip=["run:N", alt.Tooltip("time:T", format="%H:%M"), alt.Tooltip("token_health:Q", format=".4f")],
         )
     )
     guard = float(drill.get("fail_under", 0.6))
@@ -240,6 +242,7 @@ def calibration_heatmap(
     key = f"token_health_min_{outage}m"
     df = pd.DataFrame(rows)
     df = df.groupby(["frontier_share", "control_reserve"], as_index=False)[key].min()
+    df["shown"] = df[key].map(health_text)  # the workbench's one rounding rule (rounded down)
     df["frontier share"] = df["frontier_share"].map(_share_label)
     df["reserve"] = df["control_reserve"].map(_reserve_label)
     order_x = [_share_label(v) for v in sorted(df["frontier_share"].unique())]
@@ -254,9 +257,9 @@ def calibration_heatmap(
             scale=alt.Scale(domain=[0, 1], scheme="redyellowgreen"),
             legend=alt.Legend(orient="bottom", gradientLength=160),
         ),
-        tooltip=["frontier share:O", "reserve:O", alt.Tooltip(f"{key}:Q", format=".2f")],
+        tooltip=["frontier share:O", "reserve:O", alt.Tooltip("shown:N", title=key)],
     )
-    text = base.mark_text(fontSize=11).encode(text=alt.Text(f"{key}:Q", format=".2f"))
+    text = base.mark_text(fontSize=11).encode(text=alt.Text("shown:N"))
     layers: list[alt.Chart] = [rect, text]
     if recommended is not None:
         mark = pd.DataFrame(

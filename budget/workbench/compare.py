@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from budget.gateway import evaluate
-from budget.keeper import simulate
+from budget.keeper import health_text, simulate
 from budget.model import DEFAULT_ROUTING, BudgetSpec, scenario_from_dict
 
 
@@ -122,7 +122,7 @@ def policy_sentence(rows: list[dict[str, Any]]) -> str:
     for r in rows:
         guard = "holds the guard" if r["guard"] == "holds" else f"guard {r['guard']}"
         parts.append(
-            f"{r['variant']}: token_health_min {r['token_health_min']:.2f} ({guard}), "
+            f"{r['variant']}: token_health_min {health_text(r['token_health_min'])} ({guard}), "
             f"{r['failover']} tasks failed over, {r['P0/P1 SLA breaches']} P0/P1 SLA breaches"
         )
     return "; ".join(parts) + "."

@@ -48,7 +48,8 @@ def sum_chart(table: QuotaTable, check: TableCheck) -> alt.LayerChart | alt.Face
                 "sum(tokens):Q", title="tokens per day", axis=alt.Axis(format="~s"), scale=alt.Scale(domain=[0, top])
             ),
             y=alt.Y("what:N", title=None),
-            color=alt.Color("tier:N", sort=list(table.tiers), legend=alt.Legend(orient="right", title="tier")),
+            # the legend under the bar: at 390 px a legend at the right leaves the bar no room
+            color=alt.Color("tier:N", sort=list(table.tiers), legend=alt.Legend(orient="bottom", title="tier")),
             order=alt.Order("order:Q"),
             tooltip=["tier:N", alt.Tooltip("tokens:Q", format=",d")],
         )
@@ -69,5 +70,7 @@ def sum_chart(table: QuotaTable, check: TableCheck) -> alt.LayerChart | alt.Face
         )
     return alt.layer(*layers).properties(
         height=70,
-        title=alt.TitleParams("quota sum against the daily budget (tokens per day)", subtitle=subtitle, anchor="start"),
+        title=alt.TitleParams(
+            "quota sum against the daily budget (tokens per day)", subtitle=subtitle, anchor="start", limit=0
+        ),
     )

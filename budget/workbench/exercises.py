@@ -201,6 +201,65 @@ def _traps(spec: BudgetSpec, scenario: Scenario) -> dict[str, Any]:
     return data
 
 
+@dataclass(frozen=True)
+class SweepDefaults:
+    """``budget calibrate``'s sweep when no flag changes it, read from the command line's own parser."""
+
+    shares: tuple[float, ...]
+    reserves: tuple[int, ...]
+    timeouts: tuple[float, ...]
+    thresholds: tuple[float, ...]
+    targets: dict[int, float]
+    outages: tuple[int, ...]
+    start: str
+
+
+DEFAULT_SWEEP_COMMAND = "calibrate --budget-spec x.yaml --alerts x.jsonl --out x.yaml --csv x.csv"
+
+
+def sweep_defaults() -> SweepDefaults:
+    """The default sweep of ``budget calibrate`` (the Calibrate page's widgets start from it)."""
+    from budget.calibration import sweep_grid
+    from budget.files import build_parser, outages, targets
+
+    args = build_parser().parse_args(shlex.split(DEFAULT_SWEEP_COMMAND))
+    variants = sweep_grid(args)
+    return SweepDefaults(
+        tuple(sorted({v.frontier_share for v in variants})),
+        tuple(sorted({v.reserve for v in variants})),
+        tuple(sorted({v.manual_timeout_sec for v in variants})),
+        tuple(sorted({v.alert_threshold for v in variants})),
+        targets(args.targets),
+        tuple(outages(args.outages)),
+        args.start,
+    )
+
+
+def sweep_flags(
+    shares: list[float],
+    reserves: list[int],
+    timeouts: list[float],
+    thresholds: list[float],
+    goals: dict[int, float],
+    default: SweepDefaults,
+) -> list[str]:
+    """The ``budget calibrate`` flags that give this sweep, only those that differ from its defaults."""
+    flags = []
+    if [round(x, 4) for x in shares] != [round(x, 4) for x in default.shares]:
+        step = round(shares[1] - shares[0], 4) if len(shares) > 1 else 0.0
+        spread = f"{shares[0]:g}:{shares[-1]:g}:{step:g}" if step else ",".join(f"{x:g}" for x in shares)
+        flags.append(f"--frontier-shares {spread}")
+    if tuple(sorted(reserves)) != default.reserves:
+        flags.append(f"--reserves {','.join(str(r) for r in sorted(reserves))}")
+    if tuple(sorted(float(t) for t in timeouts)) != default.timeouts:
+        flags.append(f"--timeouts {','.join(f'{t:g}' for t in sorted(timeouts))}")
+    if tuple(sorted(thresholds)) != default.thresholds:
+        flags.append(f"--thresholds {','.join(f'{t:.2f}' for t in sorted(thresholds))}")
+    if goals != default.targets:
+        flags.append(f"--targets {','.join(f'{m}:{t:.2f}' for m, t in sorted(goals.items()))}")
+    return flags
+
+
 def _calibrate(specs: Path, scenarios: Path) -> dict[str, Any]:
     """Exercise 8's sweep: the grid its command gets from the CLI's own defaults (one source)."""
     from budget.calibration import sweep_grid

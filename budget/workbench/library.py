@@ -10,6 +10,7 @@ from __future__ import annotations
 import difflib
 import os
 import re
+import tempfile
 from pathlib import Path
 from typing import Any
 
@@ -27,7 +28,7 @@ _SAFE_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$")
 
 def root() -> Path:
     env = os.environ.get("BUDGET_WORKBENCH_ROOT")
-    return Path(env) if env else Path(__file__).resolve().parents[1]
+    return Path(env) if env else Path(__file__).resolve().parents[2]
 
 
 def specs_dir() -> Path:
@@ -62,6 +63,15 @@ def example_plan_text() -> str | None:
     return read_text(p, MAX_INPUT_BYTES) if p.exists() else None
 
 
+def reference_plan_for(spec_name: str) -> Path | None:
+    """The shipped reference plan compiled from the spec ``spec_name``, or None when it has none.
+
+    The textbook's example plan is the 10M spec's (budget_network.yaml): diffing another spec (the 5M one,
+    a payment-gateway plan) against it lists every line, which says nothing about that spec.
+    """
+    return EXAMPLE_PLAN if spec_name == DEFAULT_SPEC else None
+
+
 def plan_diff(spec: BudgetSpec) -> list[str]:
     """Unified diff of the compiled plan against the textbook's example (empty: identical)."""
     expected = example_plan_text()
@@ -90,13 +100,40 @@ def safe_spec_path(name: str) -> Path:
     return path
 
 
+class SpecExists(BudgetError):
+    """A new spec's name is taken: the page asks before it overwrites."""
+
+
+def _create_new(path: Path, text: str) -> None:
+    """Write a file that must not exist yet, all at once: a full temporary file, then a hard link to the name.
+
+    ``os.link`` fails when the name exists, so two sessions saving the same new name cannot both win:
+    the second is told, and the first one's file is never half-overwritten.
+    """
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8", newline="") as out:
+            out.write(text)
+            out.flush()
+            os.fsync(out.fileno())
+        os.chmod(tmp, 0o644)
+        os.link(tmp, path)
+    except FileExistsError:
+        raise SpecExists(f"specs/{path.name} exists: overwrite it, or save under another name") from None
+    except OSError as exc:
+        raise BudgetError(f"specs/{path.name}: cannot be written ({exc.strerror})") from None
+    finally:
+        os.unlink(tmp)
+
+
 def save_spec(name: str, text: str, overwrite: bool = False) -> Path:
-    """Validate ``text`` and write it to specs/<name>.yaml atomically."""
+    """Validate ``text`` and write it to specs/<name>.yaml: a new file, or (``overwrite``) atomically replaced."""
     path = safe_spec_path(name)
     spec_from_text(text, path.name)  # never save an invalid spec
-    if path.exists() and not overwrite:
-        raise BudgetError(f"specs/{path.name} exists; tick 'overwrite' to replace it")
-    atomic_write_text(path, text)
+    if overwrite:
+        atomic_write_text(path, text)
+    else:
+        _create_new(path, text)
     return path
 
 

@@ -2,8 +2,11 @@
 
 Each section records risk, effect, simulated_floor, alert_threshold and
 decision, as the chapter's minimal fragment does. The simulated floor is the
-observed minimum of a run; the alert threshold is the production guard and
-must sit above the floor, leaving a warning zone between the two.
+observed minimum of a run; the alert threshold is the production guard. Every
+run is a case: a floor from 0.50 up to the guard is a warning zone, a floor at
+or above the guard is a guard that holds, and a floor below 0.50 is a plan that
+fails the outage (never a warning zone). Figures are shown rounded down
+(:func:`budget.keeper.health_text`).
 
 The note is a ledger several writers share:
 
@@ -15,8 +18,9 @@ The note is a ledger several writers share:
   bidirectional-override characters are refused. Fields are rendered as JSON
   strings inside the fenced block, and case names are plain words, so no field
   can open a fence or a heading that would hide another case.
-- Text that is not an entry (a README at the top, notes written by hand under a
-  case) is kept as it is, also when a case is replaced.
+- The note is read as CommonMark renders it (:mod:`budget.workbench.notemd`);
+  text the tool did not write (a README at the top, notes written by hand under a
+  case, whatever they start with) is kept, also when a case is replaced.
 """
 
 from __future__ import annotations
@@ -27,11 +31,12 @@ import re
 from pathlib import Path
 from typing import Any
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
 from budget.errors import BudgetError
 from budget.files import MAX_NOTE_BYTES, MAX_TEXT_CHARS, commit_files, locked, read_text, short_repr
-from budget.keeper import manual_key
+from budget.keeper import health_text, manual_key
+from budget.workbench.notemd import GENERATED_LINES, generated_part, lines_of, read_headings
 
 NOTE_TITLE = "# Budget note"
 NOTE_INTRO = (
@@ -40,12 +45,9 @@ NOTE_INTRO = (
 )
 DEFAULT_DECISION = "do not transfer entire queue to expensive tier"
 _CASE = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.-]{0,79}")
-_HEADING = re.compile(r" {0,3}## +(.+?)(?: +#*)? *")
-_FENCE = re.compile(r" {0,3}(`{3,}|~{3,})(.*)")
-_LINE = re.compile(r"[^\r\n]*(?:\r\n|\r|\n|$)")
+FAIL_FLOOR = 0.50  # below it the plan fails the outage (capstone/README.md): no warning zone
 _BREAKS = re.compile(r"[\r\n\v\f\x1c\x1d\x1e\x85\u2028\u2029\t ]+")
 _BIDI = set("\u202a\u202b\u202c\u202d\u202e\u2066\u2067\u2068\u2069\u200e\u200f\u061c")
-_KEYS = ("risk:", "effect:", "simulated_floor:", "alert_threshold:", "decision:")
 
 
 def one_line_text(value: str, field: str) -> str:
@@ -95,19 +97,32 @@ class NoteEntry(BaseModel):
     def _source(cls, v: str | None) -> str | None:
         return None if v is None else one_line_text(v, "source") or None
 
-    @model_validator(mode="after")
-    def _threshold_above_floor(self) -> NoteEntry:
-        if self.alert_threshold <= self.simulated_floor:
-            raise ValueError(
-                f"alert_threshold {self.alert_threshold:.2f} must be above simulated_floor "
-                f"{self.simulated_floor:.2f}: a guard at or below the observed floor never warns "
-                "before the floor is reached, so there is no warning zone"
-            )
-        return self
+    @property
+    def zone(self) -> str:
+        """``fails`` (floor below 0.50), ``holds`` (floor at or above the guard) or ``warning`` (between)."""
+        floor = float(health_text(self.simulated_floor))  # the figure as shown decides, so text and verdict agree
+        if floor < FAIL_FLOOR:
+            return "fails"
+        return "holds" if floor >= self.alert_threshold else "warning"
 
     @property
-    def warning_zone(self) -> tuple[float, float]:
-        return (self.simulated_floor, self.alert_threshold)
+    def warning_zone(self) -> tuple[float, float] | None:
+        """(floor, guard) when the run fell into the warning zone, else None."""
+        return (self.simulated_floor, self.alert_threshold) if self.zone == "warning" else None
+
+    def verdict_line(self) -> str:
+        """The one-line verdict ``budget note`` prints."""
+        floor, guard = health_text(self.simulated_floor), f"{self.alert_threshold:.2f}"
+        if self.zone == "fails":
+            return f"simulated_floor {floor} is below {FAIL_FLOOR:.2f}: the plan fails this outage (no warning zone)"
+        if self.zone == "holds":
+            return f"simulated_floor {floor}, alert_threshold {guard}: the guard holds ({floor} >= {guard})"
+        return f"simulated_floor {floor}, alert_threshold {guard}: warning zone {floor} <= token_health_min < {guard}"
+
+    def verdict_paragraph(self) -> str:
+        """The verdict as the note writes it under the case."""
+        text = GENERATED_LINES[{"warning": 0, "holds": 1, "fails": 2}[self.zone]]
+        return text.replace("{F}", health_text(self.simulated_floor)).replace("{T}", f"{self.alert_threshold:.2f}")
 
 
 def _number(result: dict[str, Any], key: str, name: str, lo: float, hi: float, default: Any = None) -> float:
@@ -145,7 +160,7 @@ def entry_from_result(
     target = target if isinstance(target, str) else "frontier-reviewer"
     manual = result.get(manual_key(timeout), result.get("manual_queue", 0))
     default_risk = f"{tier} unavailable {duration}m" if tier else "no outage"
-    default_effect = f"{failover} tasks go to {target}, {degraded} remain degraded/manual"
+    default_effect = f"{_served(result, failover, target)}, {degraded} remain degraded/manual"
     if manual != degraded and isinstance(manual, int) and not isinstance(manual, bool):
         default_effect += f" ({manual} reached the manual channel)"
     if alert_threshold is None:
@@ -167,6 +182,18 @@ def entry_from_result(
         raise BudgetError(f"note: {field}: {err['msg'].removeprefix('Value error, ')}") from None
 
 
+def _served(result: dict[str, Any], failover: int, target: str) -> str:
+    """``5 tasks go to frontier-reviewer``; on a plan of more tiers, each tier that took failover by name."""
+    by_tier = result.get("failover_by_tier")
+    if not isinstance(by_tier, dict) or not by_tier:
+        return f"{failover} tasks go to {target}"
+    took = [(t, n) for t, n in by_tier.items() if isinstance(n, int) and not isinstance(n, bool) and n > 0]
+    if not took:
+        return f"0 tasks go to {target}"
+    first, *rest = took
+    return f"{first[1]} tasks go to {first[0]}" + "".join(f", {n} to {t}" for t, n in rest)
+
+
 def _quoted(text: str) -> str:
     return json.dumps(text, ensure_ascii=False)  # a YAML double-quoted scalar, never a line break
 
@@ -179,15 +206,12 @@ def render_section(e: NoteEntry) -> str:
         "```yaml",
         f"risk: {_quoted(e.risk)}",
         f"effect: {_quoted(e.effect)}",
-        f'simulated_floor: "token_health_min == {e.simulated_floor:.2f}{at}"',
+        f'simulated_floor: "token_health_min == {health_text(e.simulated_floor)}{at}"',
         f'alert_threshold: "token_health_min < {e.alert_threshold:.2f} (guard from anti-Goodhart table)"',
         f"decision: {_quoted(e.decision)}",
         "```",
         "",
-        f"Warning zone: {e.simulated_floor:.2f} <= token_health_min < {e.alert_threshold:.2f}. "
-        "simulated_floor is the lowest token_health the simulation observed; alert_threshold is the "
-        "production guard below which automatic failover is blocked and the decision goes manual. "
-        "Between the two the system still works but needs an operator's attention.",
+        e.verdict_paragraph(),
     ]
     if e.source:
         ticks = "`" * (max((len(r) for r in re.findall(r"`+", e.source)), default=0) + 1)
@@ -196,62 +220,47 @@ def render_section(e: NoteEntry) -> str:
     return "\n".join(lines) + "\n"
 
 
-def _lines(text: str) -> list[str]:
-    """Lines as Markdown sees them (LF, CRLF or CR), each with its ending."""
-    return [m.group(0) for m in _LINE.finditer(text) if m.group(0)]
+def _sections(text: str) -> tuple[str, list[tuple[str, str, str]]]:
+    """(text before the first case, [(case, heading text, body text)]) in file order, read as CommonMark."""
+    lines = lines_of(text)
+    headings, closers = read_headings(lines)
+    out: list[str] = []
+    for i, line in enumerate(lines):
+        if i in closers:  # a block a person left open would hide the entry below it: close it first
+            out.append(("" if not out or out[-1].endswith(("\n", "\r")) else "\n") + closers[i] + "\n")
+        out.append(line)
+    # the line numbers after the added closers
+    shift = [sum(1 for c in closers if c <= i) for i in range(len(lines) + 1)]
+    lines = out
+    bounds = [(h.name, h.start + shift[h.start], h.end + shift[h.start]) for h in headings]
+    preamble = "".join(lines[: bounds[0][1]] if bounds else lines)
+    sections = []
+    for n, (name, a, b) in enumerate(bounds):
+        stop = bounds[n + 1][1] if n + 1 < len(bounds) else len(lines)
+        sections.append((name, "".join(lines[a:b]), "".join(lines[b:stop])))
+    return preamble, sections
 
 
 def split_note(text: str) -> tuple[str, dict[str, str]]:
-    """(text before the first case, {case: its section text}) in file order.
+    """(text before the first case, {case: its section text}) in file order, as CommonMark renders the note.
 
-    A heading inside a fenced block is not a heading; a fence is closed only by
-    a fence of the same character at least as long (CommonMark).
+    A heading inside a fence, an HTML comment, a quote or a list is not a case; a heading a person wrote
+    twice keeps both texts under the first.
     """
-    preamble: list[str] = []
-    sections: dict[str, list[str]] = {}
-    current: list[str] | None = None
-    fence: str | None = None
-    for line in _lines(text):
-        bare = line.rstrip("\r\n")
-        m = _FENCE.fullmatch(bare)
-        heading = None
-        if fence is not None:
-            if m and m.group(1)[0] == fence[0] and len(m.group(1)) >= len(fence) and not m.group(2).strip():
-                fence = None
-        elif m and not (m.group(1)[0] == "`" and "`" in m.group(2)):
-            fence = m.group(1)
-        else:
-            heading = _HEADING.fullmatch(bare)
-        if heading:
-            current = sections.setdefault(heading.group(1), [])
-            if current:  # a duplicated heading: keep both texts under the first
-                current.append("\n")
-        (preamble if current is None else current).append(line)
-    return "".join(preamble), {k: "".join(v) for k, v in sections.items()}
+    preamble, found = _sections(text)
+    sections: dict[str, str] = {}
+    for name, head, body in found:
+        sections[name] = sections[name] + "\n" + head + body if name in sections else head + body
+    return preamble, sections
 
 
-def _hand_text(section: str) -> str:
+def _hand_text(head: str, body: str) -> str:
     """What a person wrote in a section besides the generated entry (kept when the entry is replaced)."""
-    lines = _lines(section)[1:]  # the heading goes
-    kept: list[str] = []
-    i = 0
-    block_seen = warning_seen = False
-    while i < len(lines):
-        bare = lines[i].rstrip("\r\n")
-        if not block_seen and bare == "```yaml":
-            end = next((j for j in range(i + 1, len(lines)) if lines[j].rstrip("\r\n") == "```"), None)
-            body = [ln.strip() for ln in lines[i + 1 : end or i]]
-            if end is not None and body and all(ln.startswith(_KEYS) for ln in body if ln):
-                block_seen, i = True, end + 1
-                continue
-        if not warning_seen and bare.startswith("Warning zone: "):
-            warning_seen = True
-            if i + 1 < len(lines) and lines[i + 1].startswith("Source: "):
-                i += 1
-            i += 1
-            continue
-        kept.append(lines[i])
-        i += 1
+    lines = lines_of(head + body)
+    mine = generated_part(lines)
+    if not mine:  # a heading a person wrote (ATX or setext): the new entry's heading replaces it
+        mine = set(range(len(lines_of(head))))
+    kept = [line for i, line in enumerate(lines) if i not in mine]
     return "".join(kept).strip("\r\n")
 
 
@@ -260,13 +269,19 @@ def merge_note(existing: str | None, entry: NoteEntry, replace: bool = False, na
     if existing is None or not existing.strip():
         preamble = f"{NOTE_TITLE}\n\n{NOTE_INTRO}\n"
         sections: dict[str, str] = {}
+        first: dict[str, tuple[str, str]] = {}
     else:
-        preamble, sections = split_note(existing)
+        preamble, found = _sections(existing)
+        sections, first = {}, {}
+        for case, head, body in found:  # a heading a person wrote twice: both texts under the first
+            sections[case] = sections[case] + "\n" + head + body if case in sections else head + body
+            first.setdefault(case, (head, ""))
+        first = {case: (head, sections[case][len(head) :]) for case, (head, _) in first.items()}
     if entry.case in sections and not replace:
         raise BudgetError(f"{name}: case {entry.case!r} is already in the note; replace it explicitly (--replace)")
     section = render_section(entry)
     if entry.case in sections:
-        hand = _hand_text(sections[entry.case])
+        hand = _hand_text(*first[entry.case])
         if hand:
             section += "\n" + hand + "\n"
     sections[entry.case] = section  # in place when replacing, at the end when new

@@ -8,7 +8,7 @@ feed the budget note.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any
 
 from budget.keeper import manual_key
@@ -27,36 +27,61 @@ class Entry:
     interpretation: str = ""
 
 
-@dataclass
-class Workbook:
-    entries: list[Entry] = field(default_factory=list)
+def _cell(text: str) -> str:
+    """Text inside one cell of a Markdown table: pipes escaped, lines joined with <br>."""
+    return text.replace("|", "\\|").replace("\n", "<br>")
 
-    def record(self, page: str, title: str, command: str, output: str) -> Entry:
-        """Add a run; the same command with the same output is one entry (a rerun adds nothing)."""
-        for e in self.entries:
+
+class Workbook:
+    """The workbook kept in memory (for this session only); ``StoredWorkbook`` keeps it in the database."""
+
+    def __init__(self) -> None:
+        self._entries: list[Entry] = []
+        self._slots: dict[str, int] = {}
+
+    @property
+    def entries(self) -> list[Entry]:
+        return list(self._entries)
+
+    def record(self, page: str, title: str, command: str, output: str, slot: str | None = None) -> Entry:
+        """Add a run. The run's ``slot`` again (its query edited) updates its entry; the same command with the
+        same output is one entry (a rerun adds nothing)."""
+        if slot is not None and (entry := self.get(self._slots.get(slot, 0))) is not None:
+            entry.title, entry.command, entry.output = title, command, output
+            return entry
+        for e in self._entries:
             if e.command == command and e.output == output:
                 return e
-        entry = Entry(len(self.entries) + 1, page, title, command, output)
-        self.entries.append(entry)
+        entry = Entry(max((e.id for e in self._entries), default=0) + 1, page, title, command, output)
+        self._entries.append(entry)
+        if slot is not None:
+            self._slots[slot] = entry.id
         return entry
 
     def get(self, entry_id: int) -> Entry | None:
-        return next((e for e in self.entries if e.id == entry_id), None)
+        return next((e for e in self._entries if e.id == entry_id), None)
 
     def interpret(self, entry_id: int, text: str) -> None:
         entry = self.get(entry_id)
         if entry is not None:
             entry.interpretation = text.strip()
 
+    def delete(self, entry_id: int) -> None:
+        self._entries = [e for e in self._entries if e.id != entry_id]
+
     def to_markdown(self) -> str:
-        parts = [f"{TITLE}\n\n{INTRO}\n"]
-        for e in self.entries:
-            meaning = e.interpretation or "_(not written yet)_"
-            parts.append(
-                f"\n## {e.id}. {e.title} ({e.page})\n\n```sh\n{e.command}\n```\n\n```\n{e.output}\n```\n\n"
-                f"**What this means for my project:** {meaning}\n"
+        """The chapter's two columns as one Markdown table: the command and its output | what it means."""
+        rows = [f"{TITLE}\n\n{INTRO}\n\n| Command and output | What this means for my project |\n| --- | --- |\n"]
+        for n, e in enumerate(self.entries, 1):
+            left = (
+                _cell(f"**{n}. {e.title}** ({e.page})")
+                + "<br>"
+                + "<br>".join(
+                    f"`{_cell(line)}`" for line in [*e.command.splitlines(), *e.output.splitlines()] if line.strip()
+                )
             )
-        return "".join(parts)
+            rows.append(f"| {left} | {_cell(e.interpretation) or '_(not written yet)_'} |\n")
+        return "".join(rows)
 
 
 def simulate_command(plan: str, scenario: str, policy: str, query: str | None = None) -> str:

@@ -1,0 +1,123 @@
+"""The live keeper's cost in a real LiteLLM proxy: the same proxy and fake upstream with and without the
+keeper (p50/p99 latency side by side, one run), and the decisions a second one host sustains with 4 workers.
+
+Run: .venv/bin/python bench/live.py   (target: p99 added under 2 ms on SQLite; needs litellm[proxy]==1.108.7,
+or BUDGET_LITELLM naming its `litellm`). Bounded: a fixed number of requests, all to 127.0.0.1.
+"""
+
+from __future__ import annotations
+
+import sys
+import tempfile
+import time
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+
+import yaml
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+from budget.model import load_spec  # noqa: E402
+from budget.traffic import endpoint_prefixes, litellm_yaml  # noqa: E402
+from budget.traffic.live.fakeupstream import FakeUpstream  # noqa: E402
+from budget.traffic.live.proxy import Proxy  # noqa: E402
+
+ROOT = Path(__file__).resolve().parents[1]
+SPEC = "specs/budget_network.yaml"
+REQUESTS = 300  # sequential requests per proxy for the latency figures
+WARMUP = 30
+LOAD_REQUESTS = 800  # requests for the 4-worker throughput, 16 clients at a time
+INCIDENTS = 20
+
+
+def body(i: int) -> dict[str, object]:
+    md = {"incident_id": f"bench-{i % INCIDENTS}", "severity": "P2", "phase": "triage"}
+    return {"model": "local-coder", "metadata": md, "messages": [{"role": "user", "content": "triage"}]}
+
+
+def latencies(proxy: Proxy) -> list[float]:
+    for i in range(WARMUP):
+        proxy.chat(body(i))
+    out = []
+    for i in range(REQUESTS):
+        t = time.perf_counter()
+        status, _, _ = proxy.chat(body(i))
+        out.append((time.perf_counter() - t) * 1000)
+        if status != 200:
+            raise SystemExit(f"request {i} got {status}: see {proxy.log_path}")
+    return sorted(out)
+
+
+def pct(values: list[float], q: float) -> float:
+    return values[min(len(values) - 1, int(q * len(values)))]
+
+
+def in_process(spec_text: str, tmp: Path) -> None:
+    """The keeper's own share: LiveKeeper.decide on SQLite, no proxy around it."""
+    from budget.model import spec_from_text
+    from budget.traffic.live import LiveKeeper, SqliteStore
+
+    keeper = LiveKeeper(spec_from_text(spec_text), SqliteStore(str(tmp / "inproc.db")), time.time, spec_text=spec_text)
+    out = []
+    for i in range(2000):
+        t = time.perf_counter()
+        keeper.decide("local-coder", body(i)["metadata"], 100)
+        out.append((time.perf_counter() - t) * 1000)
+    keeper.store.close()
+    out.sort()
+    print(
+        f"LiveKeeper.decide in process (SQLite, 2,000 decisions): p50 {pct(out, 0.5):.2f} ms, "
+        f"p99 {pct(out, 0.99):.2f} ms, {len(out) / (sum(out) / 1000):.0f} decisions/s on one core"
+    )
+
+
+def main() -> None:
+    spec = load_spec(ROOT / SPEC)
+    upstream = FakeUpstream().start()
+    with tempfile.TemporaryDirectory(prefix="bench-live-") as tmp_dir:
+        tmp = Path(tmp_dir)
+        with_keeper = tmp / "keeper.yaml"
+        with_keeper.write_text(litellm_yaml(spec, SPEC))
+        plain = yaml.safe_load(with_keeper.read_text())
+        del plain["litellm_settings"]["callbacks"]
+        without = tmp / "plain.yaml"
+        without.write_text(yaml.safe_dump(plain, sort_keys=False))
+        env = {
+            f"{s}_{w}": upstream.base if w == "API_BASE" else "fake"
+            for s in endpoint_prefixes(spec).values()
+            for w in ("API_BASE", "API_KEY")
+        }
+        env.update(BUDGET_KEEPER_STATE=str(tmp / "keeper.db"), BUDGET_KEEPER_SPEC=str(ROOT / SPEC))
+        in_process((ROOT / SPEC).read_text(), tmp)
+        rows = []
+        for name, config in (("without the keeper", without), ("with the keeper (SQLite)", with_keeper)):
+            proxy = Proxy(config, env, tmp / f"{config.stem}.log")
+            try:
+                proxy.wait_ready()
+                lat = latencies(proxy)
+            finally:
+                proxy.stop()
+            rows.append((name, pct(lat, 0.5), pct(lat, 0.99)))
+        print(f"{REQUESTS} sequential requests each, one worker, fake upstream on 127.0.0.1")
+        print(f"{'proxy':28} {'p50 ms':>8} {'p99 ms':>8}")
+        for name, p50, p99 in rows:
+            print(f"{name:28} {p50:8.2f} {p99:8.2f}")
+        added50, added99 = rows[1][1] - rows[0][1], rows[1][2] - rows[0][2]
+        verdict = "ok" if added99 < 2.0 else "over the 2 ms target"
+        print(f"{'added by the keeper':28} {added50:8.2f} {added99:8.2f}  ({verdict})")
+        proxy = Proxy(with_keeper, env, tmp / "workers.log", workers=4)
+        try:
+            proxy.wait_ready()
+            with ThreadPoolExecutor(16) as pool:
+                t = time.perf_counter()
+                statuses = list(pool.map(lambda i: proxy.chat(body(i))[0], range(LOAD_REQUESTS)))
+                elapsed = time.perf_counter() - t
+        finally:
+            proxy.stop()
+        decided = sum(1 for s in statuses if s in (200, 429))
+        print(f"4 workers, 16 clients: {decided} decisions in {elapsed:.1f} s = {decided / elapsed:.0f} decisions/s")
+    upstream.stop()
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,19 @@
+"""Which store ``BUDGET_KEEPER_STATE`` names: a ``redis://`` URL (Redis) or a path (SQLite)."""
+
+from __future__ import annotations
+
+import os
+
+from budget.errors import BudgetError
+from budget.traffic.live.redisstore import RedisStore
+from budget.traffic.live.store import STATE_ENV, SqliteStore, Store
+
+
+def open_store(value: str | None = None) -> Store:
+    """The store ``BUDGET_KEEPER_STATE`` (or ``value``) names: a ``redis://`` URL or a SQLite path."""
+    target = os.environ.get(STATE_ENV, "") if value is None else value
+    if not target:
+        raise BudgetError(f"{STATE_ENV} is not set (a SQLite path or a redis:// URL)")
+    if target.startswith("redis://"):
+        return RedisStore(target)
+    return SqliteStore(target)

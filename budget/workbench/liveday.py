@@ -1,0 +1,65 @@
+"""The live day beside the simulated one: what the keeper in a LiteLLM proxy decided, in the simulator's terms.
+
+A keeper state (a SQLite file or a ``redis://`` URL; ``python -m budget.traffic.live demo`` keeps one in
+``out/live_keeper.sqlite``) holds the plan the keeper ran, every request's decision and the usage the
+upstreams reported. :func:`live_view` reads it into the figures the chapter's composite query asks
+about, the same figures of a simulated outage on the same plan, and the requests the proxy saw.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from budget.keeper import manual_key, simulate
+from budget.model import load_scenario
+from budget.traffic import live_day
+
+DEFAULT_STATE = Path("out") / "live_keeper.sqlite"
+FIGURES = (
+    ("failover_to_frontier", "failed over to the top tier"),
+    ("degraded_queue", "degraded queue"),
+    ("manual", "manual channel after the timeout"),
+    ("token_health_min", "token_health_min"),
+    ("silent_p0", "silent_p0"),
+    ("mttr_p95", "mttr_p95 (s)"),
+)
+
+
+@dataclass
+class LiveView:
+    plan: str
+    scenario: str
+    rows: list[dict[str, Any]]
+    decisions: dict[str, int]
+    served_by_tier: dict[str, int]
+    tokens_by_tier: dict[str, int]
+    requests: list[dict[str, Any]] = field(default_factory=list)
+
+
+def _figure(result: dict[str, Any], key: str) -> Any:
+    if key == "manual":
+        return result.get(manual_key(float(result.get("manual_timeout_sec", 120))))
+    return result.get(key)
+
+
+def live_view(state: str | Path, scenario: str | Path) -> LiveView:
+    """The live day of the keeper state ``state`` beside ``scenario`` simulated on the plan the keeper ran."""
+    spec, live = live_day(str(state))
+    sim = simulate(spec, load_scenario(scenario, spec), include_decisions=False).to_dict()
+    rows = [{"figure": label, "live day": _figure(live, key), "simulated": _figure(sim, key)} for key, label in FIGURES]
+    log = live.get("live", {})
+    requests = [
+        {k: d.get(k) for k in ("time", "incident", "severity", "phase", "decision", "tier", "reason")}
+        for d in log.get("requests_log", [])
+    ]
+    return LiveView(
+        plan=spec.source,
+        scenario=Path(scenario).name,
+        rows=rows,
+        decisions=dict(log.get("decisions", {})),
+        served_by_tier=dict(log.get("served_by_tier", {})),
+        tokens_by_tier=dict(log.get("tokens_by_tier", {})),
+        requests=requests,
+    )

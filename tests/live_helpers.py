@@ -1,0 +1,93 @@
+"""Shared by the real-proxy tests: a fake upstream, an exported config and a LiteLLM proxy with the keeper."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from budget.model import load_spec
+from budget.traffic import endpoint_prefixes
+from budget.traffic.live import LiveKeeper
+from budget.traffic.live.fakeupstream import FakeUpstream
+from budget.traffic.live.proxy import Proxy, decision_of
+
+ROOT = Path(__file__).resolve().parents[1]
+ELEVEN = 1767265200.0  # 2026-01-01 11:00 UTC
+
+
+@dataclass
+class Net:
+    proxy: Proxy
+    upstream: FakeUpstream
+    env: dict[str, str]
+    clock: Path
+    state: Path
+
+    def at(self, t: float) -> None:
+        tmp = self.clock.with_suffix(".tmp")
+        tmp.write_text(repr(t))
+        tmp.replace(self.clock)
+
+    def keeper(self) -> LiveKeeper:
+        return LiveKeeper.from_env(self.env)
+
+    def ask(self, model: str, md: dict[str, Any] | None, **extra: Any) -> tuple[int, str, dict[str, Any]]:
+        """(status, the tier that served it or the keeper's decision, the decision fields)."""
+        body: dict[str, Any] = {"model": model, "messages": [{"role": "user", "content": "diagnose the alert"}]}
+        if md is not None:
+            body["metadata"] = md
+        body.update(extra)
+        status, headers, data = self.proxy.chat(body)
+        if status == 200:
+            return status, headers.get("x-litellm-model-group", "?"), {}
+        fields = decision_of(data)
+        return status, headers.get("x-budget-decision", fields.get("decision", "?")), fields
+
+    def wait_down(self, tier: str, timeout: float = 10) -> None:
+        """The failure event lands shortly after the response: wait until the keeper noted the tier down."""
+        keeper = self.keeper()
+        for _ in range(int(timeout / 0.1)):
+            if tier in keeper.store.tiers_down():
+                keeper.store.close()
+                return
+            time.sleep(0.1)
+        keeper.store.close()
+        raise AssertionError(f"{tier} was never marked down")
+
+
+@contextmanager
+def live_net(tmp: Path, spec_path: str, workers: int = 1, state: str | None = None) -> Iterator[Net]:
+    upstream = FakeUpstream().start()
+    config = tmp / "config.yaml"
+    subprocess.run(
+        [sys.executable, "-m", "budget", "export", "--budget-spec", spec_path, "--to", "litellm", "--out", str(config)],
+        cwd=ROOT,
+        check=True,
+        capture_output=True,
+    )
+    clock = tmp / "clock"
+    env = {
+        f"{stem}_{what}": (upstream.base if what == "API_BASE" else f"key-{stem.lower()}")
+        for stem in endpoint_prefixes(load_spec(ROOT / spec_path)).values()
+        for what in ("API_BASE", "API_KEY")
+    }
+    env.update(
+        BUDGET_KEEPER_STATE=state or str(tmp / "keeper.db"),
+        BUDGET_KEEPER_SPEC=str(ROOT / spec_path),
+        BUDGET_KEEPER_CLOCK=str(clock),
+        LITELLM_MASTER_KEY="sk-test-master",
+    )
+    net = Net(Proxy(config, env, tmp / "proxy.log", workers), upstream, env, clock, tmp / "keeper.db")
+    net.at(ELEVEN)
+    try:
+        net.proxy.wait_ready()
+        yield net
+    finally:
+        net.proxy.stop()
+        upstream.stop()

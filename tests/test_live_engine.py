@@ -1,0 +1,206 @@
+"""The live keeper's engine: the simulator's decisions per request, state shared under concurrency."""
+
+from __future__ import annotations
+
+import shutil
+import socket
+import subprocess
+import threading
+import time
+from pathlib import Path
+
+import pytest
+
+from budget.errors import BudgetError
+from budget.keeper import simulate
+from budget.model import load_scenario, load_spec
+from budget.traffic.live import LiveKeeper, SqliteStore
+from budget.traffic.live.redisstore import RedisStore
+
+ELEVEN = 1767265200.0  # 2026-01-01 11:00 UTC
+COMPOSITE = ("failover_to_frontier", "degraded_queue", "manual_queue_after_120s", "token_health_min")
+
+
+class Clock:
+    def __init__(self, t: float) -> None:
+        self.t = t
+
+    def __call__(self) -> float:
+        return self.t
+
+
+def keeper(tmp_path: Path, spec_path: str, clock: Clock, store=None) -> LiveKeeper:
+    text = Path(spec_path).read_text()
+    return LiveKeeper(load_spec(spec_path), store or SqliteStore(str(tmp_path / "k.db")), clock, 120, "instant", text)
+
+
+def test_the_chapter_outage_live_ends_with_the_simulators_composite_query(tmp_path):
+    spec = load_spec("specs/budget_network.yaml")
+    sc = load_scenario("scenarios/fail_local_45m.json", spec)
+    clock = Clock(ELEVEN)
+    lk = keeper(tmp_path, "specs/budget_network.yaml", clock)
+    lk.set_tier("local-coder", True, "upstream 500")
+    served_top: set[str] = set()
+    for minute in (0, 1, 2, 3, 5, 10, 44):
+        clock.t = ELEVEN + minute * 60
+        for inc in sc.incidents:
+            md = {"incident_id": inc.id, "severity": inc.severity, "phase": "triage", "blast_radius": inc.blast_radius}
+            d = lk.decide("local-coder", md, 100)
+            assert d.tier in (None, "frontier-reviewer")
+            if d.decision == "failover":
+                served_top.add(inc.id)
+    clock.t = ELEVEN + 45 * 60
+    lk.set_tier("local-coder", False, "operator: back")
+    live = lk.result()
+    sim = simulate(spec, sc).to_dict()
+    assert {k: live[k] for k in COMPOSITE} == {k: sim[k] for k in COMPOSITE}
+    assert (live["failover_to_frontier"], live["degraded_queue"], live["manual_queue_after_120s"]) == (5, 15, 15)
+    assert len(served_top) == 5
+    (tmp_path / "day.jsonl").write_text(lk.alerts())
+    from tests.conftest import run_cli
+
+    proc = run_cli(
+        [
+            "drill",
+            "--budget-spec",
+            str(Path.cwd() / "specs/budget_network.yaml"),
+            "--alerts",
+            "day.jsonl",
+            "--outages",
+            "45",
+            "--out",
+            "drill.json",
+        ],
+        tmp_path,
+    )
+    assert proc.returncode == 1, proc.stderr  # the 45-minute drill of the live day falls below the guard
+    assert "day.jsonl: jsonl, 20 records, 20 incidents" in proc.stdout
+    row = next(line for line in proc.stdout.splitlines() if line.strip().startswith("45m"))
+    assert row.split()[3:5] == ["15", "0.56"]  # the manual channel and token_health_min, as simulate's 0.555
+    assert {d["id"] for d in sim["decisions"] if d["route"] == "failover"} == served_top
+
+
+def test_payment_plan_keeps_p3_and_young_tasks_off_the_upper_tiers(tmp_path):
+    clock = Clock(ELEVEN)
+    lk = keeper(tmp_path, "specs/payment_gateway_80_20_mid.yaml", clock)
+    lk.set_tier("local-coder", True, "upstream 500")
+    sev = ["P0", "P1", "P2", "P3"] * 4
+    for minute in range(0, 6):
+        clock.t = ELEVEN + minute * 60 + 30
+        for i, s in enumerate(sev):
+            d = lk.decide("local-coder", {"incident_id": f"i{i}", "severity": s, "phase": "triage"}, 100)
+            if s == "P3" or minute < 2:
+                assert d.tier is None, (minute, s, d)
+
+
+def test_a_caller_that_names_the_top_tier_is_refused(tmp_path):
+    lk = keeper(tmp_path, "specs/budget_network.yaml", Clock(ELEVEN))
+    d = lk.decide("frontier-reviewer", {"incident_id": "x", "severity": "P3", "phase": "triage"}, 10)
+    assert d.decision == "refused" and "model" in d.reason and d.tier is None
+    d = lk.decide("local-coder", {"incident_id": "x", "severity": "sev9", "phase": "triage"}, 10)
+    assert d.decision == "refused" and d.reason.startswith("metadata.severity")
+    d = lk.decide("local-coder", None, 10)
+    assert d.decision == "refused" and d.reason.startswith("metadata.incident_id")
+    d = lk.decide("local-coder", {"incident_id": "x", "severity": "critical", "phase": "triage"}, 10)
+    assert (d.decision, d.tier, d.severity) == ("serve", "local-coder", "P0")
+
+
+def test_a_state_path_that_is_a_directory_is_one_clear_error(tmp_path):
+    with pytest.raises(BudgetError, match="not a regular file"):
+        SqliteStore(str(tmp_path))
+
+
+def _hammer(lk: LiveKeeper, n: int, prefix: str, out: list) -> None:
+    for i in range(n):
+        out.append(lk.decide("local-coder", {"incident_id": f"{prefix}{i}", "severity": "P2", "phase": "triage"}, 1000))
+
+
+def _concurrent(tmp_path: Path, store_of) -> None:
+    """Threads, each with its own keeper on one store, cannot pass the tier's tokens a minute together."""
+    clock = Clock(ELEVEN)
+    keepers = [keeper(tmp_path, "specs/budget_network.yaml", clock, store_of()) for _ in range(4)]
+    limit = keepers[0].tpm["local-coder"]
+    n = int(limit // 1000 // 4) + 5  # together they ask for more than the minute's capacity
+    outs: list[list] = [[] for _ in keepers]
+    threads = [threading.Thread(target=_hammer, args=(k, n, f"t{j}-", outs[j])) for j, k in enumerate(keepers)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(60)
+    served = sum(1 for o in outs for d in o if d.served)
+    assert served == int(limit // 1000)
+    counters = keepers[0].store.counters("2026-01-01")
+    assert counters["tpm:local-coder:29454420"] <= limit
+    decisions = [e for e in keepers[0].store.events("2026-01-01") if e[0] == "decision"]
+    assert len(decisions) == 4 * n  # none lost
+    for k in keepers:
+        k.store.close()
+
+
+def test_sqlite_reservations_hold_under_concurrency(tmp_path):
+    _concurrent(tmp_path, lambda: SqliteStore(str(tmp_path / "shared.db")))
+
+
+@pytest.fixture(scope="module")
+def redis_url():
+    exe = shutil.which("redis-server")
+    if exe is None:
+        pytest.fail("redis-server is not installed (make test installs it)")
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    proc = subprocess.Popen(
+        [exe, "--port", str(port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no"],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    try:
+        for _ in range(100):
+            try:
+                socket.create_connection(("127.0.0.1", port), timeout=0.2).close()
+                break
+            except OSError:
+                time.sleep(0.05)
+        yield f"redis://127.0.0.1:{port}/0"
+    finally:
+        proc.terminate()
+        proc.wait(10)
+
+
+def test_redis_reservations_hold_under_concurrency(tmp_path, redis_url):
+    _concurrent(tmp_path, lambda: RedisStore(redis_url))
+
+
+def test_a_redis_that_does_not_answer_is_one_clear_error():
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    with pytest.raises(BudgetError, match="Redis does not answer"):
+        RedisStore(f"redis://127.0.0.1:{port}/0")
+
+
+def test_budget_fit_reads_the_live_day_as_a_spend_log(tmp_path):
+    import json
+
+    from tests.conftest import run_cli
+
+    clock = Clock(ELEVEN)
+    lk = keeper(tmp_path, "specs/budget_network.yaml", clock)
+    for i in range(12):
+        clock.t = ELEVEN + i * 300
+        for phase, tokens in (("triage", 900), ("diagnosis", 2400), ("plan", 1500)):
+            d = lk.decide("local-coder", {"incident_id": f"inc-{i}", "severity": "P2", "phase": phase}, 100)
+            assert d.served
+            lk.reconcile(d.to_dict(), tokens, d.tier)
+        md = {"incident_id": f"inc-{i}", "severity": "P2", "phase": "plan", "purpose": "review"}
+        d = lk.decide("frontier-reviewer", md, 100)
+        assert d.decision == "review"
+        lk.reconcile(d.to_dict(), 3000, d.tier)
+    rows = lk.spend_log()
+    assert len(rows) == 48 and rows[0]["metadata"] == {"incident_id": "inc-0", "phase": "triage", "keeper": "serve"}
+    (tmp_path / "live.json").write_text(json.dumps(rows))
+    proc = run_cli(["fit", "--spend-logs", "live.json", "--out", "fit.yaml"], tmp_path)
+    assert proc.returncode == 0, proc.stderr
+    assert "12 incidents, 12 reviewed by frontier-reviewer" in proc.stdout
+    assert "tokens_per_incident        4,800" in proc.stdout  # 900 + 2,400 + 1,500 per incident, as served
+    assert lk.store.counters("2026-01-01")["tier:local-coder"] == 12 * (900 + 2400 + 1500)  # reconciled exactly

@@ -1,0 +1,105 @@
+"""The live keeper in a real LiteLLM proxy (litellm[proxy]==1.108.7) on the chapter's plan, against a fake
+upstream on 127.0.0.1 that counts every hit; time moves by the keeper's clock file, not the wall."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from budget.keeper import simulate
+from budget.model import load_scenario, load_spec
+from tests.conftest import run_cli
+from tests.live_helpers import ELEVEN, Net, live_net
+
+SPEC = "specs/budget_network.yaml"
+Q45 = "failover_to_frontier==5 && degraded_queue==15 && manual_queue_after_120s==15"
+
+
+@pytest.fixture(scope="module")
+def net(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Net]:
+    with live_net(tmp_path_factory.mktemp("live"), SPEC) as n:
+        yield n
+
+
+def md(inc: str, sev: str = "P2", phase: str = "triage", **more: object) -> dict[str, object]:
+    return {"incident_id": inc, "severity": sev, "phase": phase, **more}
+
+
+def test_the_chapter_outage_in_the_proxy_ends_with_the_simulators_query(net: Net, tmp_path: Path):
+    spec = load_spec(SPEC)
+    sc = load_scenario("scenarios/fail_local_45m.json", spec)
+    net.at(ELEVEN)
+    net.upstream.reset()
+    net.upstream.fail("local-coder")
+    first = sc.incidents[0]
+    status, _, _ = net.ask("local-coder", md(first.id, first.severity, blast_radius=first.blast_radius))
+    assert status == 500  # the upstream failed once; the keeper marks the tier down
+    net.wait_down("local-coder")
+    served_top: set[str] = set()
+    seen: dict[str, int] = {}
+    for minute in (0, 1, 2, 3, 5):
+        net.at(ELEVEN + minute * 60)
+        for inc in sc.incidents:
+            status, what, fields = net.ask("local-coder", md(inc.id, inc.severity, blast_radius=inc.blast_radius))
+            seen[what] = seen.get(what, 0) + 1
+            if status == 200:
+                assert what == "frontier-reviewer" and minute >= 2  # never before the policy's 90 s
+                served_top.add(inc.id)
+            else:
+                assert status == 429 and what in ("queued", "degraded", "manual"), (status, what, fields)
+                assert fields["reason"]
+    assert net.upstream.stats().get("local-coder") == 1  # only the call that found it down
+    assert net.upstream.stats().get("frontier-reviewer") == seen["frontier-reviewer"]
+    net.at(ELEVEN + 45 * 60)
+    net.upstream.fail("local-coder", False)
+    keeper = net.keeper()
+    assert keeper.set_tier("local-coder", False, "operator: back")
+    keeper.store.close()
+    net.at(ELEVEN + 46 * 60)
+    status, what, _ = net.ask("local-coder", md(sc.incidents[2].id, sc.incidents[2].severity))
+    assert (status, what) == (200, "local-coder")
+    sim = simulate(spec, sc).to_dict()
+    assert served_top == {d["id"] for d in sim["decisions"] if d["route"] == "failover"}
+    proc = run_cli(["inspect", "--result", str(net.state), "--query", Q45 + " && token_health_min<0.60"], tmp_path)
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    assert "PASS" in proc.stdout
+
+
+def test_a_misbehaving_caller_is_refused_and_never_reaches_the_top_tier(net: Net):
+    net.at(ELEVEN + 86400)  # a new day
+    net.upstream.reset()
+    before = net.upstream.stats().get("frontier-reviewer", 0)
+    status, what, fields = net.ask("frontier-reviewer", md("m1", "P3"), fallbacks=["frontier-reviewer"])
+    assert (status, what) == (429, "refused")
+    assert "frontier-reviewer" in fields["reason"] and fields["decision"] == "refused"
+    # its own fallbacks and retries are dropped: it is served where the keeper says, once
+    status, what, _ = net.ask("local-coder", md("m2", "P3"), fallbacks=["frontier-reviewer"], num_retries=5)
+    assert (status, what) == (200, "local-coder")
+    # an api_base of its own the proxy itself rejects before any hook (1.108.7); nothing reaches an upstream
+    status, _, _ = net.ask("local-coder", md("m3", "P3"), api_base="http://127.0.0.1:9")
+    assert status != 200
+    assert net.upstream.stats().get("frontier-reviewer", 0) == before
+    assert net.upstream.stats().get("local-coder") == 1
+    status, what, _ = net.ask("frontier-reviewer", md("m2", "P3", purpose="review"))
+    assert (status, what) == (200, "frontier-reviewer")  # a review is the top tier's own work
+
+
+def test_bad_input_is_refused_with_one_line_and_the_proxy_keeps_serving(net: Net):
+    net.at(ELEVEN + 86400 + 600)
+    cases = [
+        (None, "metadata.incident_id"),
+        (md("b1", "P9"), "metadata.severity"),
+        (md("b1", "P1", phase="lunch"), "metadata.phase"),
+        (md("b1", "P1", blast_radius=9), "metadata.blast_radius"),
+    ]
+    for meta, field in cases:
+        status, what, fields = net.ask("local-coder", meta)
+        assert (status, what) == (429, "refused")
+        assert fields["reason"].startswith(field)
+    status, what, _ = net.ask("local-coder", md("b2", "warning"))
+    assert (status, what) == (200, "local-coder")
+    log = net.proxy.log_path.read_text(errors="replace")
+    assert "budget-keeper: refused request for 'local-coder': metadata.severity" in log
+    assert "keeper error" not in log and "keeper unavailable" not in log
