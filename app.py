@@ -23,6 +23,7 @@ PAGES = [
     st.Page("pages/6_Calibrate.py", title="Calibrate", icon=":material/tune:"),
     st.Page("pages/7_Gateway.py", title="Gateway", icon=":material/verified_user:"),
     st.Page("pages/8_Workbook.py", title="Workbook", icon=":material/menu_book:"),
+    st.Page("pages/9_Live_keeper.py", title="Live keeper", icon=":material/sensors:"),
 ]
 
 page = st.navigation(PAGES)

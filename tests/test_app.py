@@ -24,6 +24,7 @@ PAGES = [
     "pages/6_Calibrate.py",
     "pages/7_Gateway.py",
     "pages/8_Workbook.py",
+    "pages/9_Live_keeper.py",
 ]
 
 

@@ -63,6 +63,7 @@ from budget.workbench.library import (
     read_spec_text,
     red_button_rows,
     reference_plan_for,
+    root,
     save_spec,
     scenarios_dir,
     shipped_scenarios,
@@ -95,6 +96,7 @@ from budget.workbench.transcript import Printed, run_transcript
 from budget.workbench.workbook import Entry, Workbook, failure_command, simulate_command, simulate_output
 
 __all__ = [
+    "root",
     "DEFAULT_STATE",
     "LiveView",
     "live_view",

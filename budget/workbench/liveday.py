@@ -15,6 +15,7 @@ from typing import Any
 from budget.keeper import manual_key, simulate
 from budget.model import load_scenario
 from budget.traffic import live_day
+from budget.workbench.explain import Explanation, explain_result
 
 DEFAULT_STATE = Path("out") / "live_keeper.sqlite"
 FIGURES = (
@@ -36,6 +37,7 @@ class LiveView:
     served_by_tier: dict[str, int]
     tokens_by_tier: dict[str, int]
     requests: list[dict[str, Any]] = field(default_factory=list)
+    why: Explanation | None = None  # the live day explained as --explain explains a simulated run
 
 
 def _figure(result: dict[str, Any], key: str) -> Any:
@@ -62,4 +64,5 @@ def live_view(state: str | Path, scenario: str | Path) -> LiveView:
         served_by_tier=dict(log.get("served_by_tier", {})),
         tokens_by_tier=dict(log.get("tokens_by_tier", {})),
         requests=requests,
+        why=explain_result(live, spec),
     )

@@ -1,0 +1,64 @@
+"""Live keeper: the day the keeper decided in a real LiteLLM proxy, beside the same plan's simulated outage."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import streamlit as st
+
+from budget.errors import BudgetError
+from budget.workbench import DEFAULT_STATE, live_view, root, scenarios_dir, shipped_scenarios
+from ui import explanation, table
+
+st.title("Live keeper")
+st.caption(
+    "The keeper runs inside a LiteLLM proxy as a callback and decides every request with the simulator's own "
+    "policy (docs/gateways.md). `python -m budget.traffic.live demo` starts a proxy on a fake upstream, pulls "
+    f"the plug on the cheap tier and keeps the day's state in `{DEFAULT_STATE}`; a deployed keeper keeps it "
+    "where `BUDGET_KEEPER_STATE` says. Here the live day is read in the simulator's terms, beside a simulated "
+    "outage on the plan the keeper ran."
+)
+
+default = os.environ.get("BUDGET_KEEPER_STATE") or str(root() / DEFAULT_STATE)
+state = st.text_input("Keeper state (a SQLite file or a redis:// URL)", value=default, key="lk_state")
+scenarios = shipped_scenarios()
+pick = st.selectbox(
+    "Simulated beside it",
+    scenarios,
+    index=scenarios.index("fail_local_45m.json") if "fail_local_45m.json" in scenarios else 0,
+    key="lk_scenario",
+)
+if st.button("Read the live day", type="primary", key="lk_read"):
+    st.session_state.pop("lk_view", None)
+    if not state.startswith("redis://") and not Path(state).is_file():
+        st.session_state["lk_error"] = (
+            f"No keeper state at {state} yet: run `python -m budget.traffic.live demo` (it keeps one there)."
+        )
+    else:
+        try:
+            st.session_state["lk_view"] = live_view(state, scenarios_dir() / pick)
+            st.session_state.pop("lk_error", None)
+        except BudgetError as exc:
+            st.session_state["lk_error"] = str(exc)
+
+if st.session_state.get("lk_error"):
+    st.error(st.session_state["lk_error"])
+view = st.session_state.get("lk_view")
+if view is not None:
+    st.markdown(f"**Plan the keeper ran:** {view.plan} · **simulated beside it:** {view.scenario}")
+    table(view.rows, "lk_rows", "live_vs_simulated.csv")
+    cols = st.columns(3)
+    cols[0].markdown("**Decisions**\n\n" + "\n".join(f"- {k}: {n}" for k, n in sorted(view.decisions.items())))
+    cols[1].markdown(
+        "**Requests served, per tier**\n\n"
+        + ("\n".join(f"- {k}: {n}" for k, n in sorted(view.served_by_tier.items())) or "- none")
+    )
+    cols[2].markdown(
+        "**Tokens the upstreams reported**\n\n"
+        + ("\n".join(f"- {k}: {n:,}" for k, n in sorted(view.tokens_by_tier.items())) or "- none")
+    )
+    if view.why is not None:
+        explanation(view.why, "Why: the live day explained")
+    st.subheader("Every request the keeper decided")
+    table(view.requests, "lk_requests", "live_requests.csv", height=320)

@@ -1,0 +1,68 @@
+"""The Live keeper page: a keeper state read beside the simulated outage, with the CLI's figures."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from budget.model import load_scenario, load_spec
+from tests.conftest import ROOT, run_cli
+from tests.test_app import open_page, texts
+from tests.test_live_engine import ELEVEN, Clock, keeper
+
+
+@pytest.fixture
+def state(tmp_path: Path) -> Path:
+    """A live day: the chapter's 20 incidents through the keeper while local-coder is down for 45 minutes."""
+    spec = load_spec(ROOT / "specs/budget_network.yaml")
+    sc = load_scenario(ROOT / "scenarios/fail_local_45m.json", spec)
+    clock = Clock(ELEVEN)
+    lk = keeper(tmp_path, str(ROOT / "specs/budget_network.yaml"), clock)
+    lk.set_tier("local-coder", True, "upstream 500")
+    for minute in (0, 2, 44):
+        clock.t = ELEVEN + minute * 60
+        for inc in sc.incidents:
+            md = {"incident_id": inc.id, "severity": inc.severity, "phase": "triage", "blast_radius": inc.blast_radius}
+            lk.decide("local-coder", md, 100)
+    clock.t = ELEVEN + 45 * 60
+    lk.set_tier("local-coder", False, "operator: back")
+    return tmp_path / "k.db"
+
+
+def test_the_page_shows_the_live_day_as_inspect_reads_it(state: Path, monkeypatch: pytest.MonkeyPatch):
+    monkeypatch.setenv("BUDGET_KEEPER_STATE", str(state))
+    at = open_page("pages/9_Live_keeper.py")
+    at.button(key="lk_read").click().run(timeout=120)
+    assert not at.exception and not at.error, [e.value for e in at.error]
+    rows = at.dataframe[0].value
+    live = dict(zip(rows["figure"], rows["live day"], strict=True))
+    query = "failover_to_frontier==5 && degraded_queue==15 && manual_queue_after_120s==15"
+    proc = run_cli(["inspect", "--result", str(state), "--query", query], state.parent)
+    assert proc.returncode == 0, proc.stdout + proc.stderr  # the CLI reads the same live day the same way
+    assert live["failed over to the top tier"] == 5 and live["degraded queue"] == 15
+    assert live["manual channel after the timeout"] == 15
+    assert "frontier-reviewer: 5" in texts(at)  # the requests the proxy would have served on the top tier
+    assert json.loads(json.dumps(at.dataframe[1].value.to_dict()))  # every request, as a table
+
+
+def test_no_state_yet_says_how_to_make_one(tmp_path: Path, monkeypatch: pytest.MonkeyPatch):
+    monkeypatch.setenv("BUDGET_KEEPER_STATE", str(tmp_path / "none.sqlite"))
+    at = open_page("pages/9_Live_keeper.py")
+    at.button(key="lk_read").click().run()
+    assert not at.exception
+    missing = tmp_path / "none.sqlite"
+    said = f"No keeper state at {missing} yet: run `python -m budget.traffic.live demo` (it keeps one there)."
+    assert [e.value for e in at.error] == [said]
+
+
+def test_a_file_that_is_no_keeper_state_is_one_line(tmp_path: Path, monkeypatch: pytest.MonkeyPatch):
+    bad = tmp_path / "notes.sqlite"
+    bad.write_text("not a database\n")
+    monkeypatch.setenv("BUDGET_KEEPER_STATE", str(bad))
+    at = open_page("pages/9_Live_keeper.py")
+    at.button(key="lk_read").click().run()
+    assert not at.exception
+    assert len(at.error) == 1 and "\n" not in at.error[0].value
+    assert bad.read_text() == "not a database\n"
