@@ -16,13 +16,13 @@ import shutil
 import subprocess
 import sys
 from dataclasses import dataclass
-from pathlib import Path
 
 import pytest
 
 from tests.conftest import ROOT
 
 README = ROOT / "README.md"
+_ASSIGN = re.compile(r"^[A-Z_][A-Z0-9_]*=")
 
 
 @dataclass
@@ -41,7 +41,10 @@ def _commands(lines: list[str]) -> list[str]:
         if joined.endswith("\\"):
             joined = joined[:-1] + " "
             continue
-        if joined.strip().startswith("budget "):
+        words = joined.split()
+        while words and _ASSIGN.match(words[0]):  # NAME=value before the command: its environment
+            words = words[1:]
+        if words[:1] == ["budget"]:
             out.append(joined.strip())
         joined = ""
     return out
@@ -112,17 +115,38 @@ def matches(expected: list[str], actual: list[str]) -> bool:
     return go(0, 0)
 
 
-@pytest.fixture(scope="module")
-def learner(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """A scratch copy of what a learner has after a clone: the inputs, the capstone folder, no outputs."""
-    root = tmp_path_factory.mktemp("readme")
-    for name in ("specs", "scenarios", "capstone"):
-        shutil.copytree(ROOT / name, root / name)
-    (root / "capstone" / "budget-note.md").unlink(missing_ok=True)
-    return root
-
-
 ALL = blocks(README.read_text(encoding="utf-8"))
+
+
+@pytest.fixture(scope="module")
+def printed(tmp_path_factory: pytest.TempPathFactory) -> dict[int, list[str]]:
+    """Every block's commands run in README order in one scratch copy of what a learner has after a clone
+    (the inputs, the capstone folder, no outputs): a block's files are there for the next one."""
+    learner = tmp_path_factory.mktemp("readme")
+    for name in ("specs", "scenarios", "capstone"):
+        shutil.copytree(ROOT / name, learner / name)
+    (learner / "capstone" / "budget-note.md").unlink(missing_ok=True)
+    out: dict[int, list[str]] = {}
+    for block in ALL:
+        lines: list[str] = []
+        for command in block.commands:
+            words = shlex.split(command)
+            env = {"PATH": "/usr/bin:/bin", "PYTHONPATH": str(ROOT), "PYTHONUNBUFFERED": "1"}
+            while _ASSIGN.match(words[0]):
+                name, _, value = words.pop(0).partition("=")
+                env[name] = value
+            proc = subprocess.run(
+                [sys.executable, "-m", "budget", *words[1:]],
+                cwd=learner,
+                stdout=subprocess.PIPE,
+                stderr=subprocess.STDOUT,  # one stream, unbuffered: in the order a terminal shows them
+                text=True,
+                timeout=300,
+                env=env,
+            )
+            lines += proc.stdout.replace(str(learner) + "/", "").splitlines()
+        out[block.line] = lines
+    return out
 
 
 def test_the_readme_has_commands_that_show_their_output():
@@ -130,25 +154,15 @@ def test_the_readme_has_commands_that_show_their_output():
     assert len(shown) >= 10, [b.line for b in shown]
 
 
-@pytest.mark.parametrize("block", [b for b in ALL if b.commands], ids=lambda b: f"README.md:{b.line}")
-def test_each_command_block_prints_what_the_readme_shows(learner: Path, block: Block):
-    printed: list[str] = []
-    for command in block.commands:
-        proc = subprocess.run(
-            [sys.executable, "-m", "budget", *shlex.split(command)[1:]],
-            cwd=learner,
-            stdout=subprocess.PIPE,
-            stderr=subprocess.STDOUT,  # one stream, unbuffered: in the order a terminal shows them
-            text=True,
-            timeout=300,
-            env={"PATH": "/usr/bin:/bin", "PYTHONPATH": str(ROOT), "PYTHONUNBUFFERED": "1"},
-        )
-        printed += proc.stdout.replace(str(learner) + "/", "").splitlines()
-    if block.shown is None:
-        return
-    assert matches(block.shown, printed), (
+@pytest.mark.parametrize(
+    "block", [b for b in ALL if b.commands and b.shown is not None], ids=lambda b: f"README.md:{b.line}"
+)
+def test_each_command_block_prints_what_the_readme_shows(printed: dict[int, list[str]], block: Block):
+    assert block.shown is not None
+    got = printed[block.line]
+    assert matches(block.shown, got), (
         f"README.md:{block.line}: the commands print\n"
-        + "\n".join(printed)
+        + "\n".join(got)
         + "\n\nthe README shows\n"
         + "\n".join(block.shown)
     )
