@@ -23,7 +23,7 @@ ENGINE = ("files", "model", "keeper", "gateway", "drill", "calibration", "traffi
 def _lint(root: Path) -> subprocess.CompletedProcess[str]:
     env = {**os.environ, "PYTHONPATH": str(root), "NO_COLOR": "1"}
     return subprocess.run(
-        [str(LINT), str(root / "pyproject.toml"), "--no-cache"],
+        [str(LINT), "--config", str(root / "pyproject.toml"), "--no-cache"],
         cwd=root,
         env=env,
         capture_output=True,
