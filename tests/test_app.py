@@ -332,12 +332,15 @@ def test_calibrate_sweeps_marks_the_plan_and_makes_it_the_current_spec():
 def test_calibrate_asks_before_a_large_sweep():
     at = open_page("pages/6_Calibrate.py")
     at.slider(key="w_cal_shares").set_value((1, 40)).run()
-    at.select_slider(key="w_cal_step").set_value(1.0).run()
-    at.multiselect(key="w_cal_timeouts").set_value([30, 60, 120, 300]).run()
+    at.select_slider(key="w_cal_step").set_value(1.0).run()  # 800 variants: over 300, asks first
     assert at.button(key="w_cal_run").disabled
-    assert any("Yes, run all" in c.label for c in at.checkbox)
+    assert any("Yes, run all 800 variants" in c.label for c in at.checkbox)
     at.checkbox(key="w_cal_confirm").check().run()
     assert not at.button(key="w_cal_run").disabled
+    # past the command line's own limit (MAX_SWEEP_VARIANTS) the page refuses, as budget calibrate does
+    at.multiselect(key="w_cal_timeouts").set_value([30, 60, 120, 300]).run()
+    assert [e.value for e in at.error] == ["the sweep has 1,600 variants, over the limit of 1,000"]
+    assert at.button(key="w_cal_run").disabled
 
 
 def test_gateway_page_blocks_the_goodhart_variant():
