@@ -11,7 +11,7 @@ import streamlit as st
 from budget.errors import BudgetError
 from budget.files import parse_json_text
 from budget.gateway import evaluate
-from budget.keeper import RESULT_LABELS, manual_key, simulate
+from budget.keeper import RESULT_LABELS, health_text, manual_key, simulate
 from budget.model import ROUTING_POLICIES, scenario_from_document, spec_from_text
 from budget.workbench import (
     DEFAULT_SCENARIO,
@@ -171,7 +171,7 @@ if held:
     margin = r["token_health_min"] - r["alert_threshold"]
     m[0].metric(
         "token_health_min (0-1)",
-        f"{r['token_health_min']:.2f}",
+        health_text(r["token_health_min"]),
         f"{margin:+.2f} vs the {r['alert_threshold']:.2f} guard",
         help=f"lowest token_health of the run, at {r['token_health_min_at']}",
     )

@@ -5,7 +5,7 @@ from __future__ import annotations
 import streamlit as st
 
 from budget.errors import BudgetError
-from budget.keeper import simulate
+from budget.keeper import health_text, simulate
 from budget.model import load_scenario
 from budget.workbench import (
     DEFAULT_DECISION,
@@ -48,7 +48,7 @@ ss["note_case"] = case
 risk = c[1].text_input("risk", value=base.risk if base else "", key="w_note_risk")
 effect = st.text_input("effect", value=base.effect if base else "", key="w_note_effect")
 c2 = st.columns(3)
-c2[0].metric("simulated_floor (from the run, 0-1)", f"{floor:.2f}")
+c2[0].metric("simulated_floor (from the run, 0-1)", health_text(floor))
 threshold = c2[1].number_input(
     "alert_threshold",
     min_value=0.0,
@@ -59,12 +59,12 @@ threshold = c2[1].number_input(
 )
 if threshold > floor >= FLOOR:
     c2[2].warning(
-        f"Warning zone: {floor:.2f} <= token_health_min < {threshold:.2f}. Between the observed floor and the "
+        f"Warning zone: {health_text(floor)} <= token_health_min < {threshold:.2f}. Between the observed floor and the "
         "guard the system still works but needs an operator's attention."
     )
 elif threshold > floor:
     c2[2].error(
-        f"The run fell to {floor:.2f}, below the {FLOOR:.2f} floor: not a warning zone but a plan that "
+        f"The run fell to {health_text(floor)}, below the {FLOOR:.2f} floor: not a warning zone but a plan that "
         "fails this outage. Record it as such, or fix the plan first."
     )
 decision = st.text_input("decision", value=DEFAULT_DECISION, key="w_note_decision")

@@ -19,6 +19,7 @@ from budget.drill import (
     run_drill,
 )
 from budget.errors import BudgetError
+from budget.keeper import health_text
 from budget.workbench import MAX_UPLOAD_BYTES, drill_health_chart, explain_drill, flow_chart, scenarios_dir
 from ui import current, explanation, load_shipped, need_spec, read_upload, spec_label, workbook, workbook_pair
 
@@ -166,7 +167,9 @@ if held:
     else:
         st.success(f"every outage holds the {data['fail_under']:.2f} guard", icon=":material/check_circle:")
     st.dataframe(
-        pd.DataFrame(held["table"])[
+        pd.DataFrame(held["table"]).assign(  # the workbench's one rounding rule (down), as the CLI's table
+            token_health_min=lambda f: f["token_health_min"].map(lambda v: float(health_text(v)))
+        )[
             [
                 "outage_min",
                 "token_health_min",
@@ -206,10 +209,11 @@ if held:
         "Drill",
         f"drill of {spec_name} on {source}",
         f"budget drill --budget-spec {spec_label(cur)} --alerts {source if upload else 'scenarios/' + source} "
-        f"--outages {','.join(str(m) for m in sorted(outages))} --start {start}"
+        f"--outages {','.join(str(m) for m in sorted(outages))} --start {start} --out out/drill.json"
         + (f" --fail-under {fail_under:.2f}" if abs(fail_under - spec_guard) > 1e-9 else ""),
         "\n".join(
-            f"{r['outage_min']:>3} min: token_health_min {r['token_health_min']:.2f}, silent_p0 {r['silent_p0']:.3f}, "
+            f"{r['outage_min']:>3} min: token_health_min {health_text(r['token_health_min'])}, "
+            f"silent_p0 {r['silent_p0']:.3f}, "
             f"mttr_p95 {r['mttr_p95']} s, manual {r['manual_queue']} tasks: {r['verdict']}"
             for r in held["table"]
         ),

@@ -11,6 +11,7 @@ from budget.calibration import calibrate, grid, price_of, propose, spec_yaml
 from budget.drill import load_alerts, run_drill
 from budget.errors import BudgetError
 from budget.gateway import load_checks
+from budget.keeper import health_text
 from budget.model import spec_from_text
 from budget.workbench import (
     calibration_heatmap,
@@ -176,7 +177,7 @@ if held:
         )
         m = st.columns(3)
         for i, minutes in enumerate(OUTAGES):
-            m[i].metric(f"token_health_min at {minutes} min (0-1)", f"{best[f'token_health_min_{minutes}m']:.2f}")
+            m[i].metric(f"token_health_min at {minutes} min (0-1)", health_text(best[f"token_health_min_{minutes}m"]))
         b = st.columns(2)
         b[0].download_button(
             "Download the recommended spec", held["yaml"], file_name="recommended.yaml", key="w_cal_download"

@@ -47,9 +47,17 @@ if st.session_state.get("lk_error"):
 view = st.session_state.get("lk_view")
 if view is not None:
     st.markdown(f"**Plan the keeper ran:** {view.plan} · **simulated beside it:** {view.scenario}")
+    st.caption(
+        f"Each column is its own outage: the live day's as the keeper saw it ({view.outages[0]}, from the "
+        f"proxy's calls and the operator), the simulated one as {view.scenario} says ({view.outages[1]}); "
+        "the figures differ as the outages do."
+    )
     table(view.rows, "lk_rows", "live_vs_simulated.csv")
     cols = st.columns(3)
-    cols[0].markdown("**Decisions**\n\n" + "\n".join(f"- {k}: {n}" for k, n in sorted(view.decisions.items())))
+    cols[0].markdown(
+        "**Decisions, per request** (an incident asked about again counts again)\n\n"
+        + "\n".join(f"- {k}: {n}" for k, n in sorted(view.decisions.items()))
+    )
     cols[1].markdown(
         "**Requests served, per tier**\n\n"
         + ("\n".join(f"- {k}: {n}" for k, n in sorted(view.served_by_tier.items())) or "- none")
@@ -61,4 +69,13 @@ if view is not None:
     if view.why is not None:
         explanation(view.why, "Why: the live day explained")
     st.subheader("Every request the keeper decided")
-    table(view.requests, "lk_requests", "live_requests.csv", height=320)
+    table(
+        view.requests,
+        "lk_requests",
+        "live_requests.csv",
+        height=320,
+        column_config={
+            "tier": st.column_config.TextColumn("tier", width="medium"),
+            "reason": st.column_config.TextColumn("reason", width="large"),
+        },
+    )

@@ -37,7 +37,7 @@ def test_the_page_shows_the_live_day_as_inspect_reads_it(state: Path, monkeypatc
     at.button(key="lk_read").click().run(timeout=120)
     assert not at.exception and not at.error, [e.value for e in at.error]
     rows = at.dataframe[0].value
-    live = dict(zip(rows["figure"], rows["live day"], strict=True))
+    live = {k: float(v) for k, v in zip(rows["figure"], rows["live day"], strict=True)}  # the table shows text
     query = "failover_to_frontier==5 && degraded_queue==15 && manual_queue_after_120s==15"
     proc = run_cli(["inspect", "--result", str(state), "--query", query], state.parent)
     assert proc.returncode == 0, proc.stdout + proc.stderr  # the CLI reads the same live day the same way

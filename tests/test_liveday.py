@@ -31,6 +31,7 @@ def test_a_live_day_that_replays_the_chapter_outage_reads_like_its_simulation(tm
     assert rows["degraded queue"] == (15, 15)
     assert rows["manual channel after the timeout"] == (15, 15)
     assert rows["token_health_min"][0] == rows["token_health_min"][1]
+    assert view.outages == ("local-coder down 45 min from 11:00", "local-coder down 45 min from 11:00")
     assert view.served_by_tier == {"frontier-reviewer": 5}  # the five failed over, nothing else on any tier
     assert len(view.requests) == 60 and {r["decision"] for r in view.requests} >= {"failover", "degraded", "manual"}
 

@@ -13,6 +13,7 @@ from pathlib import Path
 
 import pytest
 
+from budget.keeper import health_text
 from tests.conftest import ROOT, run_cli
 from tests.test_app import open_page, scratch_root, texts  # noqa: F401 (the fixture: a scratch data root)
 
@@ -97,7 +98,7 @@ def test_the_simulator_shows_what_budget_simulate_prints(name: str, cli: dict[st
     for key in ("failover_to_frontier", "degraded_queue", "token_health_min", "mttr_p95", "guard"):
         assert got[key] == want[key], key
     health = next(m for m in at.metric if m.label.startswith("token_health_min"))
-    assert health.value == f"{want['token_health_min']:.2f}"
+    assert health.value == health_text(want["token_health_min"])  # the CLI's one rounding rule (down)
     assert f"the {want['guard']['alert_threshold']:.2f} guard" in str(health.delta)
     # the explanation is budget simulate --explain's, sentence by sentence (the query's section aside: the
     # page explains the query in its box)

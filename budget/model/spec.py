@@ -187,7 +187,10 @@ def _phases(
             _check_name(doc, kloc, key)
             if key not in tiers:
                 if declared or phases or reserve:
-                    raise doc.error(kloc, f"unknown tier (tiers in this spec: {', '.join(tiers)})")
+                    source = "its tiers: list" if declared else "as its first phase names them"
+                    raise doc.error(
+                        kloc, f"unknown tier (tiers in this spec, {source}: {', '.join(tiers)}; is one misspelled?)"
+                    )
                 tiers.append(key)
             quotas[key] = _int_quota(doc, kloc, value)
         if name == RESERVE:

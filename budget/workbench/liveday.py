@@ -32,6 +32,7 @@ FIGURES = (
 class LiveView:
     plan: str
     scenario: str
+    outages: tuple[str, str]  # (the live day's, the simulated one's): each column is its own outage
     rows: list[dict[str, Any]]
     decisions: dict[str, int]
     served_by_tier: dict[str, int]
@@ -46,6 +47,11 @@ def _figure(result: dict[str, Any], key: str) -> Any:
     return result.get(key)
 
 
+def _outage(result: dict[str, Any]) -> str:
+    """Which tier was down, from when and for how long: the two columns compare outages of their own length."""
+    return f"{result.get('down_tier')} down {result.get('duration_min')} min from {result.get('start')}"
+
+
 def live_view(state: str | Path, scenario: str | Path) -> LiveView:
     """The live day of the keeper state ``state`` beside ``scenario`` simulated on the plan the keeper ran."""
     spec, live = live_day(str(state))
@@ -53,12 +59,16 @@ def live_view(state: str | Path, scenario: str | Path) -> LiveView:
     rows = [{"figure": label, "live day": _figure(live, key), "simulated": _figure(sim, key)} for key, label in FIGURES]
     log = live.get("live", {})
     requests = [
-        {k: d.get(k) for k in ("time", "incident", "severity", "phase", "decision", "tier", "reason")}
+        {
+            k: ("" if d.get(k) is None else d.get(k))
+            for k in ("time", "incident", "severity", "phase", "decision", "tier", "reason")
+        }
         for d in log.get("requests_log", [])
     ]
     return LiveView(
-        plan=spec.source,
+        plan=f"{' / '.join(spec.tiers)}, {spec.daily_budget_tokens:,} tokens a day (stored in the state)",
         scenario=Path(scenario).name,
+        outages=(_outage(live), _outage(sim)),
         rows=rows,
         decisions=dict(log.get("decisions", {})),
         served_by_tier=dict(log.get("served_by_tier", {})),

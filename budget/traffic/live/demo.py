@@ -103,7 +103,7 @@ def run_demo(spec_path: str, minutes: int, state: str | None = None) -> int:
                 print(f"11:{minute:02d}  " + ", ".join(f"{n} {k}" for k, n in sorted(tally.items())))
                 for key, text in sorted(example.items()):
                     if not key.startswith("served"):
-                        print(f"        e.g. {text[:150]}")
+                        print(f"        e.g. {text}")
             result = result_from_state(env["BUDGET_KEEPER_STATE"])
             mk = manual_key(120)
             print(f"upstream hits: {upstream.stats()}")
