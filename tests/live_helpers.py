@@ -91,3 +91,49 @@ def live_net(tmp: Path, spec_path: str, workers: int = 1, state: str | None = No
     finally:
         net.proxy.stop()
         upstream.stop()
+
+
+def start_redis(port: int) -> subprocess.Popen[bytes]:
+    """A real redis-server on 127.0.0.1:``port`` (no persistence), answering when this returns."""
+    import shutil
+    import socket
+
+    import pytest
+
+    exe = shutil.which("redis-server")
+    if exe is None:
+        pytest.fail("redis-server is not installed (make test installs it)")
+    proc = subprocess.Popen(
+        [exe, "--port", str(port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no"],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    for _ in range(100):
+        try:
+            socket.create_connection(("127.0.0.1", port), timeout=0.2).close()
+            break
+        except OSError:
+            time.sleep(0.05)
+    return proc
+
+
+def chapter_live_day(tmp: Path) -> Path:
+    """A keeper state in ``tmp``: the chapter's 20 incidents asked about at 11:00, 11:02 and 11:44 while
+    local-coder is down for 45 minutes (the clock injected), then local-coder back; returns the state's path."""
+    from budget.model import load_scenario
+    from budget.traffic.live import SqliteStore
+
+    spec_path = ROOT / "specs" / "budget_network.yaml"
+    spec = load_spec(spec_path)
+    incidents = load_scenario(ROOT / "scenarios" / "fail_local_45m.json", spec).incidents
+    now = [ELEVEN]
+    lk = LiveKeeper(spec, SqliteStore(str(tmp / "k.db")), lambda: now[0], 120, "instant", spec_path.read_text())
+    lk.set_tier("local-coder", True, "upstream 500")
+    for minute in (0, 2, 44):
+        now[0] = ELEVEN + minute * 60
+        for inc in incidents:
+            md = {"incident_id": inc.id, "severity": inc.severity, "phase": "triage", "blast_radius": inc.blast_radius}
+            lk.decide("local-coder", md, 100)
+    now[0] = ELEVEN + 45 * 60
+    lk.set_tier("local-coder", False, "operator: back")
+    return tmp / "k.db"

@@ -7,28 +7,14 @@ from pathlib import Path
 
 import pytest
 
-from budget.model import load_scenario, load_spec
-from tests.conftest import ROOT, run_cli
+from tests.conftest import run_cli
+from tests.live_helpers import chapter_live_day
 from tests.test_app import open_page, texts
-from tests.test_live_engine import ELEVEN, Clock, keeper
 
 
 @pytest.fixture
 def state(tmp_path: Path) -> Path:
-    """A live day: the chapter's 20 incidents through the keeper while local-coder is down for 45 minutes."""
-    spec = load_spec(ROOT / "specs/budget_network.yaml")
-    sc = load_scenario(ROOT / "scenarios/fail_local_45m.json", spec)
-    clock = Clock(ELEVEN)
-    lk = keeper(tmp_path, str(ROOT / "specs/budget_network.yaml"), clock)
-    lk.set_tier("local-coder", True, "upstream 500")
-    for minute in (0, 2, 44):
-        clock.t = ELEVEN + minute * 60
-        for inc in sc.incidents:
-            md = {"incident_id": inc.id, "severity": inc.severity, "phase": "triage", "blast_radius": inc.blast_radius}
-            lk.decide("local-coder", md, 100)
-    clock.t = ELEVEN + 45 * 60
-    lk.set_tier("local-coder", False, "operator: back")
-    return tmp_path / "k.db"
+    return chapter_live_day(tmp_path)
 
 
 def test_the_page_shows_the_live_day_as_inspect_reads_it(state: Path, monkeypatch: pytest.MonkeyPatch):

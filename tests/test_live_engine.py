@@ -2,11 +2,8 @@
 
 from __future__ import annotations
 
-import shutil
 import socket
-import subprocess
 import threading
-import time
 from pathlib import Path
 
 import pytest
@@ -16,6 +13,7 @@ from budget.keeper import simulate
 from budget.model import load_scenario, load_spec
 from budget.traffic.live import LiveKeeper, SqliteStore
 from budget.traffic.live.redisstore import RedisStore
+from tests.live_helpers import start_redis
 
 ELEVEN = 1767265200.0  # 2026-01-01 11:00 UTC
 COMPOSITE = ("failover_to_frontier", "degraded_queue", "manual_queue_after_120s", "token_health_min")
@@ -143,24 +141,11 @@ def test_sqlite_reservations_hold_under_concurrency(tmp_path):
 
 @pytest.fixture(scope="module")
 def redis_url():
-    exe = shutil.which("redis-server")
-    if exe is None:
-        pytest.fail("redis-server is not installed (make test installs it)")
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         port = s.getsockname()[1]
-    proc = subprocess.Popen(
-        [exe, "--port", str(port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no"],
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-    )
+    proc = start_redis(port)
     try:
-        for _ in range(100):
-            try:
-                socket.create_connection(("127.0.0.1", port), timeout=0.2).close()
-                break
-            except OSError:
-                time.sleep(0.05)
         yield f"redis://127.0.0.1:{port}/0"
     finally:
         proc.terminate()

@@ -3,23 +3,14 @@ serving, and once Redis answers the keeper decides again (its state in Redis).""
 
 from __future__ import annotations
 
-import shutil
-import socket
-import subprocess
-import time
 from pathlib import Path
-
-import pytest
 
 from budget.traffic.live.proxy import free_port
 from budget.traffic.live.redisstore import RedisStore
-from tests.live_helpers import ELEVEN, live_net
+from tests.live_helpers import ELEVEN, live_net, start_redis
 
 
 def test_a_redis_that_does_not_answer_fails_closed_and_the_keeper_resumes(tmp_path: Path):
-    exe = shutil.which("redis-server")
-    if exe is None:
-        pytest.fail("redis-server is not installed (make test installs it)")
     port = free_port()
     url = f"redis://127.0.0.1:{port}/0"
     with live_net(tmp_path, "specs/budget_network.yaml", state=url) as net:
@@ -29,18 +20,8 @@ def test_a_redis_that_does_not_answer_fails_closed_and_the_keeper_resumes(tmp_pa
         assert (status, what) == (429, "refused")
         assert fields["reason"].startswith("keeper unavailable") and "Redis does not answer" in fields["reason"]
         assert net.upstream.stats() == {}
-        proc = subprocess.Popen(
-            [exe, "--port", str(port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no"],
-            stdout=subprocess.DEVNULL,
-            stderr=subprocess.DEVNULL,
-        )
+        proc = start_redis(port)
         try:
-            for _ in range(100):
-                try:
-                    socket.create_connection(("127.0.0.1", port), timeout=0.2).close()
-                    break
-                except OSError:
-                    time.sleep(0.05)
             status, what, _ = net.ask("local-coder", md)
             assert (status, what) == (200, "local-coder")
             store = RedisStore(url)

@@ -24,8 +24,8 @@ import pytest
 
 from budget.model import load_spec
 from budget.traffic import endpoint_prefixes, portkey_dict
+from budget.traffic.live.fakeupstream import FakeUpstream
 from tests.conftest import ROOT, run_cli
-from tests.upstream import FakeUpstream
 
 GATEWAY = ROOT / "gateways" / "portkey"
 SERVER = GATEWAY / "node_modules" / "@portkey-ai" / "gateway" / "build" / "start-server.js"
@@ -41,8 +41,11 @@ def _free_port() -> int:
 
 @pytest.fixture(scope="module")
 def upstream() -> Iterator[FakeUpstream]:
-    with FakeUpstream() as up:
+    up = FakeUpstream().start()
+    try:
         yield up
+    finally:
+        up.stop()
 
 
 @pytest.fixture(scope="module")
@@ -121,9 +124,10 @@ def _ask(gateway: str, config: str, metadata: dict[str, Any]) -> int:
 
 
 def _hits(upstream: FakeUpstream, gateway: str, config: str, **metadata: Any) -> tuple[int, dict[str, int]]:
-    upstream.hits.clear()
+    before = upstream.stats()
     status = _ask(gateway, config, metadata)
-    return status, dict(upstream.hits)
+    after = upstream.stats()
+    return status, {m: n - before.get(m, 0) for m, n in after.items() if n > before.get(m, 0)}
 
 
 def test_the_gateway_accepts_the_config_and_routine_work_stays_on_the_cheap_tier(
@@ -135,7 +139,7 @@ def test_the_gateway_accepts_the_config_and_routine_work_stays_on_the_cheap_tier
         status, hits = _hits(upstream, gateway, config, severity=severity, age_s=age, incident_id="INC-1")
         assert (status, hits) == (200, {"local-coder": 1}), (severity, age)
     # the key the export wrote is the one the upstream received
-    assert upstream.requests[-1]["auth"] == "Bearer sk-local-coder"
+    assert upstream.last_auth == "Bearer sk-local-coder"
 
 
 def test_payment_plan_while_local_coder_is_down_nothing_young_and_no_p3_climbs(
@@ -175,7 +179,7 @@ def test_textbook_plan_failover_reaches_the_top_tier_only_for_old_p0_p1(
     for severity, age in (("P2", 600), ("P3", 600), ("P0", 89)):
         assert _hits(upstream, gateway, config, severity=severity, age_s=age) == (500, {"local-coder": 1})
     # a review names its tier: it goes there and nowhere else
-    upstream.heal("local-coder")
+    upstream.fail("local-coder", False)
     assert _hits(upstream, gateway, config, tier="frontier-reviewer", severity="P3") == (
         200,
         {"frontier-reviewer": 1},

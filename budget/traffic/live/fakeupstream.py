@@ -20,6 +20,7 @@ class FakeUpstream:
         self.lock = threading.Lock()
         self.hits: dict[str, int] = {}
         self.failing: set[str] = set()
+        self.last_auth: str | None = None  # the Authorization header of the last completion asked for
         self.server = ThreadingHTTPServer(("127.0.0.1", port), _handler(self))
         self.server.daemon_threads = True
         self.port = self.server.server_address[1]
@@ -111,6 +112,7 @@ def _handler(up: FakeUpstream) -> type[BaseHTTPRequestHandler]:
                 up.reset()
                 self._send(200, {"ok": True})
             elif path.endswith("/chat/completions"):
+                up.last_auth = self.headers.get("Authorization")
                 self._send(*up.answer(body))
             else:
                 self._send(404, {"error": {"message": "not found"}})
