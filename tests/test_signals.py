@@ -79,6 +79,17 @@ NOTE = [
 EXPECTED_EXIT = {signal.SIGINT: 130, signal.SIGTERM: 143, signal.SIGHUP: 129}
 
 
+def _as_at_a_terminal() -> None:
+    """The child starts with the three signals at their defaults, as a command typed at a terminal does.
+
+    A run in the background (``make test &``, nohup, some CI runners) inherits SIGINT, and under nohup
+    SIGHUP, ignored; the command rightly keeps ignoring what it was told to ignore, so the tests that
+    deliver those signals give the child the dispositions they mean to test.
+    """
+    for sig in (signal.SIGINT, signal.SIGTERM, signal.SIGHUP):
+        signal.signal(sig, signal.SIG_DFL)
+
+
 def hooked_run(cwd: Path, point: str, sig: int, nth: int, args: list[str]) -> subprocess.CompletedProcess[str]:
     return subprocess.run(
         [sys.executable, "-c", RUNNER, point, str(int(sig)), str(nth), *args],
@@ -87,6 +98,7 @@ def hooked_run(cwd: Path, point: str, sig: int, nth: int, args: list[str]) -> su
         text=True,
         timeout=120,
         env={"PYTHONPATH": str(ROOT), "PATH": "/usr/bin:/bin"},
+        preexec_fn=_as_at_a_terminal,
     )
 
 
@@ -210,6 +222,7 @@ def _start_sweep(workdir: Path) -> tuple[subprocess.Popen[str], list[int]]:
         text=True,
         start_new_session=True,  # its own group: the test's Ctrl-C goes to the whole group, as a terminal's does
         env={"PYTHONPATH": str(ROOT), "PATH": "/usr/bin:/bin"},
+        preexec_fn=_as_at_a_terminal,
     )
     deadline = time.monotonic() + 30
     while len(_children(proc.pid)) < 2 and time.monotonic() < deadline and proc.poll() is None:
