@@ -94,3 +94,37 @@ def test_the_drill_history_is_its_own_input_by_design(workdir: Path, monkeypatch
     argv = ["drill", "--budget-spec", SPEC, "--alerts", ALERTS, "--out", "d.json", "--history", "h.jsonl"]
     assert main(argv) in (0, 1) and main(argv) in (0, 1)
     assert len((workdir / "h.jsonl").read_text().splitlines()) == 2
+
+
+@pytest.mark.parametrize(
+    "command",
+    [
+        ["compile", "--budget-spec", "specs/with_fit.yaml", "--out", "specs/fit.yaml"],
+        ["export", "--budget-spec", "specs/with_fit.yaml", "--to", "litellm", "--out", "specs/fit.yaml"],
+        [
+            "drill",
+            "--budget-spec",
+            "specs/with_fit.yaml",
+            "--alerts",
+            "scenarios/samples/alerts.csv",
+            "--out",
+            "o.json",
+            "--csv",
+            "specs/fit.yaml",
+        ],
+    ],
+    ids=["compile", "export", "drill"],
+)
+def test_the_fragment_a_spec_includes_is_an_input_too(
+    workdir: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str], command: list[str]
+):
+    """``include: fit.yaml`` is read as the spec is: an output naming it is refused, the fragment kept."""
+    monkeypatch.chdir(workdir)
+    fragment = "policy:\n  queue_limit: 15\n"
+    (workdir / "specs" / "fit.yaml").write_text(fragment)
+    spec = (workdir / "specs" / "budget_network.yaml").read_text() + "include: fit.yaml\n"
+    (workdir / "specs" / "with_fit.yaml").write_text(spec)
+    assert main(command) == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and "the same file as the input include: specs/fit.yaml" in err
+    assert (workdir / "specs" / "fit.yaml").read_text() == fragment

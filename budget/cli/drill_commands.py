@@ -39,6 +39,7 @@ def cmd_drill(args: argparse.Namespace) -> int:
     parse_clock(args.start, "--start")
     source = args.budget_spec or args.plan
     spec = load_plan(source)
+    outs.also_inputs({"include:": spec.included})
     history = load_days(args.alerts, args.format, args.severity_map)
     runs = len(lengths) + 1  # the outages and the baseline
     check_day_runs("drill", len(history.days), runs, MAX_DRILL_DAY_RUNS, "drill fewer days at a time")

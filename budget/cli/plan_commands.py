@@ -33,6 +33,7 @@ def cmd_compile(args: argparse.Namespace) -> int:
 
     outs = Outputs({"--out": args.out}, inputs={"--budget-spec": args.budget_spec})
     spec = load_spec(args.budget_spec)
+    outs.also_inputs({"include:": spec.included})
     try:
         split = parse_split(args.expect_split, spec.tiers, args.tolerance) if args.expect_split else None
     except BudgetError as exc:
@@ -104,6 +105,7 @@ def cmd_simulate(args: argparse.Namespace) -> int:
 
     outs = Outputs({"--out": args.out}, inputs={"--plan": args.plan, "--scenario": args.scenario})
     spec = load_plan(args.plan)
+    outs.also_inputs({"include:": spec.included})
     scenario = scenario_for(args, spec)
     result = simulate(spec, scenario, routing=args.policy).to_dict()
     outs.set("--out", json_text(result, args.out))

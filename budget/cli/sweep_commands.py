@@ -34,6 +34,7 @@ def cmd_calibrate(args: argparse.Namespace) -> int:
     goals = targets(args.targets)
     parse_clock(args.start, "--start")
     base = load_plan(args.budget_spec)
+    outs.also_inputs({"include:": base.included})
     history = load_days(args.alerts, args.format)
     replays = len(variants) * len(lengths)
     check_day_runs("calibrate", len(history.days), replays, MAX_SWEEP_DAY_RUNS, "give fewer days or a smaller sweep")

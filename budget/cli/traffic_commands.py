@@ -17,6 +17,7 @@ def cmd_fit(args: argparse.Namespace) -> int:
     tier_map = parse_tier_map(args.tier_map)
     tiers = [t.strip() for t in args.tiers.split(",") if t.strip()] if args.tiers else None
     spec = load_plan(args.budget_spec) if args.budget_spec else None
+    outs.also_inputs({"include:": spec.included if spec else None})
     fit = fit_spend_log(read_spend_log(args.spend_logs, args.format), tier_map, tiers, spec)
     outs.set("--out", fit.fragment_yaml())
     outs.commit()
@@ -35,6 +36,7 @@ def cmd_export(args: argparse.Namespace) -> int:
 
     outs = Outputs({"--out": args.out, "--limits-out": args.limits_out}, inputs={"--budget-spec": args.budget_spec})
     spec = load_plan(args.budget_spec)
+    outs.also_inputs({"include:": spec.included})
     outs.set("--out", export_text(spec, args.to, args.budget_spec))
     if "--limits-out" in outs:
         outs.set("--limits-out", limits_json(spec))

@@ -275,8 +275,14 @@ class Outputs:
             if real in seen:
                 raise UsageError(f"{flag} {p}: the same file as {seen[real]}; give each output its own file")
             seen[real] = flag
-        for real, flag in seen.items():
-            for in_flag, given in _input_items(inputs or {}):
+        self._real = seen
+        self.also_inputs(inputs or {})
+
+    def also_inputs(self, inputs: InputPaths) -> None:
+        """Refuse an output that is one of ``inputs`` too: inputs a command learns as it reads (a spec's
+        ``include:``), checked as soon as they are known and still before anything is written."""
+        for real, flag in self._real.items():
+            for in_flag, given in _input_items(inputs):
                 if _same_file(real, given):
                     raise UsageError(
                         f"{_label(self.paths[flag], flag)}: the same file as the input {_label(given, in_flag)}; "

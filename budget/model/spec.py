@@ -77,6 +77,7 @@ class BudgetSpec(BaseModel):
     policy_declared: bool = False
     split: Split | None = None
     source: str = "<spec>"
+    included: str | None = None  # the policy fragment ``include:`` read: an input too, never an output
 
     @property
     def cheapest(self) -> str:
@@ -265,6 +266,7 @@ def spec_from_document(doc: Document) -> BudgetSpec:
         policy_declared=declared,
         split=split,
         source=doc.name,
+        included=str(_fragment_path(doc, data["include"])) if data.get("include") is not None else None,
     )
     _check_sums(doc, spec, data.get("totals"))
     return spec
@@ -283,14 +285,19 @@ def _policy_block(doc: Document, data: dict[str, Any]) -> dict[str, Any]:
     return block
 
 
+def _fragment_path(doc: Document, raw: str) -> Path:
+    """Where ``include:`` points: relative to the spec's own file (to the working folder for a text)."""
+    own = Path(doc.name)
+    return (own.parent if own.is_file() else Path(".")) / raw.strip()
+
+
 def _fragment(doc: Document, raw: object) -> Document:
     """The policy fragment ``include:`` names, checked to hold only a ``policy:`` block."""
     loc = ("include",)
     if not isinstance(raw, str) or not raw.strip():
         raise doc.error(loc, f"must be the path of a policy fragment (relative to this spec), got {raw!r}")
     own = Path(doc.name)
-    base = own.parent if own.is_file() else Path(".")
-    path = base / raw.strip()
+    path = _fragment_path(doc, raw)
     if own.is_file() and path.exists() and path.resolve() == own.resolve():
         raise doc.error(loc, f"include loop: {raw.strip()} is this spec itself")
     if not path.exists():
