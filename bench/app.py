@@ -26,7 +26,18 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 CHROMIUM = "/usr/bin/chromium"
-PAGES = ["Home", "Spec editor", "Simulator", "Compare", "Budget note", "Drill", "Calibrate", "Gateway", "Workbook"]
+PAGES = [
+    "Home",
+    "Spec editor",
+    "Simulator",
+    "Compare",
+    "Budget note",
+    "Drill",
+    "Calibrate",
+    "Gateway",
+    "Workbook",
+    "Live keeper",
+]
 URLS = {name: "" if name == "Home" else name.replace(" ", "_") for name in PAGES}
 HEADINGS = {name: name for name in PAGES} | {"Home": "Token budget workbench", "Drill": "Budget drill"}
 HEADINGS["Gateway"] = "Anti-Goodhart gateway"
