@@ -12,6 +12,7 @@ from budget.errors import BudgetError
 from budget.keeper import simulate
 from budget.model import load_scenario, load_spec
 from budget.traffic.live import LiveKeeper, SqliteStore
+from budget.traffic.live.proxy import free_port
 from budget.traffic.live.redisstore import RedisStore
 from tests.live_helpers import start_redis
 
@@ -141,9 +142,7 @@ def test_sqlite_reservations_hold_under_concurrency(tmp_path):
 
 @pytest.fixture(scope="module")
 def redis_url():
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        port = s.getsockname()[1]
+    port = free_port()
     proc = start_redis(port)
     try:
         yield f"redis://127.0.0.1:{port}/0"

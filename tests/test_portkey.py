@@ -25,18 +25,13 @@ import pytest
 from budget.model import load_spec
 from budget.traffic import endpoint_prefixes, portkey_dict
 from budget.traffic.live.fakeupstream import FakeUpstream
+from budget.traffic.live.proxy import free_port
 from tests.conftest import ROOT, run_cli
 
 GATEWAY = ROOT / "gateways" / "portkey"
 SERVER = GATEWAY / "node_modules" / "@portkey-ai" / "gateway" / "build" / "start-server.js"
 PAYMENT = "specs/payment_gateway_80_20_mid.yaml"
 TEXTBOOK = "specs/budget_network.yaml"
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
 
 
 @pytest.fixture(scope="module")
@@ -53,7 +48,7 @@ def gateway() -> Iterator[str]:
     node = shutil.which("node")
     if node is None or not SERVER.exists():
         pytest.fail("the Portkey gateway is not installed: `make test` installs it (make gateways)")
-    port = _free_port()
+    port = free_port()
     proc = subprocess.Popen(
         [node, "-r", str(GATEWAY / "loopback.cjs"), str(SERVER), f"--port={port}", "--headless"],
         stdout=subprocess.DEVNULL,
