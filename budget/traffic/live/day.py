@@ -51,10 +51,9 @@ def read_log(events: list[tuple[str, dict[str, Any]]], down_at_start: dict[str, 
             )
         elif kind == "down":
             open_from.setdefault(str(body["tier"]), tick_of(body["second"]))
-        elif kind == "up":
+        elif kind == "up":  # with no down today, the tier was down since before the day began
             tier = str(body["tier"])
-            if tier in open_from:
-                day.outages.append((open_from.pop(tier), tick_of(body["second"]), tier))
+            day.outages.append((open_from.pop(tier, 0), tick_of(body["second"]), tier))
         elif kind == "decision":
             day.decisions.append(body)
         elif kind == "usage":

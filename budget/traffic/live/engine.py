@@ -1,9 +1,9 @@
 """The live keeper: per request, what the simulator's keeper decides for this incident now.
 
 :meth:`LiveKeeper.decide` notes the incident the first time it is seen (its age is the keeper's own),
-runs the keeper of ``budget.keeper`` over the day so far (``day.keeper_at``: the same admission,
+runs the keeper of ``budget.keeper`` over the day so far (``running.RunningDay``: the same admission,
 ranked failover, allowance, guard, degraded queue, manual timeout, red button and return as
-``budget simulate``) and reads where the incident's task stands:
+``budget simulate``, run on minute by minute as facts arrive) and reads where the incident's task stands:
 
 - ``serve``: the phase's tier is up and the task is not waiting or handed to humans;
 - ``review``: ``purpose: review`` on the top tier, while it is up;
@@ -20,6 +20,7 @@ a reservation that does not fit turns the decision into ``degraded``. The upstre
 from __future__ import annotations
 
 import os
+import threading
 import uuid
 from dataclasses import asdict, dataclass, field
 from typing import Any
@@ -32,7 +33,8 @@ from budget.model.scenario import DEFAULT_MANUAL_TIMEOUT_SEC
 from budget.traffic.live.backends import open_store
 from budget.traffic.live.clock import DAY_SEC, Clock, clock_from_env, day_and_second
 from budget.traffic.live.contract import Request, parse_request, phase_tier
-from budget.traffic.live.day import SERVED, DayLog, alert_lines, keeper_at, live_result, read_log, spend_rows, tick_of
+from budget.traffic.live.day import SERVED, DayLog, alert_lines, live_result, read_log, spend_rows
+from budget.traffic.live.running import RunningDay
 from budget.traffic.live.store import Store
 
 SPEC_ENV = "BUDGET_KEEPER_SPEC"
@@ -85,7 +87,8 @@ class LiveKeeper:
         self.recovery = recovery
         self.work_tier, self.allowance, self.quota_total = _plan_figures(spec)
         self.tpm = {t: float(v) for t, v in tier_capacity_tpm(spec).items()}
-        self._cached: tuple[tuple[Any, ...], Keeper] | None = None
+        self._running: tuple[str, int, RunningDay] | None = None  # (day, facts read, its running keeper)
+        self._lock = threading.Lock()
         if spec_text is not None:
             store.set_meta("spec", spec_text)
             store.set_meta("manual_timeout_sec", repr(float(manual_timeout_sec)))
@@ -117,13 +120,22 @@ class LiveKeeper:
         return read_log(self.store.events(day, facts_only), carried)
 
     def keeper_now(self, day: str, second: int) -> Keeper:
-        """The keeper run up to its tick for ``second``; the last run is reused while the facts it ran on
-        (incidents, outages) and the tick are the same (a run only reads them)."""
-        log = self.day_log(day, facts_only=True)
-        key = (day, tick_of(second), len(log.incidents), tuple(log.outages))
-        if self._cached is None or self._cached[0] != key:
-            self._cached = (key, keeper_at(self.spec, log, self.manual_timeout_sec, self.recovery, second))
-        return self._cached[1]
+        """The keeper run up to its tick for ``second``, with every fact of the day logged so far: the day's
+        running keeper (``running.RunningDay``) reads only the facts logged since its last request."""
+        with self._lock:
+            if self._running is None or self._running[0] != day:
+                running = RunningDay(self.spec, self.manual_timeout_sec, self.recovery)
+                start = _day_start(day)
+                for tier, since in sorted(self.store.tiers_down().items()):
+                    if since < start:
+                        running.carry(tier)
+                self._running = (day, 0, running)
+            _, cursor, running = self._running
+            facts, cursor = self.store.facts(day, cursor)
+            for kind, body in facts:
+                running.note(kind, body)
+            self._running = (day, cursor, running)
+            return running.keeper_at(second)
 
     def decide(self, model: Any, metadata: Any, estimate: float) -> Decision:
         """The keeper's decision for one request, logged and (when served) with its tokens reserved."""

@@ -2,7 +2,8 @@
 
 A small RESP client on a socket (no dependency); every operation that checks and writes is one Lua
 script (``EVAL``), which Redis runs atomically. Keys: ``budget:keeper:<day>:log`` (a list of JSON
-records), ``:incidents`` and ``:counters`` (hashes), and ``budget:keeper:tiers`` (tier -> down since).
+records), ``:facts`` (the same records of incidents seen and tiers down and up, which the keeper's run
+reads), ``:incidents`` and ``:counters`` (hashes), and ``budget:keeper:tiers`` (tier -> down since).
 """
 
 from __future__ import annotations
@@ -22,6 +23,7 @@ TIMEOUT_SEC = 2.0
 _FIRST_SEEN = """
 if redis.call('HSETNX', KEYS[1], ARGV[1], ARGV[2]) == 1 then
   redis.call('RPUSH', KEYS[2], ARGV[3])
+  redis.call('RPUSH', KEYS[3], ARGV[3])
   return ARGV[2]
 end
 return redis.call('HGET', KEYS[1], ARGV[1])
@@ -32,6 +34,7 @@ local down = ARGV[2] == '1'
 if (was ~= false) == down then return 0 end
 if down then redis.call('HSET', KEYS[1], ARGV[1], ARGV[3]) else redis.call('HDEL', KEYS[1], ARGV[1]) end
 redis.call('RPUSH', KEYS[2], ARGV[4])
+redis.call('RPUSH', KEYS[3], ARGV[4])
 return 1
 """
 _RESERVE = """
@@ -102,15 +105,23 @@ class RedisStore:
         entry = json.dumps({"kind": "seen", "body": record}, sort_keys=True)
         self._call("SADD", PREFIX + "days", day)
         got = self._call(
-            "EVAL", _FIRST_SEEN, "2", self._k(day, "incidents"), self._k(day, "log"), incident, body, entry
+            "EVAL",
+            _FIRST_SEEN,
+            "3",
+            self._k(day, "incidents"),
+            self._k(day, "log"),
+            self._k(day, "facts"),
+            incident,
+            body,
+            entry,
         )
         return dict(json.loads(got))
 
     def set_tier(self, day: str, tier: str, down: bool, record: dict[str, Any]) -> bool:
         entry = json.dumps({"kind": "down" if down else "up", "body": record}, sort_keys=True)
-        keys = (PREFIX + "tiers", self._k(day, "log"))
+        keys = (PREFIX + "tiers", self._k(day, "log"), self._k(day, "facts"))
         self._call("SADD", PREFIX + "days", day)
-        return bool(self._call("EVAL", _SET_TIER, "2", *keys, tier, "1" if down else "0", str(record["t"]), entry))
+        return bool(self._call("EVAL", _SET_TIER, "3", *keys, tier, "1" if down else "0", str(record["t"]), entry))
 
     def tiers_down(self) -> dict[str, float]:
         flat = self._call("HGETALL", PREFIX + "tiers") or []
@@ -137,6 +148,11 @@ class RedisStore:
             if not facts_only or e["kind"] in ("seen", "down", "up"):
                 out.append((str(e["kind"]), dict(e["body"])))
         return out
+
+    def facts(self, day: str, after: int) -> tuple[list[tuple[str, dict[str, Any]]], int]:
+        """The day's facts (seen, down, up) after the first ``after`` of them, and how many there are now."""
+        rows = self._call("LRANGE", self._k(day, "facts"), str(after), "-1") or []
+        return [(str(e["kind"]), dict(e["body"])) for e in map(json.loads, rows)], after + len(rows)
 
     def counters(self, day: str) -> dict[str, float]:
         flat = self._call("HGETALL", self._k(day, "counters")) or []

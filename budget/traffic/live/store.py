@@ -39,6 +39,7 @@ class Store(Protocol):
     def adjust(self, day: str, items: list[tuple[str, float]]) -> None: ...
     def log(self, day: str, kind: str, record: dict[str, Any]) -> None: ...
     def events(self, day: str, facts_only: bool = False) -> list[tuple[str, dict[str, Any]]]: ...
+    def facts(self, day: str, after: int) -> tuple[list[tuple[str, dict[str, Any]]], int]: ...
     def counters(self, day: str) -> dict[str, float]: ...
     def days(self) -> list[str]: ...
     def get_meta(self, key: str) -> str | None: ...
@@ -151,6 +152,18 @@ class SqliteStore:
         where = " AND kind IN ('seen', 'down', 'up')" if facts_only else ""
         rows = self._con().execute(f"SELECT kind, body FROM log WHERE day=?{where} ORDER BY id", (day,)).fetchall()
         return [(str(k), dict(json.loads(b))) for k, b in rows]
+
+    def facts(self, day: str, after: int) -> tuple[list[tuple[str, dict[str, Any]]], int]:
+        """The day's facts (seen, down, up) logged after the cursor ``after``, and the cursor after them."""
+        rows = (
+            self._con()
+            .execute(
+                "SELECT id, kind, body FROM log WHERE day=? AND id>? AND kind IN ('seen', 'down', 'up') ORDER BY id",
+                (day, after),
+            )
+            .fetchall()
+        )
+        return [(str(k), dict(json.loads(b))) for _, k, b in rows], (int(rows[-1][0]) if rows else after)
 
     def counters(self, day: str) -> dict[str, float]:
         rows = self._con().execute("SELECT key, value FROM counters WHERE day=? ORDER BY key", (day,)).fetchall()
