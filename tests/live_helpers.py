@@ -49,16 +49,36 @@ class Net:
         fields = decision_of(data)
         return status, headers.get("x-budget-decision", fields.get("decision", "?")), fields
 
-    def wait_down(self, tier: str, timeout: float = 10) -> None:
-        """The failure event lands shortly after the response: wait until the keeper noted the tier down."""
+    def wait_down(self, tier: str, timeout: float = 10, up: bool = False) -> None:
+        """The failure event (a probe) lands shortly after the response: wait until the keeper noted the tier
+        down (``up``: back up)."""
         keeper = self.keeper()
-        for _ in range(int(timeout / 0.1)):
-            if tier in keeper.store.tiers_down():
-                keeper.store.close()
-                return
-            time.sleep(0.1)
-        keeper.store.close()
-        raise AssertionError(f"{tier} was never marked down")
+        try:
+            for _ in range(int(timeout / 0.1)):
+                if (tier in keeper.store.tiers_down()) != up:
+                    return
+                time.sleep(0.1)
+        finally:
+            keeper.store.close()
+        raise AssertionError(f"{tier} was never marked {'up' if up else 'down'}")
+
+    def wait_probes(self, t: float, count: int, timeout: float = 10) -> list[dict[str, Any]]:
+        """The keeper's probes of the UTC day of ``t``, once ``count`` of them are logged (they run after the
+        response that took them); then a short wait shows no more come."""
+        from budget.traffic.live.clock import day_and_second
+
+        keeper = self.keeper()
+        day = day_and_second(t)[0]
+        try:
+            for _ in range(int(timeout / 0.1)):
+                probes = [body for kind, body in keeper.store.events(day) if kind == "probe"]
+                if len(probes) >= count:
+                    time.sleep(0.3)
+                    return [body for kind, body in keeper.store.events(day) if kind == "probe"]
+                time.sleep(0.1)
+        finally:
+            keeper.store.close()
+        raise AssertionError(f"{count} probes expected, {len(probes)} logged")
 
 
 @contextmanager

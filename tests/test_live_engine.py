@@ -188,3 +188,35 @@ def test_budget_fit_reads_the_live_day_as_a_spend_log(tmp_path):
     assert "12 incidents, 12 reviewed by frontier-reviewer" in proc.stdout
     assert "tokens_per_incident        4,800" in proc.stdout  # 900 + 2,400 + 1,500 per incident, as served
     assert lk.store.counters("2026-01-01")["tier:local-coder"] == 12 * (900 + 2400 + 1500)  # reconciled exactly
+
+
+def test_one_probe_an_interval_for_a_tier_its_upstream_took_down_and_none_for_an_operators(tmp_path):
+    clock = Clock(ELEVEN)
+    store = SqliteStore(str(tmp_path / "k.db"))
+    workers = [keeper(tmp_path, "specs/budget_network.yaml", clock, store) for _ in range(3)]
+    workers[0].set_tier("local-coder", True, "upstream failed: 500", by="upstream")
+    workers[0].set_tier("frontier-reviewer", True, "operator: maintenance")
+    probes = []
+    for second in (30, 61, 62, 90, 121, 150):
+        clock.t = ELEVEN + second
+        for i, w in enumerate(workers):
+            d = w.decide("local-coder", {"incident_id": f"i{second}-{i}", "severity": "P3", "phase": "triage"}, 100)
+            if d.probe:
+                probes.append((second, d.probe))
+    assert probes == [(61, "local-coder"), (121, "local-coder")]  # one worker a minute; never the operator's tier
+    clock.t = ELEVEN + 125
+    assert not workers[1].probed("local-coder", False, "still 500")
+    assert "local-coder" in store.tiers_down()
+    assert workers[2].probed("local-coder", True, "the upstream answered", tokens=3)
+    assert set(store.tiers_down()) == {"frontier-reviewer"}
+    day = workers[0].result()
+    assert day["live"]["tokens_by_tier"] == {"local-coder": 3}
+
+
+def test_the_probe_interval_is_read_from_the_environment(tmp_path):
+    env = {"BUDGET_KEEPER_SPEC": "specs/budget_network.yaml", "BUDGET_KEEPER_STATE": str(tmp_path / "k.db")}
+    assert LiveKeeper.from_env(env).probe_sec == 60
+    assert LiveKeeper.from_env({**env, "BUDGET_KEEPER_PROBE_SEC": "0"}).probe_sec == 0
+    assert LiveKeeper.from_env({**env, "BUDGET_KEEPER_PROBE_SEC": "15"}).probe_sec == 15
+    with pytest.raises(BudgetError, match="BUDGET_KEEPER_PROBE_SEC: must be a number of seconds"):
+        LiveKeeper.from_env({**env, "BUDGET_KEEPER_PROBE_SEC": "soon"})

@@ -50,7 +50,10 @@ def test_the_chapter_outage_in_the_proxy_ends_with_the_simulators_query(net: Net
             else:
                 assert status == 429 and what in ("queued", "degraded", "manual"), (status, what, fields)
                 assert fields["reason"]
-    assert net.upstream.stats().get("local-coder") == 1  # only the call that found it down
+    # the call that found it down, then the keeper's own probes, one a minute, which found it still failing
+    probes = net.wait_probes(ELEVEN, 4)
+    assert [p["answered"] for p in probes] == [False] * 4
+    assert net.upstream.stats().get("local-coder") == 1 + len(probes)
     assert net.upstream.stats().get("frontier-reviewer") == seen["frontier-reviewer"]
     net.at(ELEVEN + 45 * 60)
     net.upstream.fail("local-coder", False)
@@ -103,3 +106,28 @@ def test_bad_input_is_refused_with_one_line_and_the_proxy_keeps_serving(net: Net
     log = net.proxy.log_path.read_text(errors="replace")
     assert "budget-keeper: refused request for 'local-coder': metadata.severity" in log
     assert "keeper error" not in log and "keeper unavailable" not in log
+
+
+def test_a_tier_its_upstream_took_down_comes_back_when_the_keepers_probe_answers(net: Net):
+    day = ELEVEN + 2 * 86400
+    net.at(day)
+    net.upstream.reset()
+    net.upstream.fail("local-coder")
+    assert net.ask("local-coder", md("p1", "P2"))[0] == 500
+    net.wait_down("local-coder")
+    net.at(day + 30)  # within the first minute: no probe yet
+    assert net.ask("local-coder", md("p1", "P2"))[:2] == (429, "degraded")  # a P2 is not failed over
+    net.at(day + 61)  # a minute on: this request is refused and the keeper asks local-coder itself, once
+    assert net.ask("local-coder", md("p2", "P3"))[0] == 429
+    assert net.ask("local-coder", md("p3", "P3"))[0] == 429
+    assert [p["answered"] for p in net.wait_probes(day, 1)] == [False]
+    assert net.upstream.stats() == {"local-coder": 2}  # the failed call and one probe, not one per request
+    net.upstream.fail("local-coder", False)  # the upstream is back; nobody tells the keeper
+    net.at(day + 125)
+    assert net.ask("local-coder", md("p1", "P2"))[0] == 429  # decided while still down; its probe answers
+    assert [p["answered"] for p in net.wait_probes(day, 2)] == [False, True]
+    net.wait_down("local-coder", up=True)
+    net.at(day + 185)  # the keeper's next tick: the tier is back (instant return); p1 went to the manual channel
+    assert net.ask("local-coder", md("p4", "P2"))[:2] == (200, "local-coder")
+    assert net.upstream.stats() == {"local-coder": 4}  # + the probe that answered + the request served
+    assert "local-coder back up at 11:02:05: probe answered" in net.proxy.log_path.read_text(errors="replace")

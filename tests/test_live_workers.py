@@ -44,8 +44,12 @@ def test_no_p3_and_no_young_task_reaches_the_upper_tiers_while_local_coder_is_do
             assert minute >= 2  # older than the policy's 90 s
             assert tier == "mid-coder" or (tier == "frontier-reviewer" and sev in ("P0", "P1"))
     assert served  # the ranked failover did act for the older P0-P2
+    # the call that found it down, then one probe a minute (minutes 1, 2, 3, 5) however many requests and
+    # workers: the two workers share the interval's probe through the state
+    probes = net.wait_probes(ELEVEN, 4)
+    assert [p["answered"] for p in probes] == [False] * 4
     hits = net.upstream.stats()
-    assert hits.get("local-coder") == 1
+    assert hits.get("local-coder") == 1 + 4
     assert hits.get("mid-coder", 0) + hits.get("frontier-reviewer", 0) == sum(len(v) for v in served.values())
 
 

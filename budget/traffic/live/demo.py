@@ -3,7 +3,8 @@
 ``python -m budget.traffic.live demo``: exports the plan (``budget export --to litellm``), starts the
 fake upstream and the proxy on 127.0.0.1, queues the chapter's 20 incidents at 11:00, pulls the plug on
 the cheapest tier and plays keeper minutes (the clock file moves, not the wall clock), printing what
-each request got; then the tier comes back and the live day's composite query is printed.
+each request got; in the last minute the tier answers again, the keeper's own probe finds it and brings it
+back, and the live day's composite query is printed.
 """
 
 from __future__ import annotations
@@ -43,6 +44,21 @@ def keep_state(source: Path, target: str) -> None:
         tmp.unlink(missing_ok=True)
 
 
+def wait_up(env: dict[str, str], tier: str, timeout: float = 20.0) -> None:
+    """Wait until the keeper noted ``tier`` back up (its probe runs after the response that took it)."""
+    import time
+
+    keeper = LiveKeeper.from_env(env)
+    try:
+        for _ in range(int(timeout / 0.1)):
+            if tier not in keeper.store.tiers_down():
+                return
+            time.sleep(0.1)
+    finally:
+        keeper.store.close()
+    raise BudgetError(f"{tier} answers again but the keeper's probe never brought it back (see the proxy log)")
+
+
 def run_demo(spec_path: str, minutes: int, state: str | None = None) -> int:
     if not 1 <= minutes <= 60:
         raise BudgetError(f"--minutes: must be from 1 to 60, got {minutes}")
@@ -76,13 +92,16 @@ def run_demo(spec_path: str, minutes: int, state: str | None = None) -> int:
             upstream.fail(cheap)
             for minute in range(minutes):
                 clock.write_text(repr(ELEVEN + minute * 60))
-                if minute == minutes - 1:
+                back = minute == minutes - 1
+                if back:
                     upstream.fail(cheap, False)
-                    LiveKeeper.from_env(env).set_tier(cheap, False, "operator: back")
-                    print(f"11:{minute:02d} {cheap} is back")
+                    print(f"11:{minute:02d} {cheap} answers again; nobody tells the keeper")
                 tally: Counter[str] = Counter()
                 example: dict[str, str] = {}
-                for inc in incidents:
+                for n, inc in enumerate(incidents):
+                    if back and n == 1:  # the minute's first request took the keeper's probe
+                        wait_up(env, cheap)
+                        print(f"11:{minute:02d} the keeper's probe finds {cheap} answering: back up")
                     md = {
                         "incident_id": inc.id,
                         "severity": inc.severity,

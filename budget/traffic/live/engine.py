@@ -40,6 +40,8 @@ from budget.traffic.live.store import Store
 SPEC_ENV = "BUDGET_KEEPER_SPEC"
 TIMEOUT_ENV = "BUDGET_KEEPER_MANUAL_TIMEOUT_SEC"
 RECOVERY_ENV = "BUDGET_KEEPER_RECOVERY"
+PROBE_ENV = "BUDGET_KEEPER_PROBE_SEC"
+DEFAULT_PROBE_SEC = 60.0  # a tier its upstream took down is asked again once a minute (0: only the operator)
 RECOVERIES = ("instant", "immediate", "staged")
 DEFAULT_COMPLETION_TOKENS = 512  # the reservation's completion part when the request sets no max_tokens
 
@@ -58,6 +60,7 @@ class Decision:
     phase: str | None = None
     model: str | None = None
     reserved: list[tuple[str, float]] = field(default_factory=list)
+    probe: str | None = None  # a tier down since its upstream failed that is due to be asked again (``probed``)
     worker: int = field(default_factory=os.getpid)  # the proxy worker (process) that decided
 
     @property
@@ -77,6 +80,7 @@ class LiveKeeper:
         manual_timeout_sec: float = DEFAULT_MANUAL_TIMEOUT_SEC,
         recovery: str = "instant",
         spec_text: str | None = None,
+        probe_sec: float = DEFAULT_PROBE_SEC,
     ) -> None:
         if recovery not in RECOVERIES:
             raise BudgetError(f"{RECOVERY_ENV}: must be one of {', '.join(RECOVERIES)}, got {recovery!r}")
@@ -85,6 +89,8 @@ class LiveKeeper:
         self.clock = clock_fn
         self.manual_timeout_sec = manual_timeout_sec
         self.recovery = recovery
+        self.probe_sec = probe_sec
+        self._probes_seen: set[str] = set()
         self.work_tier, self.allowance, self.quota_total = _plan_figures(spec)
         self.tpm = {t: float(v) for t, v in tier_capacity_tpm(spec).items()}
         self._running: tuple[str, int, RunningDay] | None = None  # (day, facts read, its running keeper)
@@ -105,6 +111,7 @@ class LiveKeeper:
         text = read_text(path)
         spec = spec_from_text(text, name=path)
         timeout = _number(e.get(TIMEOUT_ENV, ""), TIMEOUT_ENV, DEFAULT_MANUAL_TIMEOUT_SEC)
+        probe = 0.0 if e.get(PROBE_ENV, "") == "0" else _number(e.get(PROBE_ENV, ""), PROBE_ENV, DEFAULT_PROBE_SEC)
         return cls(
             spec,
             open_store(e.get("BUDGET_KEEPER_STATE")),
@@ -112,6 +119,7 @@ class LiveKeeper:
             timeout,
             e.get(RECOVERY_ENV, "instant"),
             spec_text=text,
+            probe_sec=probe,
         )
 
     def day_log(self, day: str, facts_only: bool = False) -> DayLog:
@@ -167,8 +175,40 @@ class LiveKeeper:
         d.decision, d.tier, d.reason = route(k, task, req, self.spec, self.work_tier)
         if d.served and d.tier is not None:
             self._reserve(d, req, estimate, now)
+        d.probe = self._probe_due(day, now)
         self.store.log(day, "decision", d.to_dict())
         return d
+
+    def _probe_due(self, day: str, now: float) -> str | None:
+        """A tier its upstream took down, ``probe_sec`` or more ago, whose probe for this interval no worker
+        has taken yet (taken here: one atomic reservation of 1 against a limit of 1, shared by every worker)."""
+        running = self._running[2] if self._running is not None and self._running[0] == day else None
+        if self.probe_sec <= 0 or running is None:
+            return None
+        for outage in running.down_now():
+            if outage.by != "upstream" or outage.since is None:
+                continue
+            slot = int((now - outage.since) // self.probe_sec)
+            key = f"probe:{outage.tier}:{outage.since!r}:{slot}"
+            if slot < 1 or key in self._probes_seen:
+                continue
+            if len(self._probes_seen) > 10_000:  # a few days of one-minute probes: forget the old ones
+                self._probes_seen.clear()
+            self._probes_seen.add(key)  # taken, here or by another worker: not asked again for this interval
+            if self.store.reserve(day, [(key, 1, 1)]) is None:
+                return outage.tier
+        return None
+
+    def probed(self, tier: str, answered: bool, why: str, tokens: float = 0.0) -> bool:
+        """The probe of a down tier came back: logged; an answer brings the tier back up (the return policy
+        then applies), a failure leaves it down until the next probe. True when the tier came back."""
+        now = self.clock()
+        day, second = day_and_second(now)
+        record = {"tier": tier, "second": second, "t": now, "answered": answered, "reason": why}
+        self.store.log(day, "probe", record)
+        if tokens:
+            self.store.log(day, "usage", {"id": None, "tier": tier, "total_tokens": float(tokens), "failed": False})
+        return answered and self.set_tier(tier, False, f"probe answered: {why}", by="probe")
 
     def _reserve(self, d: Decision, req: Request, estimate: float, now: float) -> None:
         tier = d.tier or ""
@@ -200,13 +240,15 @@ class LiveKeeper:
             day, "usage", {"id": decision.get("id"), "tier": tier, "total_tokens": used, "failed": total_tokens is None}
         )
 
-    def set_tier(self, tier: str, down: bool, reason: str) -> bool:
-        """Note a tier down (its upstream failed, or an operator said so) or back up; True when it changed."""
+    def set_tier(self, tier: str, down: bool, reason: str, by: str = "operator") -> bool:
+        """Note a tier down or back up, ``by`` its upstream (a failed call, a probe) or an operator; True
+        when it changed. Only a tier its upstream took down is probed (``probe_sec``)."""
         if tier not in self.spec.tiers:
             raise BudgetError(f"unknown tier {tier!r} (the plan's tiers: {', '.join(self.spec.tiers)})")
         now = self.clock()
         day, second = day_and_second(now)
-        return self.store.set_tier(day, tier, down, {"tier": tier, "second": second, "t": now, "reason": reason})
+        record = {"tier": tier, "second": second, "t": now, "reason": reason, "by": by}
+        return self.store.set_tier(day, tier, down, record)
 
     def spend_log(self, day: str | None = None) -> list[dict[str, Any]]:
         """The day's served requests as LiteLLM spend-log rows, for ``budget fit``."""

@@ -8,7 +8,9 @@ decides (``engine.LiveKeeper.decide``) and either rewrites ``data["model"]`` to 
 refuses with HTTP 429, the decision and its reason in the JSON body (``error.provider_specific_fields``)
 and in the ``x-budget-decision`` header; a refused request never reaches an upstream. The success and
 failure events reconcile the reserved tokens with the usage the upstream reports; an upstream that
-fails (5xx, timeout, connection) marks its tier down.
+fails (5xx, timeout, connection) marks its tier down. Once a minute (``BUDGET_KEEPER_PROBE_SEC``) the keeper
+asks such a tier again with a one-token call of its own (one worker per interval); an answer brings the
+tier back up and the plan's return policy takes over.
 
 Fail closed: when the keeper cannot decide (no ``BUDGET_KEEPER_SPEC``, a state that cannot be opened or
 written, a Redis that does not answer) the request is refused with decision ``refused`` and one line in
@@ -17,6 +19,7 @@ the proxy's log; the proxy keeps serving and the next request tries the state ag
 
 from __future__ import annotations
 
+import asyncio
 import sys
 import time
 from typing import Any
@@ -41,6 +44,8 @@ STRIP = (
     "mock_response",
     "mock_testing_fallbacks",
 )
+PROBE_KEY = "budget_keeper_probe"  # marks the keeper's own probe of a down tier in the log events
+PROBE_MESSAGE: list[Any] = [{"role": "user", "content": "Reply with OK."}]
 DECISION_KEY = "budget_keeper_decision"  # where the decision travels to the log events (the caller's copy is dropped)
 RETRY_AFTER_SEC = 60  # the keeper decides again at its next tick
 
@@ -65,6 +70,7 @@ class KeeperCallback(CustomLogger):
         super().__init__()
         self._keeper: LiveKeeper | None = None
         self._last_error = ""
+        self._probes: set[asyncio.Task[None]] = set()  # probes in flight (kept so they are not collected)
 
     def keeper(self) -> LiveKeeper:
         if self._keeper is None:
@@ -96,6 +102,10 @@ class KeeperCallback(CustomLogger):
         except Exception as exc:  # fail closed: no request passes a keeper that broke
             log_line(f"refused (keeper error): {type(exc).__name__}: {exc}")
             raise self._refuse({"decision": "refused", "reason": "keeper error (see the proxy log)"}) from None
+        if decision.probe:
+            task = asyncio.get_running_loop().create_task(self._probe(decision.probe))
+            self._probes.add(task)
+            task.add_done_callback(self._probes.discard)
         body = decision.to_dict()
         if not decision.served:
             if decision.decision == "refused":
@@ -104,6 +114,23 @@ class KeeperCallback(CustomLogger):
         md[DECISION_KEY] = body
         data["model"] = decision.tier
         return data
+
+    async def _probe(self, tier: str) -> None:
+        """Ask a tier its upstream took down whether it answers again; an answer brings it back up."""
+        try:
+            tokens = await _ask_tier(tier)
+        except Exception as exc:  # the tier still fails: it stays down until the next probe
+            self._note_probe(tier, False, f"{type(exc).__name__}: {str(exc)[:120]}")
+            return
+        self._note_probe(tier, True, "the upstream answered", tokens)
+
+    def _note_probe(self, tier: str, answered: bool, why: str, tokens: float = 0.0) -> None:
+        try:
+            keeper = self.keeper()
+            if keeper.probed(tier, answered, why, tokens):
+                log_line(f"{tier} back up at {time.strftime('%H:%M:%S', time.gmtime(keeper.clock()))}: probe answered")
+        except BudgetError as exc:
+            log_line(f"probe of {tier} not recorded: {exc}")
 
     async def async_log_success_event(self, kwargs: Any, response_obj: Any, start_time: Any, end_time: Any) -> None:
         decision = _decision(kwargs)
@@ -130,10 +157,24 @@ class KeeperCallback(CustomLogger):
             keeper.reconcile(decision, None, tier)
             if tier and (status is None or int(status) >= 500 or int(status) == 408):
                 why = f"upstream failed: {type(exc).__name__} {status or ''}".strip()
-                if keeper.set_tier(str(tier), True, why):
+                if keeper.set_tier(str(tier), True, why, by="upstream"):
                     log_line(f"{tier} marked down at {time.strftime('%H:%M:%S', time.gmtime(keeper.clock()))}: {why}")
         except BudgetError as exc2:
             log_line(f"failure of {decision.get('id')} not recorded: {exc2}")
+
+
+async def _ask_tier(tier: str) -> float:
+    """One short call to the tier through the proxy's own router (its deployment, key and base, no retries);
+    the tokens it used. Raises what the call raises."""
+    from litellm.proxy.proxy_server import llm_router
+
+    if llm_router is None:
+        raise RuntimeError("the proxy has no router")
+    response = await llm_router.acompletion(
+        model=tier, messages=PROBE_MESSAGE, max_tokens=1, num_retries=0, metadata={PROBE_KEY: True}
+    )
+    usage = getattr(response, "usage", None)
+    return float(getattr(usage, "total_tokens", 0) or 0)
 
 
 def _decision(kwargs: Any) -> dict[str, Any] | None:

@@ -57,6 +57,8 @@ class Outage:
     end: int | None
     tier: str
     noted: int = 0  # the minute it was noted in (its tick is the next minute, or this one on the minute)
+    since: float | None = None  # when it was noted (epoch seconds; None: down since before the day)
+    by: str = "operator"  # who noted it: "upstream" (a call failed) or "operator"
 
     def entry(self) -> tuple[int, int, str]:
         """As the keeper holds it in ``Keeper.outages``."""
@@ -94,7 +96,9 @@ class RunningDay:
         elif kind == "down":
             tier = str(body["tier"])
             if tier not in self._open:
-                outage = Outage(tick_of(body["second"]), None, tier, int(body["second"]) // 60)
+                since = body.get("t")
+                by = "upstream" if body.get("by") == "upstream" else "operator"
+                outage = Outage(tick_of(body["second"]), None, tier, int(body["second"]) // 60, since, by)
                 self.outages.append(outage)
                 self._open[tier] = outage
                 self._to_base(outage)
@@ -106,6 +110,10 @@ class RunningDay:
                 self.outages.append(ended)
             ended.end = max(ended.start + 1, tick_of(body["second"]))
             self._to_base(ended)
+
+    def down_now(self) -> list[Outage]:
+        """The outages still open, in the order noted."""
+        return [o for o in self.outages if o.end is None]
 
     def carry(self, tier: str) -> None:
         """A tier down since before the day began (and still down): down from the day's first minute."""
