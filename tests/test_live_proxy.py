@@ -3,6 +3,8 @@ upstream on 127.0.0.1 that counts every hit; time moves by the keeper's clock fi
 
 from __future__ import annotations
 
+import re
+import time
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -14,6 +16,7 @@ from tests.conftest import run_cli
 from tests.live_helpers import ELEVEN, Net, live_net
 
 SPEC = "specs/budget_network.yaml"
+USER = {"role": "user", "content": "diagnose the alert"}
 Q45 = "failover_to_frontier==5 && degraded_queue==15 && manual_queue_after_120s==15"
 
 
@@ -131,3 +134,38 @@ def test_a_tier_its_upstream_took_down_comes_back_when_the_keepers_probe_answers
     assert net.ask("local-coder", md("p4", "P2"))[:2] == (200, "local-coder")
     assert net.upstream.stats() == {"local-coder": 4}  # + the probe that answered + the request served
     assert "local-coder back up at 11:02:05: probe answered" in net.proxy.log_path.read_text(errors="replace")
+
+
+def test_every_endpoint_of_the_proxy_goes_through_the_keeper_and_a_stream_is_reconciled(net: Net):
+    day = ELEVEN + 3 * 86400
+    net.at(day)
+    net.upstream.reset()
+    p3 = md("e1", "P3")
+    asks = {
+        "/v1/messages": {"model": "frontier-reviewer", "max_tokens": 9, "metadata": p3, "messages": [USER]},
+        "/v1/responses": {"model": "frontier-reviewer", "input": "diagnose", "metadata": p3},
+        "/v1/completions": {"model": "frontier-reviewer", "prompt": "diagnose", "metadata": p3},
+        "/v1/embeddings": {"model": "frontier-reviewer", "input": "diagnose", "metadata": p3},
+    }
+    for path, body in asks.items():
+        status, headers, data = net.proxy.post(path, body)
+        assert status == 429, path
+        # the header, or (the other endpoints' error shapes drop it) the decision in the error's message
+        assert headers.get("x-budget-decision") == "refused" or re.search(rb"decision\W+refused", data), path
+    assert net.upstream.stats() == {}  # a caller cannot reach the top tier by another door
+    # a stream: decided before the first byte, its usage reconciled when it ends
+    body = {"model": "local-coder", "stream": True, "metadata": md("e2", "P3"), "messages": [USER]}
+    status, _, data = net.proxy.post("/v1/chat/completions", body)
+    assert status == 200 and b"data: [DONE]" in data
+    keeper = net.keeper()
+    try:
+        for _ in range(100):
+            usage = [b for k, b in keeper.store.events("2026-01-04") if k == "usage"]
+            if usage:
+                break
+            time.sleep(0.1)
+        assert [u["total_tokens"] for u in usage] == [11.0]  # the fake's usage: 4 prompt + 7 completion tokens
+        # the reservation (4 + 512 tokens when max_tokens is not set) replaced by the usage reported
+        assert keeper.store.counters("2026-01-04")["tier:local-coder"] == 11.0
+    finally:
+        keeper.store.close()

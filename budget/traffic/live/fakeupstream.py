@@ -2,8 +2,9 @@
 
 For the tests, the bench and the demo: ``POST /v1/chat/completions`` answers with usage
 (prompt: the messages' characters / 4, completion: ``max_tokens`` or 7) unless the requested model
-is failing (HTTP 500); ``GET /_stats`` gives the hits per model; ``POST /_fail``
-``{"model": ..., "fail": true|false}`` pulls or restores a tier; ``POST /_reset`` clears both.
+is failing (HTTP 500), as server-sent events when the request asks ``stream``; ``GET /_stats`` gives
+the hits per model; ``POST /_fail`` ``{"model": ..., "fail": true|false}`` pulls or restores a tier;
+``POST /_reset`` clears both.
 Standard library only, one thread per connection.
 """
 
@@ -88,6 +89,21 @@ def _handler(up: FakeUpstream) -> type[BaseHTTPRequestHandler]:
             self.end_headers()
             self.wfile.write(data)
 
+        def _stream(self, answer: dict[str, Any]) -> None:
+            """The answer as server-sent events: a chunk with the content, one with the finish and the usage."""
+            base = {k: answer[k] for k in ("id", "created", "model")} | {"object": "chat.completion.chunk"}
+            choice = answer["choices"][0]
+            chunks = [
+                base | {"choices": [{"index": 0, "delta": choice["message"], "finish_reason": None}]},
+                base | {"choices": [{"index": 0, "delta": {}, "finish_reason": "stop"}], "usage": answer["usage"]},
+            ]
+            data = b"".join(b"data: %s\n\n" % json.dumps(c).encode() for c in chunks) + b"data: [DONE]\n\n"
+            self.send_response(200)
+            self.send_header("Content-Type", "text/event-stream")
+            self.send_header("Content-Length", str(len(data)))
+            self.end_headers()
+            self.wfile.write(data)
+
         def _body(self) -> dict[str, Any]:
             n = int(self.headers.get("Content-Length") or 0)
             try:
@@ -113,7 +129,11 @@ def _handler(up: FakeUpstream) -> type[BaseHTTPRequestHandler]:
                 self._send(200, {"ok": True})
             elif path.endswith("/chat/completions"):
                 up.last_auth = self.headers.get("Authorization")
-                self._send(*up.answer(body))
+                code, answer = up.answer(body)
+                if code == 200 and body.get("stream"):
+                    self._stream(answer)
+                else:
+                    self._send(code, answer)
             else:
                 self._send(404, {"error": {"message": "not found"}})
 

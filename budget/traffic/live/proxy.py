@@ -90,22 +90,26 @@ class Proxy:
 
     def chat(self, body: dict[str, Any], timeout: float = 30) -> tuple[int, dict[str, str], dict[str, Any]]:
         """POST /v1/chat/completions: (status, headers, JSON body)."""
+        status, headers, data = self.post("/v1/chat/completions", body, timeout)
+        try:
+            parsed = json.loads(data or b"{}")
+        except ValueError:
+            parsed = {"raw": data.decode(errors="replace")}
+        return status, headers, parsed
+
+    def post(self, path: str, body: dict[str, Any], timeout: float = 30) -> tuple[int, dict[str, str], bytes]:
+        """POST ``path`` with the master key: (status, headers, the body's bytes)."""
         req = urllib.request.Request(
-            self.url + "/v1/chat/completions",
+            self.url + path,
             data=json.dumps(body).encode(),
             headers={"Content-Type": "application/json", "Authorization": f"Bearer {self.key}"},
         )
         try:
             with urllib.request.urlopen(req, timeout=timeout) as r:
-                return r.status, {k.lower(): v for k, v in r.headers.items()}, json.loads(r.read() or b"{}")
+                return r.status, {k.lower(): v for k, v in r.headers.items()}, r.read()
         except urllib.error.HTTPError as e:
             with e:
-                data = e.read()
-                try:
-                    parsed = json.loads(data or b"{}")
-                except ValueError:
-                    parsed = {"raw": data.decode(errors="replace")}
-                return e.code, {k.lower(): v for k, v in e.headers.items()}, parsed
+                return e.code, {k.lower(): v for k, v in e.headers.items()}, e.read()
 
 
 def decision_of(body: dict[str, Any]) -> dict[str, Any]:
