@@ -36,17 +36,21 @@ def body(i: int) -> dict[str, object]:
     return {"model": "local-coder", "metadata": md, "messages": [{"role": "user", "content": "triage"}]}
 
 
-def latencies(proxy: Proxy) -> list[float]:
+def latencies(proxies: list[Proxy]) -> list[list[float]]:
+    """Each proxy's sequential request times, the proxies taking turns request by request, so that what else
+    the machine does at a moment weighs on both alike."""
     for i in range(WARMUP):
-        proxy.chat(body(i))
-    out = []
+        for proxy in proxies:
+            proxy.chat(body(i))
+    out: list[list[float]] = [[] for _ in proxies]
     for i in range(REQUESTS):
-        t = time.perf_counter()
-        status, _, _ = proxy.chat(body(i))
-        out.append((time.perf_counter() - t) * 1000)
-        if status != 200:
-            raise SystemExit(f"request {i} got {status}: see {proxy.log_path}")
-    return sorted(out)
+        for n, proxy in enumerate(proxies[:: 1 if i % 2 else -1]):  # which goes first alternates too
+            t = time.perf_counter()
+            status, _, _ = proxy.chat(body(i))
+            out[n if i % 2 else len(proxies) - 1 - n].append((time.perf_counter() - t) * 1000)
+            if status != 200:
+                raise SystemExit(f"request {i} got {status}: see {proxy.log_path}")
+    return [sorted(x) for x in out]
 
 
 def pct(values: list[float], q: float) -> float:
@@ -137,16 +141,17 @@ def main() -> None:
         env.update(BUDGET_KEEPER_STATE=str(tmp / "keeper.db"), BUDGET_KEEPER_SPEC=str(ROOT / SPEC))
         in_process((ROOT / SPEC).read_text(), tmp)
         a_day((ROOT / SPEC).read_text(), tmp)
-        rows = []
-        for name, config in (("without the keeper", without), ("with the keeper (SQLite)", with_keeper)):
-            proxy = Proxy(config, env, tmp / f"{config.stem}.log")
-            try:
+        names = ("without the keeper", "with the keeper (SQLite)")
+        proxies = [Proxy(c, env, tmp / f"{c.stem}.log") for c in (without, with_keeper)]
+        try:
+            for proxy in proxies:
                 proxy.wait_ready()
-                lat = latencies(proxy)
-            finally:
+            lat = latencies(proxies)
+        finally:
+            for proxy in proxies:
                 proxy.stop()
-            rows.append((name, pct(lat, 0.5), pct(lat, 0.99)))
-        print(f"{REQUESTS} sequential requests each, one worker, fake upstream on 127.0.0.1")
+        rows = [(name, pct(x, 0.5), pct(x, 0.99)) for name, x in zip(names, lat, strict=True)]
+        print(f"{REQUESTS} sequential requests each, one worker each, the two proxies taking turns; fake upstream")
         print(f"{'proxy':28} {'p50 ms':>8} {'p99 ms':>8}")
         for name, p50, p99 in rows:
             print(f"{name:28} {p50:8.2f} {p99:8.2f}")

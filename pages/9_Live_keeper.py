@@ -49,8 +49,8 @@ if view is not None:
     st.markdown(f"**Plan the keeper ran:** {view.plan} · **simulated beside it:** {view.scenario}")
     st.caption(
         f"Each column is its own outage: the live day's as the keeper saw it ({view.outages[0]}, from the "
-        f"proxy's calls and the operator), the simulated one as {view.scenario} says ({view.outages[1]}); "
-        "the figures differ as the outages do."
+        f"proxy's calls, the keeper's probes and the operator), the simulated one as {view.scenario} says "
+        f"({view.outages[1]}); the figures differ as the outages do."
     )
     table(view.rows, "lk_rows", "live_vs_simulated.csv")
     cols = st.columns(3)
@@ -68,6 +68,20 @@ if view is not None:
     )
     if view.why is not None:
         explanation(view.why, "Why: the live day explained")
+    st.subheader("Tiers down and up")
+    st.caption(
+        "A tier goes down when its upstream fails a call (or an operator says so); the keeper then asks it "
+        "itself once a minute (a probe) and brings it back when it answers; the plan's return policy takes over."
+    )
+    if view.tier_events:
+        table(
+            view.tier_events,
+            "lk_tiers",
+            "live_tier_events.csv",
+            column_config={"reason": st.column_config.TextColumn("reason", width="large")},
+        )
+    else:
+        st.caption("No tier went down this day.")
     st.subheader("Every request the keeper decided")
     table(
         view.requests,

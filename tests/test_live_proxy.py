@@ -12,6 +12,7 @@ import pytest
 
 from budget.keeper import simulate
 from budget.model import load_scenario, load_spec
+from budget.traffic import live_day
 from tests.conftest import run_cli
 from tests.live_helpers import ELEVEN, Net, live_net
 
@@ -134,6 +135,15 @@ def test_a_tier_its_upstream_took_down_comes_back_when_the_keepers_probe_answers
     assert net.ask("local-coder", md("p4", "P2"))[:2] == (200, "local-coder")
     assert net.upstream.stats() == {"local-coder": 4}  # + the probe that answered + the request served
     assert "local-coder back up at 11:02:05: probe answered" in net.proxy.log_path.read_text(errors="replace")
+    events = [
+        (e["time"], e["event"], e["by"]) for e in live_day(str(net.state), "2026-01-03")[1]["live"]["tier_events"]
+    ]
+    assert events == [
+        ("11:00:00", "down", "upstream"),
+        ("11:01:01", "probe failed", "probe"),
+        ("11:02:05", "probe answered", "probe"),
+        ("11:02:05", "up", "probe"),
+    ]
 
 
 def test_every_endpoint_of_the_proxy_goes_through_the_keeper_and_a_stream_is_reconciled(net: Net):

@@ -38,6 +38,7 @@ class LiveView:
     served_by_tier: dict[str, int]
     tokens_by_tier: dict[str, int]
     requests: list[dict[str, Any]] = field(default_factory=list)
+    tier_events: list[dict[str, Any]] = field(default_factory=list)  # tiers down and up, probes
     why: Explanation | None = None  # the live day explained as --explain explains a simulated run
 
 
@@ -74,5 +75,6 @@ def live_view(state: str | Path, scenario: str | Path) -> LiveView:
         served_by_tier=dict(log.get("served_by_tier", {})),
         tokens_by_tier=dict(log.get("tokens_by_tier", {})),
         requests=requests,
+        tier_events=list(log.get("tier_events", [])),
         why=explain_result(live, spec),
     )

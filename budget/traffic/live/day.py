@@ -28,6 +28,7 @@ class DayLog:
     outages: list[tuple[int, int | None, str]] = field(default_factory=list)  # (down from, up at or None, tier)
     decisions: list[dict[str, Any]] = field(default_factory=list)
     usage: list[dict[str, Any]] = field(default_factory=list)
+    tier_events: list[dict[str, Any]] = field(default_factory=list)  # tiers down and up, and probes, in order
 
 
 def tick_of(second: float) -> int:
@@ -51,9 +52,13 @@ def read_log(events: list[tuple[str, dict[str, Any]]], down_at_start: dict[str, 
             )
         elif kind == "down":
             open_from.setdefault(str(body["tier"]), tick_of(body["second"]))
+            day.tier_events.append(_tier_event(kind, body))
         elif kind == "up":  # with no down today, the tier was down since before the day began
             tier = str(body["tier"])
             day.outages.append((open_from.pop(tier, 0), tick_of(body["second"]), tier))
+            day.tier_events.append(_tier_event(kind, body))
+        elif kind == "probe":
+            day.tier_events.append(_tier_event("probe answered" if body.get("answered") else "probe failed", body))
         elif kind == "decision":
             day.decisions.append(body)
         elif kind == "usage":
@@ -62,6 +67,18 @@ def read_log(events: list[tuple[str, dict[str, Any]]], down_at_start: dict[str, 
     day.outages.sort(key=lambda o: (o[0], o[2]))
     day.incidents.sort(key=lambda i: (i.arrival_sec, i.id))
     return day
+
+
+def _tier_event(event: str, body: dict[str, Any]) -> dict[str, Any]:
+    """One row of the day's tier events: when, which tier, what happened, who said so and why."""
+    by = "probe" if event.startswith("probe") else str(body.get("by", "operator"))
+    when = _hms(int(body["second"]))
+    return {"time": when, "tier": body["tier"], "event": event, "by": by, "reason": str(body.get("reason", ""))}
+
+
+def _hms(second: int) -> str:
+    hh, rest = divmod(second, 3600)
+    return f"{hh:02d}:{rest // 60:02d}:{rest % 60:02d}"
 
 
 def scenario_of(
@@ -112,6 +129,7 @@ def live_result(spec: BudgetSpec, day: DayLog, manual_timeout_sec: float, recove
         "served_by_tier": dict(sorted(served.items())),
         "tokens_by_tier": dict(sorted(tokens.items())),
         "requests_log": day.decisions,
+        "tier_events": day.tier_events,
     }
     return data
 

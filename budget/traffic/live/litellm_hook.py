@@ -120,7 +120,8 @@ class KeeperCallback(CustomLogger):
         try:
             tokens = await _ask_tier(tier)
         except Exception as exc:  # the tier still fails: it stays down until the next probe
-            self._note_probe(tier, False, f"{type(exc).__name__}: {str(exc)[:120]}")
+            status = getattr(exc, "status_code", None)
+            self._note_probe(tier, False, f"upstream failed: {type(exc).__name__} {status or ''}".strip())
             return
         self._note_probe(tier, True, "the upstream answered", tokens)
 
