@@ -264,3 +264,24 @@ def test_a_killed_sweep_parent_takes_its_workers_with_it(workdir: Path):
     proc.kill()
     proc.communicate(timeout=20)
     assert _gone(workers), "the workers were orphaned"
+
+
+def test_ctrl_c_while_the_command_line_loads_is_one_line_and_exit_130():
+    """The console script (budget.__main__:run) loads the CLI itself: a Ctrl-C in that import is not a traceback."""
+    script = (
+        "import sys\n"
+        "class Stop:\n"
+        "    def find_spec(self, name, path=None, target=None):\n"
+        "        if name == 'budget.cli':\n"
+        "            raise KeyboardInterrupt\n"
+        "sys.meta_path.insert(0, Stop())\n"
+        "from budget.__main__ import run\n"
+        "run()\n"
+    )
+    proc = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, cwd=ROOT, timeout=60)
+    assert (proc.returncode, proc.stderr, proc.stdout) == (130, "budget: interrupted (SIGINT)\n", "")
+
+
+def test_the_budget_command_a_learner_types_is_that_loader():
+    script = Path(sys.executable).parent / "budget"  # the console script the venv's install wrote
+    assert "from budget.__main__ import run" in script.read_text()
