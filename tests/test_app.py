@@ -329,6 +329,28 @@ def test_calibrate_sweeps_marks_the_plan_and_makes_it_the_current_spec():
     assert book[0].command.startswith("budget calibrate --budget-spec specs/payment_gateway_80_20_mid.yaml")
 
 
+def test_calibrate_says_why_a_variant_below_half_reads_gateway_pass():
+    at = open_page("pages/6_Calibrate.py")
+    at.button(key="w_cal_chapter_spec").click().run()
+    at.multiselect(key="w_cal_reserves").set_value([3_000_000]).run()
+    at.multiselect(key="w_cal_timeouts").set_value([60]).run()
+    at.multiselect(key="w_cal_guards").set_value([0.60]).run()
+    at.select_slider(key="w_cal_step").set_value(5.0).run()
+    at.slider(key="w_cal_shares").set_value((5, 10)).run()  # 5 % of the day: token_health 0.00, gateway pass
+    at.button(key="w_cal_run").click().run()
+    assert not at.exception
+    full = at.dataframe[-1].value
+    floors = full[[f"token_health_min_{m}m" for m in (15, 30, 45)]].min(axis=1)
+    below = full[(floors < 0.50) & (full["gateway"] == "pass")]
+    note = next(c.value for c in at.caption if "Gateway pass below 0.50" in c.value)
+    assert f"{len(below)} variant(s) pass the gateway with token_health_min below 0.50 at an outage" in note
+    assert "anti_goodhart_budget applies only when" in note and "are not recommended" in note
+    low = full[full["frontier_share"] == 0.05].iloc[0]
+    assert (low["gateway"], low["token_health_min_15m"]) == ("pass", 0.0)
+    assert low["note"].endswith("the plan fails those outages; misses the targets: not recommended")
+    assert all(full.loc[below.index, "note"] != "") and all(full.drop(below.index)["note"] == "")
+
+
 def test_calibrate_asks_before_a_large_sweep():
     at = open_page("pages/6_Calibrate.py")
     at.slider(key="w_cal_shares").set_value((1, 40)).run()
