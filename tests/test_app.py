@@ -285,6 +285,7 @@ def test_drill_page_runs_the_payment_case_on_the_current_spec():
     at.button(key="w_drill_run").click().run()
     assert not at.exception
     assert any("falls below the 0.60 guard at 15 min" in e.value for e in at.error)
+    assert not any(w.value.startswith("Note:") for w in at.warning)  # the outage breaks it, not the day itself
     table = at.dataframe[0].value
     assert list(table["outage_min"]) == [0, 15, 30, 45]
     assert at.toggle(key="w_drill_whole_day").value is False
@@ -299,6 +300,21 @@ def test_drill_with_skipped_records_is_never_plain_green():
     assert not at.exception
     assert not any("every outage holds" in s.value for s in at.success)
     assert any("2 of 3 records were skipped" in w.value for w in at.warning), [w.value for w in at.warning]
+
+
+def test_drill_page_says_when_the_day_breaches_the_guard_without_an_outage():
+    # 2026-11-25 of the shipped week alone: 1,150 alerts run the quotas dry with local-coder up all day
+    week = (ROOT / "scenarios" / "alerts_week.jsonl").read_text().splitlines()
+    day = "\n".join(ln for ln in week if '"2026-11-25T' in ln) + "\n"
+    at = open_page("pages/5_Drill.py")
+    at.get("file_uploader")[0].upload("day_1125.jsonl", day.encode(), "application/jsonl").run()
+    at.button(key="w_drill_run").click().run()
+    assert not at.exception
+    assert any("token_health_min falls below the 0.60 guard" in e.value for e in at.error)
+    assert [w.value for w in at.warning if w.value.startswith("Note:")] == [
+        "Note: the no-outage run is itself below the 0.60 guard (token_health_min 0.00): the day's load breaches "
+        "it without any outage, so an outage is not the cause."
+    ]
 
 
 def test_drill_page_broken_upload_shows_the_error():

@@ -155,6 +155,9 @@ def print_drill(result: Any, source: str, day: str) -> bool:
             else f"every outage holds the {result.fail_under:.2f} guard"
         )
     )
+    note = result.baseline_note()
+    if note:
+        print(f"note: {note}")
     if result.review:
         if result.review["required"]:
             print("review the proportions: " + "; ".join(result.review["reasons"]))
