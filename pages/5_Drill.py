@@ -138,6 +138,7 @@ if st.button("Run drill", key="w_drill_run", type="primary", disabled=bool(error
             "table": result.runs,
             "skipped": len(report.get("skipped", [])),
             "records": report.get("records", 0),
+            "baseline_note": result.baseline_note(),  # the day below the guard without an outage, as the CLI says
         }
         # the day of the record is the stream's (the import report's), as budget drill --history writes it
         ss.setdefault("drill_history", []).append(history_entry(result.to_dict() | {"alerts": report}))
@@ -166,6 +167,8 @@ if held:
         )
     else:
         st.success(f"every outage holds the {data['fail_under']:.2f} guard", icon=":material/check_circle:")
+    if held.get("baseline_note"):
+        st.warning(f"Note: {held['baseline_note']}.", icon=":material/info:")
     st.dataframe(
         pd.DataFrame(held["table"]).assign(  # the workbench's one rounding rule (down), as the CLI's table
             token_health_min=lambda f: f["token_health_min"].map(lambda v: float(health_text(v)))

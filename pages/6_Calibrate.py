@@ -153,6 +153,8 @@ if st.button("Run the sweep", key="w_cal_run", type="primary", disabled=bool(err
             else None,
             "base_cost": price_of(base),
             "currency": base.policy.currency,
+            "gateway_note": cal.gateway_note(),  # why variants below 0.50 read "gateway pass"
+            "row_notes": cal.row_notes(),
         }
     except BudgetError as exc:
         st.error(str(exc), icon=":material/error:")
@@ -224,7 +226,10 @@ if held:
         column_config=config,
         csv=held["csv"],
     )
-    with st.expander("Every column of the sweep (guard, daily budget, why)"):
+    if held.get("gateway_note"):
+        st.caption(f"**Gateway pass below 0.50.** {held['gateway_note']} Each such row's note is in the full table.")
+    frame["note"] = [held.get("row_notes", {}).get(i, "") for i in frame["index"]]
+    with st.expander("Every column of the sweep (guard, daily budget, why, note)"):
         st.dataframe(frame, hide_index=True, width="stretch", column_config=config)
     entry = workbook().record(
         "Calibrate",

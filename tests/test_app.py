@@ -285,6 +285,7 @@ def test_drill_page_runs_the_payment_case_on_the_current_spec():
     at.button(key="w_drill_run").click().run()
     assert not at.exception
     assert any("falls below the 0.60 guard at 15 min" in e.value for e in at.error)
+    assert not any(w.value.startswith("Note:") for w in at.warning)  # the outage breaks it, not the day itself
     table = at.dataframe[0].value
     assert list(table["outage_min"]) == [0, 15, 30, 45]
     assert at.toggle(key="w_drill_whole_day").value is False
@@ -299,6 +300,21 @@ def test_drill_with_skipped_records_is_never_plain_green():
     assert not at.exception
     assert not any("every outage holds" in s.value for s in at.success)
     assert any("2 of 3 records were skipped" in w.value for w in at.warning), [w.value for w in at.warning]
+
+
+def test_drill_page_says_when_the_day_breaches_the_guard_without_an_outage():
+    # 2026-11-25 of the shipped week alone: 1,150 alerts run the quotas dry with local-coder up all day
+    week = (ROOT / "scenarios" / "alerts_week.jsonl").read_text().splitlines()
+    day = "\n".join(ln for ln in week if '"2026-11-25T' in ln) + "\n"
+    at = open_page("pages/5_Drill.py")
+    at.get("file_uploader")[0].upload("day_1125.jsonl", day.encode(), "application/jsonl").run()
+    at.button(key="w_drill_run").click().run()
+    assert not at.exception
+    assert any("token_health_min falls below the 0.60 guard" in e.value for e in at.error)
+    assert [w.value for w in at.warning if w.value.startswith("Note:")] == [
+        "Note: the no-outage run is itself below the 0.60 guard (token_health_min 0.00): the day's load breaches "
+        "it without any outage, so an outage is not the cause."
+    ]
 
 
 def test_drill_page_broken_upload_shows_the_error():
@@ -327,6 +343,28 @@ def test_calibrate_sweeps_marks_the_plan_and_makes_it_the_current_spec():
     book = at.session_state["work"].entries
     assert book[-1].command.startswith("budget simulate --plan out/recommended.yaml")
     assert book[0].command.startswith("budget calibrate --budget-spec specs/payment_gateway_80_20_mid.yaml")
+
+
+def test_calibrate_says_why_a_variant_below_half_reads_gateway_pass():
+    at = open_page("pages/6_Calibrate.py")
+    at.button(key="w_cal_chapter_spec").click().run()
+    at.multiselect(key="w_cal_reserves").set_value([3_000_000]).run()
+    at.multiselect(key="w_cal_timeouts").set_value([60]).run()
+    at.multiselect(key="w_cal_guards").set_value([0.60]).run()
+    at.select_slider(key="w_cal_step").set_value(5.0).run()
+    at.slider(key="w_cal_shares").set_value((5, 10)).run()  # 5 % of the day: token_health 0.00, gateway pass
+    at.button(key="w_cal_run").click().run()
+    assert not at.exception
+    full = at.dataframe[-1].value
+    floors = full[[f"token_health_min_{m}m" for m in (15, 30, 45)]].min(axis=1)
+    below = full[(floors < 0.50) & (full["gateway"] == "pass")]
+    note = next(c.value for c in at.caption if "Gateway pass below 0.50" in c.value)
+    assert f"{len(below)} variant(s) pass the gateway with token_health_min below 0.50 at an outage" in note
+    assert "anti_goodhart_budget applies only when" in note and "are not recommended" in note
+    low = full[full["frontier_share"] == 0.05].iloc[0]
+    assert (low["gateway"], low["token_health_min_15m"]) == ("pass", 0.0)
+    assert low["note"].endswith("the plan fails those outages; misses the targets: not recommended")
+    assert all(full.loc[below.index, "note"] != "") and all(full.drop(below.index)["note"] == "")
 
 
 def test_calibrate_asks_before_a_large_sweep():

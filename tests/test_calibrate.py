@@ -43,6 +43,26 @@ def test_calibration_finds_a_plan_at_least_as_good_as_the_chapters_and_prices_it
     assert cal.csv().splitlines()[0].startswith("index,frontier_share,control_reserve,manual_timeout_sec")
 
 
+def test_a_variant_below_half_that_passes_the_gateway_says_why_it_is_not_recommended():
+    # 5 % of the day for the frontier: token_health 0.00 at every outage, and still "gateway pass" (the
+    # gateway's anti_goodhart_budget applies only to fast, unescalated runs, and these runs are neither)
+    cal = calibrate(MID, DAY, grid([0.05, 0.15], [3_000_000], [60], [0.60]), checks=CHECKS, workers=2)
+    low, good = cal.rows
+    assert min(low.floors.values()) < 0.50 and not low.gateway_failed and not low.meets
+    assert min(good.floors.values()) >= 0.50 and cal.recommended is good
+    notes = cal.row_notes()
+    assert set(notes) == {low.index}  # only the row that needs it
+    assert notes[low.index].startswith("gateway pass (anti_goodhart_budget never applied), but below 0.50 at 15m 0.00")
+    assert notes[low.index].endswith("the plan fails those outages; misses the targets: not recommended")
+    note = cal.gateway_note()
+    assert note is not None
+    assert note.startswith("1 variant(s) pass the gateway with token_health_min below 0.50 at an outage")
+    assert 'anti_goodhart_budget applies only when mttr_p95 < "5m" and escalation_ratio < 0.08' in note
+    assert "1 of them miss the targets and are not recommended" in note
+    # without the gateway there is no "gateway pass" to explain
+    assert calibrate(MID, DAY, grid([0.05], [3_000_000], [60], [0.60]), workers=1).gateway_note() is None
+
+
 def test_sweep_is_deterministic_across_worker_counts():
     variants = grid([0.10, 0.20], [700_000], [120], [0.60])
     one = calibrate(MID, DAY[:300], variants, outages=(15, 30), workers=1)
@@ -113,3 +133,16 @@ def test_calibrate_cli(workdir: Path):
     )
     assert empty.returncode == 2 and "budget: error: --reserves '': the range is empty" in empty.stderr
     assert not (workdir / "x.csv").exists()
+
+
+def test_calibrate_cli_says_why_a_variant_below_half_passes_the_gateway(workdir: Path):
+    args = ["calibrate", "--budget-spec", "specs/payment_gateway_80_20_mid.yaml"]
+    args += ["--alerts", "scenarios/alerts_day_800.jsonl", "--validation", "specs/validation/budget_gate.yaml"]
+    args += ["--frontier-shares", "0.05,0.15", "--reserves", "3000000", "--timeouts", "60", "--thresholds", "0.60"]
+    proc = run_cli([*args, "--quiet", "--out", "out/rec.yaml", "--csv", "out/sweep.csv"], workdir)
+    assert proc.returncode == 0, proc.stderr
+    lines = proc.stdout.splitlines()
+    assert lines[1].startswith("swept 2 variants")
+    assert lines[2].startswith("note: 1 variant(s) pass the gateway with token_health_min below 0.50 at an outage")
+    assert "are not recommended" in lines[2]
+    assert lines[3].startswith("recommended: frontier 15.0%")

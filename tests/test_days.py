@@ -69,6 +69,32 @@ def test_a_drill_of_the_week_writes_the_week_history_day_by_day(workdir: Path):
     assert "PASS: 63 evaluated" in gate.stdout  # 7 days x 3 outages x 3 checks
 
 
+def test_a_day_below_the_guard_without_an_outage_is_named_as_such(workdir: Path):
+    """2026-11-25 (1,150 alerts) runs its quotas dry with local-coder up all day: its outages are not the cause."""
+    args = ["drill", "--budget-spec", "specs/payment_gateway_80_20_mid.yaml", "--alerts", "scenarios/alerts_week.jsonl"]
+    proc = run_cli([*args, "--out", "week.json"], workdir)
+    assert proc.returncode == 1, proc.stderr
+    data = json.loads((workdir / "week.json").read_text())
+    below_alone = [d["alerts"]["day"] for d in data["days"] if d["outages"]["0"]["token_health_min"] < d["fail_under"]]
+    assert below_alone == ["2026-11-25"]  # the only such day of the week; 2026-11-27 breaks only at 45 minutes
+    assert data["over_all_days"]["outages"]["0"]["days_below_guard"] == below_alone
+    note = (
+        "the no-outage run is itself below the 0.65 guard (token_health_min 0.00): the day's load breaches it "
+        "without any outage, so an outage is not the cause"
+    )
+    lines = proc.stdout.splitlines()
+    # each day's block: the note right under the verdict of that day, and of no other
+    for day in data["days"]:
+        head = f"drill of specs/payment_gateway_80_20_mid.yaml on {day['alerts']['day']}: local-coder down from 11:00"
+        verdict = lines.index(f"{head}; guard 0.65") + 6  # the header, the table's head and four rows
+        assert lines[verdict].startswith("verdict: ")
+        assert (lines[verdict + 1] == f"note: {note}") == (day["alerts"]["day"] in below_alone)
+    summary = lines[lines.index("over 7 days (2026-11-23 to 2026-11-29):") :]
+    assert summary[1].endswith("manual 390 in all; below the guard on 1 day(s): 2026-11-25")  # no outage
+    assert summary[5] == f"  2026-11-25: {note}"
+    assert summary[6] == "wrote week.json"
+
+
 def test_the_drill_of_each_day_is_the_one_day_drill():
     history = load_days([WEEK])
     day = history.days[4]

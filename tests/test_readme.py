@@ -6,6 +6,9 @@ block follows it directly, that block is what the commands print (stdout and std
 block whose lines start with ``$ budget ...`` holds its own commands, each followed by what it prints.
 Only paths (the scratch folder) are normalised. A line that is only ``...`` stands for any number of
 lines the README leaves out, and ``...`` inside a line for any text: the rest must match exactly.
+
+Section 11's ``python -m budget.traffic.live demo`` (a real LiteLLM proxy) runs too, in a scratch copy of
+its own, and is compared with the abridged output the README shows a paragraph below it.
 """
 
 from __future__ import annotations
@@ -16,6 +19,7 @@ import shutil
 import subprocess
 import sys
 from dataclasses import dataclass
+from pathlib import Path
 
 import pytest
 
@@ -174,3 +178,83 @@ def test_elision_matches_only_what_it_should():
     assert not matches(["a", "b"], ["a", "b", "c"])
     assert matches(["x: alert-1, ..."], ["x: alert-1, alert-2, alert-3"])
     assert not matches(["x: alert-1, ..."], ["y: alert-1, alert-2"])
+
+
+# --- section 11: the live keeper's demo (``python -m budget.traffic.live demo``), run as the README types it ---
+
+DEMO = "python -m budget.traffic.live demo"
+
+
+def demo_blocks(text: str) -> list[tuple[int, str, list[str]]]:
+    """Each ``sh`` block line that runs the demo, with what the README shows it prints: the first plain block
+    after it in the same section (a paragraph may stand between them). ``(line, command, shown)``."""
+    lines = text.splitlines()
+    found = []
+    for i, line in enumerate(lines):
+        if not line.startswith(DEMO) or i == 0:
+            continue
+        j = i
+        while j > 0 and not lines[j].startswith("```"):  # the fence that opens this block
+            j -= 1
+        if lines[j].strip() != "```sh":
+            continue
+        k = i + 1
+        while not lines[k].startswith("```"):  # past the fence that closes it
+            k += 1
+        k += 1
+        while k < len(lines) and not lines[k].startswith(("```", "#")):
+            k += 1
+        shown: list[str] = []
+        if k < len(lines) and lines[k].strip() == "```":
+            k += 1
+            while not lines[k].startswith("```"):
+                shown.append(lines[k])
+                k += 1
+        found.append((i + 1, shlex.split(line, comments=True), shown))
+    return found
+
+
+DEMOS = demo_blocks(README.read_text(encoding="utf-8"))
+
+
+def test_the_readme_runs_the_live_demo_and_shows_what_it_prints():
+    assert [(line, " ".join(words)) for line, words, _ in DEMOS] == [
+        (DEMOS[0][0], "python -m budget.traffic.live demo --minutes 6")
+    ]
+    assert DEMOS[0][2], "the README shows what the demo prints"
+
+
+@pytest.mark.parametrize("line,words,shown", DEMOS, ids=[f"README.md:{d[0]}" for d in DEMOS])
+def test_the_live_demo_prints_what_the_readme_shows(tmp_path: Path, line: int, words: list[str], shown: list[str]):
+    """The demo as a learner types it after a clone: a real LiteLLM proxy on 127.0.0.1 (20-40 s)."""
+    learner = tmp_path
+    for name in ("specs", "scenarios", "capstone"):
+        shutil.copytree(ROOT / name, learner / name)
+    env = {"PATH": "/usr/bin:/bin", "PYTHONPATH": str(ROOT), "PYTHONUNBUFFERED": "1", "HOME": str(learner)}
+    assert words[0] == "python"
+    proc = subprocess.run(
+        [sys.executable, *words[1:]],
+        cwd=learner,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+        timeout=240,
+        env=env,
+    )
+    got = proc.stdout.replace(str(learner) + "/", "").splitlines()
+    assert proc.returncode == 0, "\n".join(got)
+    assert matches(shown, got), (
+        f"README.md:{line}: the demo prints\n" + "\n".join(got) + "\n\nthe README shows\n" + "\n".join(shown)
+    )
+    # what the README says of the state it keeps: budget inspect checks the live day like a simulated one
+    query = "failover_to_frontier==5 && degraded_queue==15 && manual_queue_after_120s==15"
+    check = subprocess.run(
+        [sys.executable, "-m", "budget", "inspect", "--result", "out/live_keeper.sqlite", "--query", query],
+        cwd=learner,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        env=env,
+    )
+    assert check.returncode == 0, check.stdout + check.stderr
+    assert check.stdout.splitlines()[-1] == "PASS: the query holds (3 of 3 clauses true)"

@@ -120,8 +120,17 @@ def test_manual_queue_growing_two_months_in_a_row():
 
 def test_less_than_60_percent_spent_in_a_day():
     s = signals([rec(0), rec(1, spent=0.55)])["low_spend"]
-    assert s.status == FIRES and s.evidence == ["2026-09-02: 55% of 1,000,000 spent"]
+    assert s.status == FIRES and s.evidence == ["2026-09-02: 55.0% of 1,000,000 spent"]
     assert status([rec(0), rec(1, spent=0.6)], "low_spend") == QUIET
+
+
+def test_a_day_just_under_60_percent_never_reads_as_60():
+    # the test is spent_share < 0.60; the evidence is rounded down, so it never shows the threshold itself
+    just_under = signals([rec(0), rec(1, spent=0.5996)])["low_spend"]
+    assert just_under.status == FIRES and just_under.evidence == ["2026-09-02: 59.9% of 1,000,000 spent"]
+    at = signals([rec(0), rec(1, spent=0.6)])["low_spend"]  # quiet: the evidence is the last day, at the line
+    assert at.status == QUIET and at.evidence == ["2026-09-02: 60.0% of 1,000,000 spent"]
+    assert signals([rec(0), rec(1, spent=0.29)])["low_spend"].evidence == ["2026-09-02: 29.0% of 1,000,000 spent"]
     assert status([rec(0, old=True)], "low_spend") == NO_DATA
 
 
@@ -196,6 +205,7 @@ def test_the_shipped_week(workdir: Path):
     s = {x["signal"]: x for x in json.loads(proc.stdout)["signals"]}
     assert len(s) == 7
     assert s["low_spend"]["status"] == FIRES and s["low_spend"]["evidence"][0].startswith("2026-11-29")  # 560 alerts
+    assert s["low_spend"]["evidence"] == ["2026-11-29: 59.8% of 50,000,000 spent"]  # 0.5981: never "60%"
     assert s["no_degraded_mode"]["status"] == QUIET  # 1,150 alerts on 2026-11-25 exhaust the quotas
     assert "2026-11-25" in s["no_degraded_mode"]["evidence"][0]
     assert s["manual_growth"]["status"] == NO_DATA  # one month of history

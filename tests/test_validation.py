@@ -104,9 +104,12 @@ def test_json_prints_the_whole_verdict(fx: Path):
 
 
 def test_json_on_unusable_input_says_error(fx: Path):
-    proc = validate(fx, "nope.json", "--json")
-    assert proc.returncode == 2
-    assert json.loads(proc.stdout) == {"verdict": "error", "exit_code": 2, "error": "nope.json: no such file"}
+    proc = validate(fx, "nope.json", "--json")  # a metrics file that is not there: invalid input, as for inspect
+    assert proc.returncode == 1
+    assert json.loads(proc.stdout) == {"verdict": "error", "exit_code": 1, "error": "nope.json: no such file"}
+    write(fx, "only_guard.yaml", {"checks": [RULES["checks"][1]]})  # a gate that checks nothing: unusable rules
+    proc = validate(fx, "new_metrics_good.json", "--json", rules="only_guard.yaml")
+    assert proc.returncode == 2 and json.loads(proc.stdout)["exit_code"] == 2
 
 
 # --- Markdown -------------------------------------------------------------------------------
@@ -175,7 +178,7 @@ def test_a_missing_when_metric_is_unusable_input(fx: Path):
 def test_nan_or_infinite_metrics_are_refused_in_both_formats(fx: Path, bad: str):
     (fx / "m.json").write_text(json.dumps(GOOD).replace('"silent_p0": 0.02', f'"silent_p0": {bad}'))
     proc = validate(fx, "m.json")
-    assert proc.returncode == 2 and f"m.json:1: silent_p0: {bad} is not a number" in proc.stderr
+    assert proc.returncode == 1 and f"m.json:1: silent_p0: {bad} is not a number" in proc.stderr
     shutil.copytree(ROOT / "specs", fx / "specs")
     chapter = {"mttr_p95": 100, "escalation_ratio": 0.01, "silent_p0": 0.0, "unresolved_manual_ratio": 0.0}
     chapter |= {"postmortem_gap": 0.0, "token_health_min": 0.9, "token_health_trend_5m": 0.0, "queue_pressure": 0.1}
@@ -184,7 +187,24 @@ def test_nan_or_infinite_metrics_are_refused_in_both_formats(fx: Path, bad: str)
     text = json.dumps(chapter).replace('"token_health_min": 0.9', f'"token_health_min": {bad}')
     (fx / "c.json").write_text(text)
     proc = validate(fx, "c.json", rules="specs/validation/budget_gate.yaml")
-    assert proc.returncode == 2 and f"c.json:1: token_health_min: {bad} is not a number" in proc.stderr
+    assert proc.returncode == 1 and f"c.json:1: token_health_min: {bad} is not a number" in proc.stderr
+
+
+@pytest.mark.parametrize("bad", ["NaN", "Infinity"])
+def test_a_nan_metric_is_invalid_input_to_inspect_and_validate_alike(workdir: Path, bad: str):
+    """The same result file, read by both commands: exit 1 (invalid input) and one line naming the file and field."""
+    sim = ["simulate", "--plan", "specs/budget_network.yaml", "--scenario", "scenarios/fail_local_45m.json"]
+    assert run_cli([*sim, "--out", "r.json"], workdir).returncode == 0
+    text = (workdir / "r.json").read_text()
+    (workdir / "bad.json").write_text(
+        re.sub(r'"token_health_min": [0-9.]+', f'"token_health_min": {bad}', text, count=1)
+    )
+    at = text[: text.index('"token_health_min"')].count("\n") + 1
+    line = f"budget: error: bad.json:{at}: token_health_min: {bad} is not a number (JSON has no NaN or Infinity)"
+    inspect = run_cli(["inspect", "--result", "bad.json", "--query", "degraded_queue==15"], workdir)
+    gate = run_cli(["validate", "--validation", "specs/validation/budget_gate.yaml", "--metrics", "bad.json"], workdir)
+    for proc in (inspect, gate):
+        assert (proc.returncode, proc.stderr.splitlines(), proc.stdout) == (1, [line], "")
 
 
 def test_a_drill_result_without_outage_runs_is_not_a_pass(fx: Path):

@@ -28,6 +28,7 @@ from typing import Any
 
 import yaml
 
+from budget.calibration.reading import gateway_clause, gateway_note
 from budget.calibration.sweep import SweepRow, over_days, run_jobs, sweep_jobs
 from budget.drill import check_drill
 from budget.errors import BudgetError, UsageError
@@ -50,6 +51,18 @@ class Calibration:
     recommended_spec: BudgetSpec | None
     notes: list[str] = field(default_factory=list)
     day_rows: dict[str, list[SweepRow]] = field(default_factory=dict)  # each day's rows, when several
+    checks: list[Check] | None = None  # the gateway's checks, when the sweep ran them
+
+    def gateway_note(self) -> str | None:
+        """Why variants below 0.50 at an outage read "gateway pass", and what that means for the recommendation."""
+        return gateway_note(self.rows, self.targets, self.checks, self.recommended)
+
+    def row_notes(self) -> dict[int, str]:
+        """Each such variant's one clause, by its index (rows that need none are left out)."""
+        if not self.checks:
+            return {}
+        notes = {r.index: gateway_clause(r, self.targets, self.recommended) for r in self.rows}
+        return {i: n for i, n in notes.items() if n}
 
     def csv(self) -> str:
         """The sweep's table; over several days, each variant's row per day and then over all days."""
@@ -165,6 +178,7 @@ def calibrate(
         recommended=best,
         recommended_spec=variant_spec(base, best.variant) if best else None,
         day_rows=dict(zip(names, per_day, strict=True)) if len(days) > 1 else {},
+        checks=list(checks) if checks else None,
     )
 
 

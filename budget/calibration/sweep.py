@@ -36,6 +36,7 @@ class SweepRow:
     gateway_failed: list[str]
     meets: bool
     why: str
+    gateway_idle: tuple[str, ...] = ()  # the gateway's checks whose ``if`` held at no outage: they never applied
 
     def to_dict(self) -> dict[str, Any]:
         out: dict[str, Any] = {
@@ -112,11 +113,12 @@ def _row(
     floors = {r["outage_min"]: r["token_health_min"] for r in drill.runs}
     silent = {r["outage_min"]: r["silent_p0"] for r in drill.runs}
     gate_failed: list[str] = []
+    idle: tuple[str, ...] = ()
     if checks:
-        data = drill.to_dict()
-        gate_failed = sorted(
-            {f"{cid}@{rep.target.split()[-1]}" for rep in validate(checks, data) for cid in rep.failed}
-        )
+        reports = validate(checks, drill.to_dict())
+        gate_failed = sorted({f"{cid}@{rep.target.split()[-1]}" for rep in reports for cid in rep.failed})
+        applied = {o.check.id for rep in reports for o in rep.outcomes if o.activated}
+        idle = tuple(c.id for c in checks if c.id not in applied)
     misses = [
         f"{m}m {health_text(floors.get(m, 0))}<{t:.2f}" for m, t in sorted(targets.items()) if floors.get(m, 0) < t
     ]
@@ -133,6 +135,7 @@ def _row(
         gate_failed,
         why == "meets every target",
         why,
+        idle,
     )
 
 
@@ -252,6 +255,7 @@ def over_days(days: Sequence[str], per_day: Sequence[Sequence[SweepRow]]) -> lis
         failed = sorted({f for r in rows for f in r.gateway_failed})
         misses = [f"{day}: {r.why}" for day, r in zip(days, rows, strict=True) if not r.meets]
         why = "; ".join(misses) or "meets every target on every day"
+        idle = tuple(c for c in first.gateway_idle if all(c in r.gateway_idle for r in rows))  # idle on every day
         out.append(
             SweepRow(
                 first.index,
@@ -263,6 +267,7 @@ def over_days(days: Sequence[str], per_day: Sequence[Sequence[SweepRow]]) -> lis
                 failed,
                 not misses,
                 why,
+                idle,
             )
         )
     return out

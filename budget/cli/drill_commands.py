@@ -5,7 +5,7 @@ from __future__ import annotations
 import argparse
 import contextlib
 import json
-from typing import Any
+from typing import Any, NoReturn
 
 from budget.cli.plan_commands import load_result
 from budget.errors import BudgetError, UsageError
@@ -155,6 +155,9 @@ def print_drill(result: Any, source: str, day: str) -> bool:
             else f"every outage holds the {result.fail_under:.2f} guard"
         )
     )
+    note = result.baseline_note()
+    if note:
+        print(f"note: {note}")
     if result.review:
         if result.review["required"]:
             print("review the proportions: " + "; ".join(result.review["reasons"]))
@@ -164,19 +167,29 @@ def print_drill(result: Any, source: str, day: str) -> bool:
 
 
 def cmd_validate(args: argparse.Namespace) -> int:
-    """Exit 0 pass, 1 a check failed, 2 unusable input (every input error, a gate that checks nothing)."""
+    """Exit 0 pass; 1 a check failed, or a metrics file that is not a valid input (missing, malformed, a NaN
+    metric: as ``budget inspect`` reads the same file); 2 unusable rules or a gate that checks nothing."""
     from budget.gateway import load_rules
     from budget.gateway import run as run_validation
 
+    def refuse(exc: BudgetError, code: int) -> NoReturn:
+        if args.json:
+            print(json.dumps({"verdict": "error", "exit_code": code, "error": str(exc)}, indent=2))
+        raise (UsageError(str(exc)) if code == EXIT_USAGE else BudgetError(str(exc))) from None
+
     try:
         rules = load_rules(args.validation)
+    except BudgetError as exc:
+        refuse(exc, EXIT_USAGE)
+    try:  # the metrics are read by the loader inspect uses, and refused alike: invalid input
         data = load_result(args.metrics)
         baseline = load_result(args.baseline) if args.baseline else None
+    except BudgetError as exc:
+        refuse(exc, EXIT_FAIL)
+    try:
         verdict = run_validation(rules, data, args.metrics, baseline, args.baseline)
     except BudgetError as exc:
-        if args.json:
-            print(json.dumps({"verdict": "error", "exit_code": EXIT_USAGE, "error": str(exc)}, indent=2))
-        raise UsageError(str(exc)) from None
+        refuse(exc, EXIT_USAGE)
     if args.json:
         print(json.dumps(verdict.to_dict(), indent=2, ensure_ascii=False))
     else:

@@ -69,6 +69,7 @@ def cmd_calibrate(args: argparse.Namespace) -> int:
     if result.max_silent_p0 is not None:
         goal_text += f", silent_p0 <= {result.max_silent_p0:.2f}"
     passing = sum(1 for r in result.rows if r.meets)
+    note = result.gateway_note()  # why variants below 0.50 pass the gateway, and what that means for the pick
     swept = (
         f"swept {len(result.rows)} variants of {args.budget_spec}: {passing} meet {goal_text}"
         + (" and the gateway" if checks else "")
@@ -79,6 +80,8 @@ def cmd_calibrate(args: argparse.Namespace) -> int:
         for line in history.summary_lines():
             print(line)
         print(swept)
+        if note:
+            print(f"note: {note}")
         print(f"closest: variant {closest.index} ({closest.why})")
         print("no variant meets the targets: widen the sweep (larger reserves or frontier shares); nothing written")
         return EXIT_FAIL
@@ -96,6 +99,8 @@ def cmd_calibrate(args: argparse.Namespace) -> int:
     for line in history.summary_lines():
         print(line)
     print(f"{swept}; table in {args.csv}")
+    if note:
+        print(f"note: {note}")
     print(
         f"recommended: frontier {v.frontier_share:.1%}, control_reserve {v.reserve:,}, manual timeout "
         f"{v.manual_timeout_sec:g}s, guard {v.alert_threshold:.2f}"

@@ -4,7 +4,8 @@ Each day of the history (``budget.drill.days``) is replayed as the daily drill
 replays one day (``budget.drill.replay.run_drill``). Over all days, each outage
 length reports its lowest token_health_min and the day it fell on, the
 highest mttr_p95 and escalation share, the manual queue summed over the
-days, and the days on which it fell below the guard.
+days, and the days on which it fell below the guard; a day whose no-outage
+run is itself below the guard is named, since an outage is not what breaks it.
 """
 
 from __future__ import annotations
@@ -36,7 +37,7 @@ def over_all_days(results: Sequence[DrillResult]) -> dict[str, Any]:
             o["escalation_share"] = max(o["escalation_share"], run["escalation_share"])
             o["manual_queue"] += run["manual_queue"]
             o.setdefault("days_below_guard", [])
-            if run["outage_min"] and run["token_health_min"] < result.fail_under:
+            if run["token_health_min"] < result.fail_under:  # the no-outage run's too: the day itself breaches
                 o["days_below_guard"].append(day)
     worst = min(results, key=lambda r: r.worst)
     return {
@@ -77,4 +78,8 @@ def summary_lines(results: Sequence[DrillResult]) -> list[str]:
             f"mttr_p95 up to {o['mttr_p95']}s, manual {o['manual_queue']} in all"
             + (f"; below the guard on {len(below)} day(s): {', '.join(below)}" if below else "")
         )
+    for result in results:  # a day below the guard without an outage: its outages are not the cause
+        note = result.baseline_note()
+        if note:
+            lines.append(f"  {result.report.get('day', '')}: {note}")
     return lines

@@ -85,6 +85,22 @@ class DrillResult:
         return [r["outage_min"] for r in self.runs if r["outage_min"] and r["token_health_min"] < self.fail_under]
 
     @property
+    def baseline_below(self) -> float | None:
+        """The no-outage run's token_health_min when it is itself below the guard (else None)."""
+        base = [r["token_health_min"] for r in self.runs if not r["outage_min"]]
+        return base[0] if base and base[0] < self.fail_under else None
+
+    def baseline_note(self) -> str | None:
+        """Said when the day breaches the guard with no outage at all: then an outage is not the cause."""
+        floor = self.baseline_below
+        if floor is None:
+            return None
+        return (
+            f"the no-outage run is itself below the {self.fail_under:.2f} guard (token_health_min "
+            f"{health_text(floor)}): the day's load breaches it without any outage, so an outage is not the cause"
+        )
+
+    @property
     def worst(self) -> float:
         outages = [r["token_health_min"] for r in self.runs if r["outage_min"]]
         return min(outages) if outages else 1.0

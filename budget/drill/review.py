@@ -14,6 +14,7 @@ import math
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import date, timedelta
+from decimal import ROUND_FLOOR, Decimal
 from pathlib import Path
 from typing import Any
 
@@ -318,6 +319,14 @@ def _consecutive(months: list[str]) -> bool:
     return all(b - a == 1 for a, b in zip(idx, idx[1:], strict=False))
 
 
+def percent_down(share: float) -> str:
+    """A share as a percent with one decimal, rounded DOWN: a day the test finds under 60 % (``share < 0.60``)
+    never reads 60.0 %: 0.5981 is 59.8 %, 0.6 is 60.0 %. Computed in decimal, so 0.29 stays 29.0 %."""
+    if not math.isfinite(share):
+        return str(share)
+    return f"{(Decimal(repr(float(share))) * 100).quantize(Decimal('0.1'), rounding=ROUND_FLOOR)}%"
+
+
 def _low_spend(days: list[Day], name: str) -> Signal:
     s = Signal.of("low_spend")
     have = _series(days, name, "baseline", "spent_share")
@@ -328,7 +337,8 @@ def _low_spend(days: list[Day], name: str) -> Signal:
     s.status = FIRES if low else QUIET
     s.finding = f"{len(low)} of {len(have)} days spent under {SPEND_FLOOR:.0%}"
     s.evidence = [
-        f"{d.label}: {v:.0%} of {int(d.rec.get('daily_budget_tokens', 0)):,} spent" for d, v in (low or have[-1:])
+        f"{d.label}: {percent_down(v)} of {int(d.rec.get('daily_budget_tokens', 0)):,} spent"
+        for d, v in (low or have[-1:])
     ]
     return s
 
