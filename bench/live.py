@@ -7,11 +7,13 @@ or BUDGET_LITELLM naming its `litellm`). Bounded: a fixed number of requests, al
 
 from __future__ import annotations
 
+import copy
 import sys
 import tempfile
 import time
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
+from typing import Any
 
 import yaml
 
@@ -70,6 +72,32 @@ def in_process(spec_text: str, tmp: Path) -> None:
         out.append((time.perf_counter() - t) * 1000)
     keeper.store.close()
     report("LiveKeeper.decide in process (SQLite, 2,000 decisions, 20 incidents)", out)
+
+
+def callback_share(tmp: Path) -> None:
+    """The callback's own work per served request, as the proxy calls it: the pre-call hook (the decision,
+    its reservation and log) and the success event (the usage reconciled); in process, on SQLite."""
+    import asyncio
+    import os
+    from types import SimpleNamespace
+
+    os.environ.update(BUDGET_KEEPER_SPEC=str(ROOT / SPEC), BUDGET_KEEPER_STATE=str(tmp / "callback.db"))
+    from budget.traffic.live.litellm_hook import KeeperCallback
+
+    callback = KeeperCallback()
+    usage = SimpleNamespace(usage=SimpleNamespace(total_tokens=120))
+
+    async def run() -> list[float]:
+        out = []
+        for i in range(2000):
+            data: dict[str, Any] = copy.deepcopy(body(i))
+            t = time.perf_counter()
+            data = await callback.async_pre_call_hook(None, None, data, "acompletion")
+            await callback.async_log_success_event({"litellm_params": {"metadata": data["metadata"]}}, usage, 0, 0)
+            out.append((time.perf_counter() - t) * 1000)
+        return out
+
+    report("the LiteLLM callback's own work (pre-call hook + success event, 2,000 served requests)", asyncio.run(run()))
 
 
 def day_requests() -> list[tuple[int, dict[str, object]]]:
@@ -141,6 +169,7 @@ def main() -> None:
         env.update(BUDGET_KEEPER_STATE=str(tmp / "keeper.db"), BUDGET_KEEPER_SPEC=str(ROOT / SPEC))
         in_process((ROOT / SPEC).read_text(), tmp)
         a_day((ROOT / SPEC).read_text(), tmp)
+        callback_share(tmp)
         names = ("without the keeper", "with the keeper (SQLite)")
         proxies = [Proxy(c, env, tmp / f"{c.stem}.log") for c in (without, with_keeper)]
         try:
