@@ -110,3 +110,25 @@ def test_the_heap_left_after_start_up_is_frozen_out_of_garbage_collection() -> N
         assert gc.get_freeze_count() > 10_000  # the imported libraries' objects at least
     finally:
         gc.unfreeze()
+
+
+def test_no_script_relies_on_streamlit_magic_which_the_config_turns_off() -> None:
+    """.streamlit/config.toml sets runner.magicEnabled = false: a bare expression would show nothing."""
+    import ast
+    import tomllib
+
+    config = tomllib.loads((ROOT / ".streamlit" / "config.toml").read_text())
+    assert config["runner"]["magicEnabled"] is False
+    bare = []
+    for path in [ROOT / "app.py", *sorted((ROOT / "pages").glob("*.py"))]:  # the scripts Streamlit runs
+        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+            for block in ("body", "orelse", "finalbody"):
+                statements = getattr(node, block, None)
+                for i, stmt in enumerate(statements if isinstance(statements, list) else []):
+                    if not isinstance(stmt, ast.Expr) or isinstance(stmt.value, (ast.Call, ast.Await, ast.Yield)):
+                        continue
+                    docstring = isinstance(node, (ast.Module, ast.ClassDef, ast.FunctionDef, ast.AsyncFunctionDef))
+                    if docstring and i == 0 and isinstance(stmt.value, ast.Constant):
+                        continue  # a docstring: magic leaves it out too
+                    bare.append(f"{path.name}:{stmt.lineno}")
+    assert not bare, bare
