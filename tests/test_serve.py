@@ -47,3 +47,88 @@ def test_the_server_takes_its_pages_from_st_navigation_from_the_first_visit(monk
     monkeypatch.setattr(PagesManager, "uses_pages_directory", None)
     serve.navigation_only()
     assert PagesManager.uses_pages_directory is False  # a first visit to /Simulator runs app.py around the page
+
+
+def test_the_rehearsal_runs_every_page_without_touching_a_learners_work(tmp_path: Path, monkeypatch) -> None:
+    monkeypatch.setattr(sys, "path", list(sys.path))
+    learners = tmp_path / "workbench.sqlite"
+    monkeypatch.setenv("BUDGET_WORKBENCH_DB", str(learners))
+    assert serve.rehearse() == []  # every shipped page ran to its end
+    assert not learners.exists()  # the rehearsal kept its current spec in a scratch database, since removed
+    assert serve.os.environ["BUDGET_WORKBENCH_DB"] == str(learners)
+
+
+def test_a_page_that_fails_its_rehearsal_is_named_and_the_rest_still_run(tmp_path: Path, monkeypatch) -> None:
+    monkeypatch.setattr(sys, "path", list(sys.path))
+    monkeypatch.delenv("BUDGET_WORKBENCH_DB", raising=False)
+    (tmp_path / "pages").mkdir()
+    (tmp_path / "app.py").write_text(
+        "import streamlit as st\n"
+        "st.navigation([st.Page('pages/1_Bad.py'), st.Page('pages/2_Good.py')]).run()\n"
+        "import os\nopen(os.environ['BUDGET_WORKBENCH_DB'], 'a').close()\n"  # where the page's work would go
+    )
+    (tmp_path / "pages" / "1_Bad.py").write_text("raise RuntimeError('broken')\n")
+    (tmp_path / "pages" / "2_Good.py").write_text("import streamlit as st\nst.title('good')\n")
+    assert serve.rehearse(tmp_path) == ["app.py", "pages/1_Bad.py"]  # app.py opens on its first page, the bad one
+    assert "BUDGET_WORKBENCH_DB" not in serve.os.environ  # put back as it was: unset
+
+
+def test_after_the_rehearsal_the_first_visit_to_compare_runs_no_simulation(tmp_path: Path, monkeypatch) -> None:
+    """Compare's chapter, policy and return runs are in its st.cache_data before the first visitor arrives."""
+    import streamlit as st
+    from streamlit.testing.v1 import AppTest
+
+    import budget.workbench
+
+    monkeypatch.setattr(sys, "path", list(sys.path))
+    monkeypatch.setenv("BUDGET_WORKBENCH_DB", str(tmp_path / "workbench.sqlite"))
+
+    def no_simulation(*args, **kwargs):  # type: ignore[no-untyped-def]
+        raise AssertionError("the first visit simulated")
+
+    def first_visit_to_compare() -> AppTest:
+        at = AppTest.from_file(str(ROOT / "app.py"), default_timeout=120)
+        at.switch_page("pages/3_Compare.py")
+        with monkeypatch.context() as m:
+            m.setattr(budget.workbench, "run_variants", no_simulation)
+            return at.run()
+
+    st.cache_data.clear()
+    assert first_visit_to_compare().exception  # without the rehearsal the first visit simulates
+    st.cache_data.clear()
+    assert serve.rehearse() == []
+    at = first_visit_to_compare()
+    assert not at.exception, [e.value for e in at.exception]
+    assert "10M, 45 min" in str(at.dataframe[0].value["variant"].tolist())
+
+
+def test_the_heap_left_after_start_up_is_frozen_out_of_garbage_collection() -> None:
+    import gc
+
+    try:
+        serve.freeze()
+        assert gc.get_freeze_count() > 10_000  # the imported libraries' objects at least
+    finally:
+        gc.unfreeze()
+
+
+def test_no_script_relies_on_streamlit_magic_which_the_config_turns_off() -> None:
+    """.streamlit/config.toml sets runner.magicEnabled = false: a bare expression would show nothing."""
+    import ast
+    import tomllib
+
+    config = tomllib.loads((ROOT / ".streamlit" / "config.toml").read_text())
+    assert config["runner"]["magicEnabled"] is False
+    bare = []
+    for path in [ROOT / "app.py", *sorted((ROOT / "pages").glob("*.py"))]:  # the scripts Streamlit runs
+        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+            for block in ("body", "orelse", "finalbody"):
+                statements = getattr(node, block, None)
+                for i, stmt in enumerate(statements if isinstance(statements, list) else []):
+                    if not isinstance(stmt, ast.Expr) or isinstance(stmt.value, (ast.Call, ast.Await, ast.Yield)):
+                        continue
+                    docstring = isinstance(node, (ast.Module, ast.ClassDef, ast.FunctionDef, ast.AsyncFunctionDef))
+                    if docstring and i == 0 and isinstance(stmt.value, ast.Constant):
+                        continue  # a docstring: magic leaves it out too
+                    bare.append(f"{path.name}:{stmt.lineno}")
+    assert not bare, bare
