@@ -161,3 +161,23 @@ def test_two_sessions_saving_one_new_spec_name_the_second_is_told_and_nothing_is
     assert sorted(p.name for p in (tmp_path / "specs").iterdir() if p.name.startswith(".")) == []  # no temp left
     save_spec("my_team", versions[0], overwrite=True)  # asked, and confirmed
     assert (tmp_path / "specs" / "my_team.yaml").read_text() == versions[0]
+
+
+def test_a_write_held_briefly_by_another_session_is_waited_for_not_taken_for_a_lock(db: Path) -> None:
+    import threading
+
+    book = open_work("ana", db)
+    book.record("Simulator", "first", "cmd 1", "out 1")
+    holder = sqlite3.connect(db, isolation_level=None, check_same_thread=False)
+    holder.execute("BEGIN IMMEDIATE")  # another tab's write under way
+    holder.execute("INSERT INTO entries (learner, page, title, command, output) VALUES ('bo', 'p', 't', 'c', 'o')")
+    assert [e.title for e in book.entries] == ["first"] and book.error is None  # a read does not wait for it
+    release = threading.Timer(1.0, lambda: holder.execute("COMMIT"))
+    release.start()
+    try:
+        book.record("Drill", "second", "cmd 2", "out 2")  # waits the second out, then writes
+    finally:
+        release.join()
+        holder.close()
+    assert book.error is None
+    assert [e.title for e in open_work("ana", db).entries] == ["first", "second"]

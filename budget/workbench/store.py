@@ -30,7 +30,9 @@ DB_ENV = "BUDGET_WORKBENCH_DB"
 DEFAULT_DB = Path("data") / "workbench.sqlite"
 DEFAULT_LEARNER = "learner"
 SCHEMA_VERSION = 1
-LOCK_WAIT_S = 2.0  # a page waits this long for another writer, then says the database is locked
+# a page waits this long for another writer, then says the database is locked and goes on in memory: long
+# enough that sessions writing at once (several tabs, a busy 2-core machine) wait for each other instead
+LOCK_WAIT_S = 8.0
 MAX_LEARNER_CHARS = 40
 
 SCHEMA = (
@@ -100,12 +102,13 @@ class WorkbenchStore:
         return sqlite3.connect(path, timeout=LOCK_WAIT_S, isolation_level=None)
 
     @contextmanager
-    def _transaction(self) -> Iterator[sqlite3.Connection]:
-        """One write transaction (taken at once, so the check and the write see the same rows)."""
+    def _transaction(self, write: bool = True) -> Iterator[sqlite3.Connection]:
+        """One transaction: a write takes the lock at once (so the check and the write see the same rows); a
+        read does not wait behind another session's write that has not reached its commit."""
         con = None
         try:
             con = self._connect(self.path)
-            con.execute("BEGIN IMMEDIATE")
+            con.execute("BEGIN IMMEDIATE" if write else "BEGIN")
             yield con
             con.execute("COMMIT")
         except sqlite3.Error as exc:
@@ -137,7 +140,7 @@ class WorkbenchStore:
 
     # --- the workbook --------------------------------------------------------------------------
     def entries(self, learner: str) -> list[Entry]:
-        with self._transaction() as con:
+        with self._transaction(write=False) as con:
             rows = con.execute(
                 "SELECT id, page, title, command, output, interpretation FROM entries WHERE learner = ? ORDER BY id",
                 (learner,),
@@ -185,7 +188,7 @@ class WorkbenchStore:
 
     # --- the current spec ----------------------------------------------------------------------
     def spec(self, learner: str) -> SavedSpec | None:
-        with self._transaction() as con:
+        with self._transaction(write=False) as con:
             row = con.execute(
                 "SELECT name, origin, original, text FROM current_spec WHERE learner = ?", (learner,)
             ).fetchone()
