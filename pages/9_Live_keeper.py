@@ -48,9 +48,11 @@ view = st.session_state.get("lk_view")
 if view is not None:
     st.markdown(f"**Plan the keeper ran:** {view.plan} · **simulated beside it:** {view.scenario}")
     st.caption(
-        f"Each column is its own outage: the live day's as the keeper saw it ({view.outages[0]}, from the "
-        f"proxy's calls, the keeper's probes and the operator), the simulated one as {view.scenario} says "
-        f"({view.outages[1]}); the figures differ as the outages do."
+        f"Each column is its own outage: the live day's as the keeper noted it ({view.outages[0]}; see "
+        f"'Tiers down and up' below), the simulated one as {view.scenario} says ({view.outages[1]}); the figures "
+        "differ as the outages do. The live column is the simulator's keeper run over the day the proxy saw, to "
+        "its end: counts are what it decided, while times such as mttr_p95 are modelled from those decisions "
+        "(an incident the demo stopped asking about still resolves in the model)."
     )
     table(view.rows, "lk_rows", "live_vs_simulated.csv")
     cols = st.columns(3)
@@ -58,9 +60,11 @@ if view is not None:
         "**Decisions, per request** (an incident asked about again counts again)\n\n"
         + "\n".join(f"- {k}: {n}" for k, n in sorted(view.decisions.items()))
     )
+    failed = "".join(f"\n- {k}: {n} sent, the upstream failed" for k, n in sorted(view.failed_by_tier.items()))
     cols[1].markdown(
-        "**Requests served, per tier**\n\n"
+        "**Requests served, per tier** (the upstream answered)\n\n"
         + ("\n".join(f"- {k}: {n}" for k, n in sorted(view.served_by_tier.items())) or "- none")
+        + failed
     )
     cols[2].markdown(
         "**Tokens the upstreams reported**\n\n"
@@ -90,6 +94,7 @@ if view is not None:
         height=320,
         column_config={
             "tier": st.column_config.TextColumn("tier", width="medium"),
+            "upstream": st.column_config.TextColumn("upstream", help="what the upstream did with a request sent"),
             "reason": st.column_config.TextColumn("reason", width="large"),
         },
     )

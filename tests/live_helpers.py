@@ -139,7 +139,8 @@ def start_redis(port: int) -> subprocess.Popen[bytes]:
 
 def chapter_live_day(tmp: Path) -> Path:
     """A keeper state in ``tmp``: the chapter's 20 incidents asked about at 11:00, 11:02 and 11:44 while
-    local-coder is down for 45 minutes (the clock injected), then local-coder back; returns the state's path."""
+    local-coder is down for 45 minutes (the clock injected), each request served answered with 90 tokens,
+    then local-coder back; returns the state's path."""
     from budget.model import load_scenario
     from budget.traffic.live import SqliteStore
 
@@ -153,7 +154,9 @@ def chapter_live_day(tmp: Path) -> Path:
         now[0] = ELEVEN + minute * 60
         for inc in incidents:
             md = {"incident_id": inc.id, "severity": inc.severity, "phase": "triage", "blast_radius": inc.blast_radius}
-            lk.decide("local-coder", md, 100)
+            d = lk.decide("local-coder", md, 100)
+            if d.served:  # the upstream answers it, as the proxy's success event reports
+                lk.reconcile(d.to_dict(), 90, d.tier)
     now[0] = ELEVEN + 45 * 60
     lk.set_tier("local-coder", False, "operator: back")
     return tmp / "k.db"

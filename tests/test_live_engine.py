@@ -220,3 +220,18 @@ def test_the_probe_interval_is_read_from_the_environment(tmp_path):
     assert LiveKeeper.from_env({**env, "BUDGET_KEEPER_PROBE_SEC": "15"}).probe_sec == 15
     with pytest.raises(BudgetError, match="BUDGET_KEEPER_PROBE_SEC: must be a number of seconds"):
         LiveKeeper.from_env({**env, "BUDGET_KEEPER_PROBE_SEC": "soon"})
+
+
+def test_a_request_sent_upstream_counts_as_served_only_when_the_upstream_answered(tmp_path):
+    clock = Clock(ELEVEN)
+    lk = keeper(tmp_path, "specs/budget_network.yaml", clock)
+    first = lk.decide("local-coder", {"incident_id": "a", "severity": "P2", "phase": "triage"}, 100)
+    lk.reconcile(first.to_dict(), None, first.tier)  # the upstream failed it (the proxy's failure event)
+    second = lk.decide("local-coder", {"incident_id": "b", "severity": "P2", "phase": "triage"}, 100)
+    lk.reconcile(second.to_dict(), 80, second.tier)
+    live = lk.result()["live"]
+    assert (live["served_by_tier"], live["failed_by_tier"]) == ({"local-coder": 1}, {"local-coder": 1})
+    assert [(r["incident"], r["decision"], r["upstream"]) for r in live["requests_log"]] == [
+        ("a", "serve", "failed"),
+        ("b", "serve", "answered"),
+    ]

@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from budget.keeper import manual_key, simulate
+from budget.keeper import health_text, manual_key, simulate
 from budget.model import load_scenario
 from budget.traffic import live_day
 from budget.workbench.explain import Explanation, explain_result
@@ -36,6 +36,7 @@ class LiveView:
     rows: list[dict[str, Any]]
     decisions: dict[str, int]
     served_by_tier: dict[str, int]
+    failed_by_tier: dict[str, int]
     tokens_by_tier: dict[str, int]
     requests: list[dict[str, Any]] = field(default_factory=list)
     tier_events: list[dict[str, Any]] = field(default_factory=list)  # tiers down and up, probes
@@ -45,6 +46,8 @@ class LiveView:
 def _figure(result: dict[str, Any], key: str) -> Any:
     if key == "manual":
         return result.get(manual_key(float(result.get("manual_timeout_sec", 120))))
+    if key == "token_health_min":  # one rounding rule for token_health everywhere: down
+        return health_text(float(result[key]))
     return result.get(key)
 
 
@@ -62,7 +65,7 @@ def live_view(state: str | Path, scenario: str | Path) -> LiveView:
     requests = [
         {
             k: ("" if d.get(k) is None else d.get(k))
-            for k in ("time", "incident", "severity", "phase", "decision", "tier", "reason")
+            for k in ("time", "incident", "severity", "phase", "decision", "tier", "upstream", "reason")
         }
         for d in log.get("requests_log", [])
     ]
@@ -73,6 +76,7 @@ def live_view(state: str | Path, scenario: str | Path) -> LiveView:
         rows=rows,
         decisions=dict(log.get("decisions", {})),
         served_by_tier=dict(log.get("served_by_tier", {})),
+        failed_by_tier=dict(log.get("failed_by_tier", {})),
         tokens_by_tier=dict(log.get("tokens_by_tier", {})),
         requests=requests,
         tier_events=list(log.get("tier_events", [])),

@@ -110,16 +110,23 @@ def keeper_at(
 
 def live_result(spec: BudgetSpec, day: DayLog, manual_timeout_sec: float, recovery: str) -> dict[str, Any]:
     """The simulator's result for the live day (its composite query holds or fails as ``simulate``'s would),
-    with the live decisions and the tokens the upstreams reported under ``live``."""
+    with the live decisions and the tokens the upstreams reported under ``live``: a request the keeper sent
+    upstream counts as served by its tier when the upstream answered it, as failed when it did not."""
     last = max([i.arrival_sec for i in day.incidents] + [0])
     k = keeper_at(spec, day, manual_timeout_sec, recovery, last, to_end=True)
     data = dict(finish(k).to_dict())
     counts: dict[str, int] = {}
     served: dict[str, int] = {}
+    failed: dict[str, int] = {}
+    outcome = {u.get("id"): ("failed" if u.get("failed") else "answered") for u in day.usage if u.get("id")}
+    requests = []
     for d in day.decisions:
         counts[d["decision"]] = counts.get(d["decision"], 0) + 1
-        if d.get("tier") and d["decision"] in SERVED:
-            served[d["tier"]] = served.get(d["tier"], 0) + 1
+        upstream = outcome.get(d.get("id"), "") if d["decision"] in SERVED else ""
+        if d.get("tier") and upstream:  # sent upstream: served when it answered, failed when it did not
+            into = served if upstream == "answered" else failed
+            into[d["tier"]] = into.get(d["tier"], 0) + 1
+        requests.append(d | {"upstream": upstream})
     tokens: dict[str, int] = {}
     for u in day.usage:
         tokens[u["tier"]] = tokens.get(u["tier"], 0) + int(u.get("total_tokens", 0))
@@ -127,8 +134,9 @@ def live_result(spec: BudgetSpec, day: DayLog, manual_timeout_sec: float, recove
         "requests": len(day.decisions),
         "decisions": dict(sorted(counts.items())),
         "served_by_tier": dict(sorted(served.items())),
+        "failed_by_tier": dict(sorted(failed.items())),
         "tokens_by_tier": dict(sorted(tokens.items())),
-        "requests_log": day.decisions,
+        "requests_log": requests,
         "tier_events": day.tier_events,
     }
     return data

@@ -133,7 +133,12 @@ def run_demo(spec_path: str, minutes: int, state: str | None = None) -> int:
             )
             if state:
                 keep_state(Path(env["BUDGET_KEEPER_STATE"]), state)
-                print(f"the live day's state: {state} (budget inspect --result {state}; the Live keeper page)")
+                query = (
+                    f"failover_to_frontier=={result['failover_to_frontier']} && "
+                    f"degraded_queue=={result['degraded_queue']} && {mk}=={result.get(mk)}"
+                )
+                print(f"the live day's state: {state}; check it as a simulated run, or on the Live keeper page:")
+                print(f'  budget inspect --result {state} --query "{query}"')
         finally:
             proxy.stop()
             upstream.stop()

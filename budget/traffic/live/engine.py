@@ -294,8 +294,8 @@ def route(
         return "failover", task.tier, f"failover: {last}"
     if task.state == "degraded":
         return "degraded", None, f"degraded queue: {last}"
-    if task.state == "pending":
-        return "queued", None, f"{tier} is down: waits for the keeper's ranking ({last})"
+    if task.state == "pending":  # the keeper's own words say why it waits, when they name the down tier
+        return "queued", None, last if last.startswith(f"{tier} is down") else f"{tier} is down: waits ({last})"
     return "degraded", None, f"{tier} is down and the keeper did not fail this task over"
 
 
