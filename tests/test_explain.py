@@ -31,7 +31,7 @@ def test_the_45_minute_outage_names_the_allowance_and_the_rework_owed_while_queu
     why = _why("budget_network.yaml", "fail_local_45m.json")
     assert why["failover"][0] == "5 tasks failed over: 5 to frontier-reviewer (P0 2, P1 3) at 11:02."
     assert why["failover"][1].startswith("the next one, inc-015 (P1) at 11:02, was stopped by the failover allowance")
-    assert "(250,000 of 250,000 tokens on frontier-reviewer)" in why["failover"][1]
+    assert "250,000 of the 250,000 tokens of frontier-reviewer's failover allowance are committed" in why["failover"][1]
     assert "the failover allowance 2, the severity 13" in why["failover"][2]
     assert why["the rest"][0].startswith("15 waited in the degraded queue (13 from 11:00, 2 from 11:02); 15 of them")
     assert "mttr_p95 840 s is the time of inc-015 (P1, route manual" in why["the rest"][1]
@@ -116,3 +116,11 @@ def test_the_readmes_explain_transcript_is_what_the_command_prints():
     printed = explain_result(result, spec).lines()
     for line in shown:
         assert line in printed, line
+
+
+def test_an_allowance_with_tokens_left_says_what_the_next_task_needs_not_that_it_is_used_up():
+    spec = load_spec("specs/budget_network_5m.yaml")
+    result = simulate(spec, load_scenario("scenarios/fail_local_45m.json", spec)).to_dict()
+    line = explain_result(result, spec).to_dict()["failover"][1]
+    assert "100,000 of the 125,000 tokens of frontier-reviewer's failover allowance are committed" in line
+    assert "this task needs 50,000 more" in line and "used" not in line

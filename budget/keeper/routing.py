@@ -127,8 +127,8 @@ def try_failover(k: Keeper, task: Task, now: int, target: str | None, why: str, 
                 k,
                 task,
                 now,
-                f"{why}; failover allowance used ({used:,.0f} of {k.allowance[target]:,.0f} tokens "
-                f"on {target}): waits for {tier}",
+                f"{why}; {used:,.0f} of the {k.allowance[target]:,.0f} tokens of {target}'s failover allowance "
+                f"are committed and this task needs {work:,.0f} more: waits for {tier}",
             )
         return False
     # minus failovers still running

@@ -36,7 +36,7 @@ FAIL_FLOOR = 0.50  # below it the plan fails the outage (capstone/README.md)
 SECTIONS = ("failover", "the rest", "token_health", "the floor", "the composite query")
 # the limit a task met, from the keeper's reason (budget/keeper/routing.py)
 LIMITS: tuple[tuple[str, str], ...] = (
-    ("failover allowance used", "allowance"),
+    ("failover allowance are committed", "allowance"),
     ("is at capacity", "capacity"),
     ("tokens left, the task needs", "tokens"),
     ("guard: token_health", "guard"),
