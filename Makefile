@@ -45,8 +45,9 @@ redis:
 	  if [ "$$(id -u)" = 0 ]; then SUDO=""; else SUDO="sudo"; fi; \
 	  $$SUDO apt-get update -qq && DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq redis-server >/dev/null; }
 
+PORT ?= 8501
 run: $(STAMP) $(NATIVE)
-	$(BIN)/python scripts/serve.py --server.headless true --server.port 8501
+	$(BIN)/python scripts/serve.py --server.headless true --server.port $(PORT)
 
 SOURCES := budget tests bench $(wildcard app.py ui.py pages scripts)
 
