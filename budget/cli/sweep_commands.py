@@ -23,6 +23,7 @@ def cmd_calibrate(args: argparse.Namespace) -> int:
     from budget.drill import load_days
     from budget.files import Outputs
     from budget.gateway import load_checks
+    from budget.keeper import health_text
     from budget.model import load_plan, parse_clock
 
     outs = Outputs(
@@ -86,7 +87,7 @@ def cmd_calibrate(args: argparse.Namespace) -> int:
         print("no variant meets the targets: widen the sweep (larger reserves or frontier shares); nothing written")
         return EXIT_FAIL
     v = best.variant
-    floors = ", ".join(f"{m}m {f:.2f}" for m, f in sorted(best.floors.items()))
+    floors = ", ".join(f"{m}m {health_text(f)}" for m, f in sorted(best.floors.items()))  # rounded down
     header = (
         f"Recommended by budget calibrate from {args.budget_spec} over {', '.join(args.alerts)}:\n"
         f"frontier share {v.frontier_share:.1%}, control_reserve {v.reserve:,}, manual timeout "
