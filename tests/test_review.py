@@ -198,6 +198,28 @@ def test_cli_exit_codes(tmp_path: Path):
     assert [s["status"] for s in as_json["signals"]] == [NO_DATA, QUIET, QUIET, NO_DATA, QUIET, QUIET, QUIET]
 
 
+def test_a_quiet_signal_reads_as_the_symptom_checked_and_counts_read_right(tmp_path: Path):
+    # a week with one degraded day and one day below 0.5: both signals quiet, and each headline quotes the
+    # symptom looked for and says on the same line what was found instead (never the symptom as a fact)
+    week = [rec(i, degraded=4 if i == 2 else 0, health=0.45 if i == 3 else 0.8) for i in range(7)]
+    (tmp_path / "week.jsonl").write_text("".join(json.dumps(r) + "\n" for r in week))
+    lines = run_cli(["review", "--history", "week.jsonl"], tmp_path).stdout.splitlines()
+    assert lines[1:5] == [
+        'quiet: "no degraded_mode activation in a month" (the budget is too big): '
+        "degraded mode on 1 of 7 days of the last month",
+        "    - 2026-09-03: 4 tasks degraded on the day as it happened",
+        'quiet: "token_health_min below 0.5 more than once a week" (the local tier is too small): '
+        "1 day below 0.5 in 7 days, never two within a week",
+        "    - 2026-09-04: token_health_min 0.4500",
+    ]
+    # one day, one month, one short outage: no "1 days", "1 outages" or "(s)"
+    (tmp_path / "one.jsonl").write_text(json.dumps(rec(0, runs={"15": run_ev(wide=("t-7",))})) + "\n")
+    out = run_cli(["review", "--history", "one.jsonl"], tmp_path).stdout
+    assert "s.yaml, 1 day (2026-09-01 .. 2026-09-01)" in out and "    1 of 1 short outage\n" in out
+    assert "the history covers 1 month (2026-09)" in out and "0 days below 0.5 in 1 day;" in out
+    assert "(s)" not in out and " 1 days" not in out and " 1 outages" not in out
+
+
 def test_the_shipped_week(workdir: Path):
     """Smoke: the week's review follows from how its days were made (scripts/drill_history_week.py)."""
     proc = run_cli(["review", "--history", "scenarios/drill_history_week.jsonl", "--json"], workdir)

@@ -79,6 +79,17 @@ class Signal:
     def of(cls, key: str) -> Signal:
         return cls(key, *RULES[key])
 
+    @property
+    def symptom(self) -> str:
+        """The rule in quotes: the symptom checked, which a quiet signal did not find."""
+        return f'"{self.rule}" ({self.meaning})'
+
+    def headline(self) -> str:
+        """``FIRES: "rule" (meaning)``; a quiet one says on the same line what was found instead of the symptom."""
+        if self.status == QUIET:
+            return f"quiet: {self.symptom}: {self.finding}"
+        return f"{self.status.upper() if self.status == FIRES else self.status}: {self.symptom}"
+
     def conclude(self, evidence: list[str], seen: int, fires: str, quiet: str, no_data: str) -> Signal:
         """Fires with its evidence, quiet when something was seen without any, else not enough data."""
         if evidence:
@@ -118,14 +129,15 @@ class Review:
 
     def lines(self) -> list[str]:
         span = f"{self.days[0].label} .. {self.days[-1].label}" if self.days else "no dated day"
-        out = [f"review of {self.history}: {self.spec}, {len(self.days)} days ({span})", *self.notes]
+        out = [f"review of {self.history}: {self.spec}, {count_of(len(self.days), 'day')} ({span})", *self.notes]
         for s in self.signals:
-            out.append(f"{s.status.upper() if s.status == FIRES else s.status}: {s.rule} ({s.meaning})")
-            out.append(f"    {s.finding}")
+            out.append(s.headline())
+            if s.status != QUIET:
+                out.append(f"    {s.finding}")
             out.extend(f"    - {e}" for e in s.evidence)
         n = len(self.fired)
         out.append(
-            f"{n} of {len(self.signals)} signals fire"
+            f"{n} of {len(self.signals)} signals {'fires' if n == 1 else 'fire'}"
             + (": " + ", ".join(s.key for s in self.fired) if n else "")
             + f"; {len(self.signals) - len(self.evaluated)} without enough data"
         )
@@ -163,6 +175,11 @@ def history_from_text(text: str, name: str) -> list[tuple[int, dict[str, Any]]]:
 
 def load_history(path: str | Path) -> list[tuple[int, dict[str, Any]]]:
     return history_from_text(read_text(path, MAX_HISTORY_BYTES), str(path))  # what drill --history may write
+
+
+def count_of(n: int, word: str) -> str:
+    """``1 day``, ``2 days``: a count with its noun in the right number."""
+    return f"{n} {word}" if n == 1 else f"{n} {word}s"
 
 
 def _num(rec: dict[str, Any], where: str, *path: str) -> float | None:
@@ -204,14 +221,14 @@ def _no_degraded_mode(days: list[Day], name: str) -> Signal:
     degraded = [(d, v) for d, v in window if v and v > 0]
     if degraded:
         s.status = QUIET
-        s.finding = f"degraded mode on {len(degraded)} of {len(window)} days of the last month"
+        s.finding = f"degraded mode on {len(degraded)} of {count_of(len(window), 'day')} of the last month"
         s.evidence = [f"{d.label}: {int(v or 0)} tasks degraded on the day as it happened" for d, v in degraded]
     elif (last - have[0][0].day).days + 1 >= MONTH_DAYS:
         s.status = FIRES
         s.finding = f"no task degraded on any of {len(window)} days from {window[0][0].label} to {last.isoformat()}"
     else:
         span = (last - have[0][0].day).days + 1
-        s.finding = f"no degraded mode in {span} days of history; the signal needs {MONTH_DAYS}"
+        s.finding = f"no degraded mode in {count_of(span, 'day')} of history; the signal needs {MONTH_DAYS}"
     return s
 
 
@@ -232,10 +249,12 @@ def _health_below_half(days: list[Day], name: str) -> Signal:
     span = (have[-1][0].day - have[0][0].day).days + 1
     if span >= WEEK_DAYS:
         s.status = QUIET
-        s.finding = f"{len(low)} day(s) below {HEALTH_FLOOR} in {span} days, never two within a week"
+        s.finding = f"{count_of(len(low), 'day')} below {HEALTH_FLOOR} in {span} days, never two within a week"
         s.evidence = [f"{d.label}: token_health_min {v:.4f}" for d, v in low]
     else:
-        s.finding = f"{len(low)} day(s) below {HEALTH_FLOOR} in {span} days; a week of history is needed"
+        s.finding = (
+            f"{count_of(len(low), 'day')} below {HEALTH_FLOOR} in {count_of(span, 'day')}; a week of history is needed"
+        )
     return s
 
 
@@ -282,8 +301,9 @@ def _failover_stuck(days: list[Day], name: str) -> Signal:
     return s.conclude(
         stuck,
         seen,
-        f"failover stayed at 0 on {len(stuck)} of {seen} days",
-        f"failover worked on every one of {seen} days with P0/P1 arriving in an outage",
+        f"failover stayed at 0 on {len(stuck)} of {count_of(seen, 'day')}",
+        f"failover worked on {'the one day' if seen == 1 else f'every one of {seen} days'} with P0/P1 arriving "
+        "in an outage",
         "no P0/P1 task arrived during a drilled outage (or the records predate the field)",
     )
 
@@ -298,7 +318,8 @@ def _manual_growth(days: list[Day], name: str) -> Signal:
                 months.setdefault(d.day.strftime("%Y-%m"), {}).setdefault(m, []).append(v)
     keys = sorted(months)
     if len(keys) < 3 or not _consecutive(keys[-3:]):
-        s.finding = f"the history covers {len(keys)} month(s) ({', '.join(keys) or 'none'}); growth twice needs 3"
+        covered = f"{count_of(len(keys), 'month')} ({', '.join(keys) or 'none'})"
+        s.finding = f"the history covers {covered}; growth twice needs 3"
         return s
     last3 = [months[k] for k in keys[-3:]]
     grew = []
@@ -335,7 +356,7 @@ def _low_spend(days: list[Day], name: str) -> Signal:
         return s
     low = [(d, v) for d, v in have if v < SPEND_FLOOR]
     s.status = FIRES if low else QUIET
-    s.finding = f"{len(low)} of {len(have)} days spent under {SPEND_FLOOR:.0%}"
+    s.finding = f"{len(low)} of {count_of(len(have), 'day')} spent under {SPEND_FLOOR:.0%}"
     s.evidence = [
         f"{d.label}: {percent_down(v)} of {int(d.rec.get('daily_budget_tokens', 0)):,} spent"
         for d, v in (low or have[-1:])
@@ -357,8 +378,8 @@ def _failover_too_wide(days: list[Day], name: str) -> Signal:
     return s.conclude(
         wide,
         seen,
-        f"{len(wide)} of {seen} short outages",
-        f"the expensive tier took only P0/P1 in {seen} short outages",
+        f"{len(wide)} of {count_of(seen, 'short outage')}",
+        f"the expensive tier took only P0/P1 in {count_of(seen, 'short outage')}",
         f"no drilled outage of {SHORT_OUTAGE_MIN} minutes or less with the evidence recorded",
     )
 
@@ -387,8 +408,8 @@ def _manual_nervous(days: list[Day], name: str) -> Signal:
     return s.conclude(
         nervous,
         seen,
-        f"{len(nervous)} of {seen} outages",
-        f"in {seen} outages the channel stayed shut or opened above the queue limit",
+        f"{len(nervous)} of {count_of(seen, 'outage')}",
+        f"in {count_of(seen, 'outage')} the channel stayed shut or opened above the queue limit",
         "no record has the manual channel's opening (records of an older drill)",
     )
 
