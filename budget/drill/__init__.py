@@ -3,7 +3,7 @@
 Alert formats (``alerts``: CSV, JSONL, Alertmanager, Grafana, PagerDuty), the seeded generator of a day
 (``alertgen``), a history split into UTC days (``days``), one day's drill (``replay``) and its history
 file (``history``), the drill over several days (``multiday``) and the review signals read from a
-history (``review``).
+history (``review``; the seven ``signals``, each a ``signal``).
 
 May import: ``budget.keeper``, ``budget.model``, ``budget.files``, ``budget.errors``. Never the gateway,
 calibration, traffic or the workbench.
