@@ -7,6 +7,7 @@ evidence (days, outages, task ids); docs/model.md gives every rule.
 from __future__ import annotations
 
 import math
+import re
 from collections.abc import Callable
 from datetime import timedelta
 from decimal import ROUND_FLOOR, Decimal
@@ -26,6 +27,7 @@ from budget.drill.signal import (
     number,
 )
 from budget.errors import BudgetError
+from budget.keeper import health_text
 
 
 def _no_degraded_mode(days: list[Day], name: str) -> Signal:
@@ -99,9 +101,23 @@ def _worst_outage(d: Day) -> str:
     return f"at the {worst}-minute outage"
 
 
+def _guard_held(d: Day, name: str) -> str:
+    """Said of a day whose no-outage run is itself below the guard: the token_health guard, which blocks
+    automatic failover below it, was breached without any outage, so it (not the failover gate) held the
+    failover; "" when the record does not show that."""
+    guard = number(d.rec, f"{name}:{d.line}", "fail_under")
+    alone = number(d.rec, f"{name}:{d.line}", "baseline", "token_health_min")
+    if guard is None or alone is None or alone >= guard:
+        return ""
+    return (
+        f"the day is below the {guard:.2f} guard without any outage (token_health_min {health_text(alone)}), "
+        "so the guard, not the gate, held the failover"
+    )
+
+
 def _failover_stuck(days: list[Day], name: str) -> Signal:
     s = Signal.of("failover_stuck")
-    stuck, seen = [], 0
+    stuck, seen, held = [], 0, 0
     for d in days:
         runs = {m: r for m, r in d.runs(name).items() if (number(r, f"{name}:{d.line}", "critical") or 0) > 0}
         if not runs:
@@ -109,17 +125,29 @@ def _failover_stuck(days: list[Day], name: str) -> Signal:
         seen += 1
         key = "failover_total" if all("failover_total" in r for r in runs.values()) else "failover_to_frontier"
         if all(number(r, f"{name}:{d.line}", key) == 0 for r in runs.values()):
+            guard = _guard_held(d, name)
+            held += bool(guard)
             stuck.append(
-                f"{d.label}: no failover in the "
+                f"{d.label}: "
+                + (f"{guard}; " if guard else "")
+                + "no failover in the "
                 + ", ".join(
                     f"{m}m outage ({int(r['critical'])} P0/P1 arrived; waited: {_ids(r, 'critical_waited_ids')})"
                     for m, r in sorted(runs.items())
                 )
             )
+    which = (
+        "that day is"
+        if len(stuck) == 1
+        else f"all {held} are"
+        if held == len(stuck)
+        else f"{held} of them {'is' if held == 1 else 'are'}"
+    )
+    cause = f"; {which} below the guard even without an outage, so the guard, not the gate, held it" if held else ""
     return s.conclude(
         stuck,
         seen,
-        f"failover stayed at 0 on {len(stuck)} of {count_of(seen, 'day')}",
+        f"failover stayed at 0 on {len(stuck)} of {count_of(seen, 'day')}{cause}",
         f"failover worked on {'the one day' if seen == 1 else f'every one of {seen} days'} with P0/P1 arriving "
         "in an outage",
         "no P0/P1 task arrived during a drilled outage (or the records predate the field)",
@@ -219,17 +247,42 @@ def _manual_nervous(days: list[Day], name: str) -> Signal:
                 if q is None:
                     raise BudgetError(f"{name}:{d.line}: runs.{m}.manual_opened.queue: missing")
                 if q <= limit:
+                    into = _minutes_into(d.rec.get("start"), opened.get("time"))
                     nervous.append(
-                        f"{d.label}, {m}m outage: opened at {opened.get('time')} with {int(q)} open tasks "
+                        f"{d.label}, {m}m outage: opened at {opened.get('time')}"
+                        + (f", {into} min into the outage," if into is not None else "")
+                        + f" by the manual timeout, with {int(q)} open tasks "
                         f"(limit {int(limit)}): {_ids(opened, 'tasks')}"
                     )
     return s.conclude(
         nervous,
         seen,
-        f"{len(nervous)} of {count_of(seen, 'outage')}",
+        f"{len(nervous)} of {count_of(seen, 'outage')}"
+        + (
+            "; each time the manual timeout opened the channel (its first tasks had waited it out in the degraded "
+            "queue), below the queue limit"
+            if nervous
+            else ""
+        ),
         f"in {count_of(seen, 'outage')} the channel stayed shut or opened above the queue limit",
         "no record has the manual channel's opening (records of an older drill)",
     )
+
+
+_TIME = re.compile(r"(\d{1,2}):(\d{2})(?::(\d{2}))?(?:\+(\d+)d)?")
+
+
+def _minutes_into(start: object, time: object) -> int | None:
+    """Whole minutes from an outage's start (``11:00``) to a decisions-log time (``11:02``, ``11:02:30``,
+    ``00:10+1d``); None when either is not such a time."""
+    marks = []
+    for value in (start, time):
+        m = _TIME.fullmatch(value) if isinstance(value, str) else None
+        if m is None:
+            return None
+        h, mi, sec, day = (int(x or 0) for x in m.groups())
+        marks.append(day * 86400 + h * 3600 + mi * 60 + sec)
+    return (marks[1] - marks[0]) // 60 if marks[1] >= marks[0] else None
 
 
 SIGNALS: tuple[Callable[[list[Day], str], Signal], ...] = (
