@@ -334,6 +334,8 @@ def test_calibrate_sweeps_marks_the_plan_and_makes_it_the_current_spec():
     at.button(key="w_cal_run").click().run()
     assert not at.exception
     assert any("Recommended: frontier" in s.value and "USD a day" in s.value for s in at.success)
+    # where the recommended guard comes from: it is swept (0.60, 0.65 by default), not the base spec's 0.65
+    assert any("is one of the sweep's guards (0.60, 0.65; the base spec has 0.65): " in s.value for s in at.success)
     at.button(key="w_cal_use").click().run()
     assert not at.exception
     cur = at.session_state["current"]
@@ -359,8 +361,12 @@ def test_calibrate_says_why_a_variant_below_half_reads_gateway_pass():
     floors = full[[f"token_health_min_{m}m" for m in (15, 30, 45)]].min(axis=1)
     below = full[(floors < 0.50) & (full["gateway"] == "pass")]
     note = next(c.value for c in at.caption if "Gateway pass below 0.50" in c.value)
-    assert f"{len(below)} variant(s) pass the gateway with token_health_min below 0.50 at an outage" in note
-    assert "anti_goodhart_budget applies only when" in note and "are not recommended" in note
+    assert note.startswith(
+        f"**Gateway pass below 0.50.** {len(below)} variant{'s pass' if len(below) > 1 else ' passes'} the gateway "
+        "yet fall" + ("" if len(below) > 1 else "s") + " below 0.50 at an outage, and a plan below 0.50 fails that "
+        "outage. The gateway let"
+    )
+    assert "anti_goodhart_budget applies only when" in note and "not recommended" in note
     low = full[full["frontier_share"] == 0.05].iloc[0]
     assert (low["gateway"], low["token_health_min_15m"]) == ("pass", 0.0)
     assert low["note"].endswith("the plan fails those outages; misses the targets: not recommended")

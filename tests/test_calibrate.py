@@ -59,9 +59,13 @@ def test_a_variant_below_half_that_passes_the_gateway_says_why_it_is_not_recomme
     assert notes[low.index].endswith("the plan fails those outages; misses the targets: not recommended")
     note = cal.gateway_note()
     assert note is not None
-    assert note.startswith("1 variant(s) pass the gateway with token_health_min below 0.50 at an outage")
-    assert 'anti_goodhart_budget applies only when mttr_p95 < "5m" and escalation_ratio < 0.08' in note
-    assert "1 of them miss the targets and are not recommended" in note
+    # two short sentences (what the variant is, why the gateway let it pass), then the recommendation
+    assert note == (
+        "1 variant passes the gateway yet falls below 0.50 at an outage, and a plan below 0.50 fails that outage. "
+        'The gateway let it pass because anti_goodhart_budget applies only when mttr_p95 < "5m" and '
+        "escalation_ratio < 0.08, and a check that does not apply cannot fail a plan. "
+        "That variant misses the targets and is not recommended."
+    )
     # without the gateway there is no "gateway pass" to explain
     assert calibrate(MID, DAY, grid([0.05], [3_000_000], [60], [0.60]), workers=1).gateway_note() is None
 
@@ -146,8 +150,8 @@ def test_calibrate_cli_says_why_a_variant_below_half_passes_the_gateway(workdir:
     assert proc.returncode == 0, proc.stderr
     lines = proc.stdout.splitlines()
     assert lines[1].startswith("swept 2 variants")
-    assert lines[2].startswith("note: 1 variant(s) pass the gateway with token_health_min below 0.50 at an outage")
-    assert "are not recommended" in lines[2]
+    assert lines[2].startswith("note: 1 variant passes the gateway yet falls below 0.50 at an outage, and a plan")
+    assert lines[2].endswith("That variant misses the targets and is not recommended.")
     assert lines[3].startswith("recommended: frontier 15.0%")
 
 
@@ -175,3 +179,24 @@ def test_the_drill_review_rule_shows_the_previous_floor_rounded_down(workdir: Pa
     proc = run_cli([*args, "--out", "d.json", "--csv", "d.csv", "--history", "h.jsonl"], workdir)
     assert proc.returncode == 1, proc.stderr
     assert "token_health_min below 0.60 on two consecutive runs (0.59, then 0.57)" in proc.stdout
+
+
+def test_calibrate_prints_the_cost_with_its_unit_and_where_the_guard_comes_from(workdir: Path):
+    # the Calibrate page says "32.73 USD a day": the CLI says the same; and the recommended guard (0.60, below
+    # the base spec's 0.65) is one of the sweep's guards: both do as well here, 0.60 comes first in the sweep
+    args = ["calibrate", "--budget-spec", "specs/payment_gateway_80_20_mid.yaml", "--alerts"]
+    args += ["scenarios/alerts_day_800.jsonl", "--frontier-shares", "0.15", "--reserves", "3000000"]
+    args += ["--timeouts", "60", "--quiet", "--out", "rec.yaml", "--csv", "sweep.csv"]
+    proc = run_cli(args, workdir)
+    assert proc.returncode == 0, proc.stderr
+    lines = proc.stdout.splitlines()
+    rec = lines.index("recommended: frontier 15.0%, control_reserve 3,000,000, manual timeout 60s, guard 0.60")
+    guard = (
+        "guard 0.60 is one of the sweep's guards (0.60, 0.65; the base spec has 0.65): "
+        "0.65 meets the targets as well at the same cost, and 0.60 comes first in the sweep"
+    )
+    assert lines[rec + 1] == f"  {guard}"
+    assert lines[rec + 3].startswith("  50,000,000 tokens a day, 32.73 USD a day at the policy's prices (base plan: ")
+    assert lines[rec + 3].endswith(" USD a day)")
+    header = (workdir / "rec.yaml").read_text()
+    assert "tokens a day, 32.73 USD a day\n" in header and f"# {guard}\n" in header
