@@ -257,6 +257,22 @@ def test_budget_note_writes_asks_before_replacing_and_records_a_guard_that_holds
     assert any(b.label.startswith("Download capstone/budget-note.md") for b in at.get("download_button"))
 
 
+def test_budget_note_banner_names_the_textbook_only_for_the_textbooks_plan():
+    at = open_page("pages/4_Budget_note.py")  # the current spec is the textbook's plan, as shipped
+    assert any("prefilled from the textbook's 45-minute outage on budget_network.yaml" in i.value for i in at.info), [
+        i.value for i in at.info
+    ]
+    at = open_page()  # a new session: pick the payment team's plan on the home page's sidebar
+    picker = next(s for s in at.sidebar.selectbox if s.label.startswith("Current spec"))
+    picker.select("payment_gateway_80_20_mid.yaml").run()
+    at.switch_page("pages/4_Budget_note.py").run()
+    banner = [i.value for i in at.info if "No simulation in this session yet" in i.value]
+    assert banner == [
+        "No simulation in this session yet: prefilled from the 45-minute outage on payment_gateway_80_20_mid.yaml."
+    ]
+    assert not at.exception
+
+
 def test_the_15_minute_outage_goes_to_the_note_without_a_crash(scratch_root: Path):
     """ "Why" 1: Simulator, fail_local_15m.json, Run, then Budget note crashed (floor 0.72 above the 0.60 guard)."""
     at = open_page("pages/2_Simulator.py")
