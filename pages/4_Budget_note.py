@@ -10,6 +10,8 @@ from budget.model import load_scenario
 from budget.workbench import (
     DEFAULT_DECISION,
     DEFAULT_SCENARIO,
+    DEFAULT_SPEC,
+    SHIPPED,
     entry_from_result,
     merge_note,
     note_cases,
@@ -36,7 +38,9 @@ if result is None:
     if spec is None:
         st.stop()
     result = simulate(spec, load_scenario(scenarios_dir() / DEFAULT_SCENARIO, spec), include_decisions=False).to_dict()
-    st.info(f"No simulation in this session yet: prefilled from the textbook's 45-minute outage on {current().name}.")
+    cur = current()
+    whose = "the textbook's" if cur.name == DEFAULT_SPEC and cur.state == SHIPPED else "the"  # its plan, as shipped
+    st.info(f"No simulation in this session yet: prefilled from {whose} 45-minute outage on {cur.name}.")
 else:
     st.info(f"Prefilled from the last simulation: {ss.get('last_result_label', 'Simulator')}.")
 

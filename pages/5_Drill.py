@@ -11,6 +11,7 @@ from budget.drill import (
     FIRES,
     FORMATS,
     NO_DATA,
+    count_of,
     drill_csv,
     history_entry,
     history_from_text,
@@ -264,11 +265,14 @@ if history_text is not None:
     try:
         result_review = review(history_from_text(history_text, history_name), history_name)
         fired = result_review.fired
-        head = f"{len(fired)} of {len(result_review.signals)} signals fire on {len(result_review.days)} days"
+        head = (
+            f"{len(fired)} of {len(result_review.signals)} signals {'fires' if len(fired) == 1 else 'fire'} "
+            f"on {count_of(len(result_review.days), 'day')}"
+        )
         (st.warning if fired else st.success)(head + (": " + ", ".join(s.key for s in fired) if fired else ""))
         for sig in result_review.signals:
             mark = {FIRES: ":red[**fires**]", NO_DATA: ":gray[not enough data]"}.get(sig.status, ":green[quiet]")
-            with st.expander(f"{sig.rule} — {sig.status}", expanded=sig.status == FIRES):
+            with st.expander(f"{sig.symptom} — {sig.status}", expanded=sig.status == FIRES):
                 st.markdown(f"{mark}: {sig.finding} (*{sig.meaning}*)")
                 if sig.evidence:
                     st.markdown("\n".join(f"- {e}" for e in sig.evidence))

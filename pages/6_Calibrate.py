@@ -155,6 +155,7 @@ if st.button("Run the sweep", key="w_cal_run", type="primary", disabled=bool(err
             "currency": base.policy.currency,
             "gateway_note": cal.gateway_note(),  # why variants below 0.50 read "gateway pass"
             "row_notes": cal.row_notes(),
+            "guard_note": cal.guard_note(),  # the guard is an axis of the sweep, not kept from the base spec
         }
     except BudgetError as exc:
         st.error(str(exc), icon=":material/error:")
@@ -174,7 +175,8 @@ if held:
             f"Recommended: frontier {best['frontier_share']:.1%}, control_reserve {best['control_reserve']:,} tokens, "
             f"manual timeout {best['manual_timeout_sec']:g} s, guard {best['alert_threshold']:.2f} — "
             f"{best['daily_budget_tokens']:,} tokens a day, {best['cost_per_day']:.2f} {money} a day "
-            f"(base plan {held['base_cost']:.2f} {money} a day)",
+            f"(base plan {held['base_cost']:.2f} {money} a day)"
+            + (f"\n\n{held['guard_note'][0].upper()}{held['guard_note'][1:]}." if held.get("guard_note") else ""),
             icon=":material/check_circle:",
         )
         m = st.columns(3)

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import csv
+import json
 from pathlib import Path
 
 import pytest
@@ -10,6 +12,7 @@ from budget.calibration import Variant, calibrate, grid, price_of, propose, spec
 from budget.drill import load_alerts
 from budget.errors import BudgetError, UsageError
 from budget.gateway import load_checks
+from budget.keeper import health_text
 from budget.model import load_spec, spec_from_text
 from tests.conftest import ROOT, run_cli
 
@@ -56,9 +59,13 @@ def test_a_variant_below_half_that_passes_the_gateway_says_why_it_is_not_recomme
     assert notes[low.index].endswith("the plan fails those outages; misses the targets: not recommended")
     note = cal.gateway_note()
     assert note is not None
-    assert note.startswith("1 variant(s) pass the gateway with token_health_min below 0.50 at an outage")
-    assert 'anti_goodhart_budget applies only when mttr_p95 < "5m" and escalation_ratio < 0.08' in note
-    assert "1 of them miss the targets and are not recommended" in note
+    # two short sentences (what the variant is, why the gateway let it pass), then the recommendation
+    assert note == (
+        "1 variant passes the gateway yet falls below 0.50 at an outage, and a plan below 0.50 fails that outage. "
+        'The gateway let it pass because anti_goodhart_budget applies only when mttr_p95 < "5m" and '
+        "escalation_ratio < 0.08, and a check that does not apply cannot fail a plan. "
+        "That variant misses the targets and is not recommended."
+    )
     # without the gateway there is no "gateway pass" to explain
     assert calibrate(MID, DAY, grid([0.05], [3_000_000], [60], [0.60]), workers=1).gateway_note() is None
 
@@ -143,6 +150,53 @@ def test_calibrate_cli_says_why_a_variant_below_half_passes_the_gateway(workdir:
     assert proc.returncode == 0, proc.stderr
     lines = proc.stdout.splitlines()
     assert lines[1].startswith("swept 2 variants")
-    assert lines[2].startswith("note: 1 variant(s) pass the gateway with token_health_min below 0.50 at an outage")
-    assert "are not recommended" in lines[2]
+    assert lines[2].startswith("note: 1 variant passes the gateway yet falls below 0.50 at an outage, and a plan")
+    assert lines[2].endswith("That variant misses the targets and is not recommended.")
     assert lines[3].startswith("recommended: frontier 15.0%")
+
+
+def test_calibrate_prints_and_writes_token_health_rounded_down(workdir: Path):
+    # the README's recommended variant alone: its 30-minute floor is 0.8681, shown 0.86 (rounded down, as the
+    # Calibrate page and every other token_health figure), never 0.87
+    args = ["calibrate", "--budget-spec", "specs/payment_gateway_80_20_mid.yaml", "--alerts"]
+    args += ["scenarios/alerts_day_800.jsonl", "--frontier-shares", "0.15", "--reserves", "3000000"]
+    args += ["--timeouts", "60", "--thresholds", "0.60", "--quiet", "--out", "rec.yaml", "--csv", "sweep.csv"]
+    proc = run_cli(args, workdir)
+    assert proc.returncode == 0, proc.stderr
+    row = next(csv.DictReader((workdir / "sweep.csv").read_text().splitlines()))
+    floors = ", ".join(f"{m}m {health_text(float(row[f'token_health_min_{m}m']))}" for m in (15, 30, 45))
+    assert float(row["token_health_min_30m"]) == 0.8681 and "30m 0.86," in floors
+    assert f"  token_health_min {floors}\n" in proc.stdout
+    assert f"# token_health_min {floors};" in (workdir / "rec.yaml").read_text()
+
+
+def test_the_drill_review_rule_shows_the_previous_floor_rounded_down(workdir: Path):
+    # a previous run at 0.5996 is below the 0.60 guard: the reason must not print it as 0.60
+    spec = "specs/payment_gateway_85_15.yaml"
+    prev = {"run": 1, "day": "", "spec": spec, "flow": 800, "token_health_min": 0.5996, "outages": {"15": 0.5996}}
+    (workdir / "h.jsonl").write_text(json.dumps(prev) + "\n")
+    args = ["drill", "--budget-spec", spec, "--alerts", "scenarios/alerts_day_800.jsonl", "--outages", "15"]
+    proc = run_cli([*args, "--out", "d.json", "--csv", "d.csv", "--history", "h.jsonl"], workdir)
+    assert proc.returncode == 1, proc.stderr
+    assert "token_health_min below 0.60 on two consecutive runs (0.59, then 0.57)" in proc.stdout
+
+
+def test_calibrate_prints_the_cost_with_its_unit_and_where_the_guard_comes_from(workdir: Path):
+    # the Calibrate page says "32.73 USD a day": the CLI says the same; and the recommended guard (0.60, below
+    # the base spec's 0.65) is one of the sweep's guards: both do as well here, 0.60 comes first in the sweep
+    args = ["calibrate", "--budget-spec", "specs/payment_gateway_80_20_mid.yaml", "--alerts"]
+    args += ["scenarios/alerts_day_800.jsonl", "--frontier-shares", "0.15", "--reserves", "3000000"]
+    args += ["--timeouts", "60", "--quiet", "--out", "rec.yaml", "--csv", "sweep.csv"]
+    proc = run_cli(args, workdir)
+    assert proc.returncode == 0, proc.stderr
+    lines = proc.stdout.splitlines()
+    rec = lines.index("recommended: frontier 15.0%, control_reserve 3,000,000, manual timeout 60s, guard 0.60")
+    guard = (
+        "guard 0.60 is one of the sweep's guards (0.60, 0.65; the base spec has 0.65): "
+        "0.65 meets the targets as well at the same cost, and 0.60 comes first in the sweep"
+    )
+    assert lines[rec + 1] == f"  {guard}"
+    assert lines[rec + 3].startswith("  50,000,000 tokens a day, 32.73 USD a day at the policy's prices (base plan: ")
+    assert lines[rec + 3].endswith(" USD a day)")
+    header = (workdir / "rec.yaml").read_text()
+    assert "tokens a day, 32.73 USD a day\n" in header and f"# {guard}\n" in header

@@ -150,7 +150,7 @@ def test_manual_channel_opening_at_a_moderate_queue():
     early = {"15": run_ev(opened={"time": "11:02", "queue": 4, "tasks": ["t-1"]})}
     s = signals([rec(0, runs=early)])["manual_nervous"]
     assert s.status == FIRES and s.evidence == [
-        "2026-09-01, 15m outage: opened at 11:02 with 4 open tasks (limit 15): t-1"
+        "2026-09-01, 15m outage: opened at 11:02 by the manual timeout, with 4 open tasks (limit 15): t-1"
     ]
     late = {"15": run_ev(opened={"time": "11:20", "queue": 22, "tasks": ["t-1"]})}
     assert status([rec(0, runs=late)], "manual_nervous") == QUIET
@@ -198,6 +198,28 @@ def test_cli_exit_codes(tmp_path: Path):
     assert [s["status"] for s in as_json["signals"]] == [NO_DATA, QUIET, QUIET, NO_DATA, QUIET, QUIET, QUIET]
 
 
+def test_a_quiet_signal_reads_as_the_symptom_checked_and_counts_read_right(tmp_path: Path):
+    # a week with one degraded day and one day below 0.5: both signals quiet, and each headline quotes the
+    # symptom looked for and says on the same line what was found instead (never the symptom as a fact)
+    week = [rec(i, degraded=4 if i == 2 else 0, health=0.45 if i == 3 else 0.8) for i in range(7)]
+    (tmp_path / "week.jsonl").write_text("".join(json.dumps(r) + "\n" for r in week))
+    lines = run_cli(["review", "--history", "week.jsonl"], tmp_path).stdout.splitlines()
+    assert lines[1:5] == [
+        'quiet: "no degraded_mode activation in a month" (the budget is too big): '
+        "degraded mode on 1 of 7 days of the last month",
+        "    - 2026-09-03: 4 tasks degraded on the day as it happened",
+        'quiet: "token_health_min below 0.5 more than once a week" (the local tier is too small): '
+        "1 day below 0.5 in 7 days, never two within a week",
+        "    - 2026-09-04: token_health_min 0.4500",
+    ]
+    # one day, one month, one short outage: no "1 days", "1 outages" or "(s)"
+    (tmp_path / "one.jsonl").write_text(json.dumps(rec(0, runs={"15": run_ev(wide=("t-7",))})) + "\n")
+    out = run_cli(["review", "--history", "one.jsonl"], tmp_path).stdout
+    assert "s.yaml, 1 day (2026-09-01 .. 2026-09-01)" in out and "    1 of 1 short outage\n" in out
+    assert "the history covers 1 month (2026-09)" in out and "0 days below 0.5 in 1 day;" in out
+    assert "(s)" not in out and " 1 days" not in out and " 1 outages" not in out
+
+
 def test_the_shipped_week(workdir: Path):
     """Smoke: the week's review follows from how its days were made (scripts/drill_history_week.py)."""
     proc = run_cli(["review", "--history", "scenarios/drill_history_week.jsonl", "--json"], workdir)
@@ -209,6 +231,44 @@ def test_the_shipped_week(workdir: Path):
     assert s["no_degraded_mode"]["status"] == QUIET  # 1,150 alerts on 2026-11-25 exhaust the quotas
     assert "2026-11-25" in s["no_degraded_mode"]["evidence"][0]
     assert s["manual_growth"]["status"] == NO_DATA  # one month of history
+
+
+def test_the_shipped_weeks_evidence_names_the_cause_the_history_shows(workdir: Path):
+    """2026-11-25's failover is held by the token_health guard (its no-outage run is below 0.65), not by the
+    failover gate; the manual channel opens by its timeout at a moderate queue. The rules still fire (the
+    chapter's), but the evidence says what held the failover and what opened the channel."""
+    proc = run_cli(["review", "--history", "scenarios/drill_history_week.jsonl"], workdir)
+    assert proc.returncode == 1, proc.stderr
+    lines = proc.stdout.splitlines()
+    stuck = lines.index('FIRES: "failover_to_frontier stuck at 0 during local outages" (the gate is too strict)')
+    assert lines[stuck + 1] == (
+        "    failover stayed at 0 on 1 of 7 days; that day is below the guard even without an outage, "
+        "so the guard, not the gate, held it"
+    )
+    assert lines[stuck + 2].startswith(
+        "    - 2026-11-25: the day is below the 0.65 guard without any outage (token_health_min 0.00), "
+        "so the guard, not the gate, held the failover; no failover in the 15m outage (3 P0/P1 arrived"
+    )
+    manual = lines.index('FIRES: "the manual channel opening at a moderate queue" (the SLA thresholds are too nervous)')
+    assert lines[manual + 1].startswith("    18 of 21 outages; each time the manual timeout opened the channel")
+    assert lines[manual + 2] == (
+        "    - 2026-11-23, 15m outage: opened at 11:02, 2 min into the outage, by the manual timeout, "
+        "with 3 open tasks (limit 15): alert-00326"
+    )
+
+
+def test_a_stuck_failover_names_the_guard_only_on_a_day_below_it_without_an_outage():
+    held = rec(1, runs={"15": run_ev(failover=0, critical=2)}) | {"fail_under": 0.65}
+    held["baseline"]["token_health_min"] = 0.61  # below the guard with no outage: the guard held it
+    free = rec(2, runs={"15": run_ev(failover=0, critical=2)}) | {"fail_under": 0.65}  # baseline 1.0
+    s = signals([rec(0), held, free])["failover_stuck"]
+    assert s.finding.endswith(
+        "; 1 of them is below the guard even without an outage, so the guard, not the gate, held it"
+    )
+    assert s.evidence[0].startswith(
+        "2026-09-02: the day is below the 0.65 guard without any outage (token_health_min 0.61)"
+    )
+    assert s.evidence[1].startswith("2026-09-03: no failover in the 15m outage")
 
 
 # --- the drill writes what the signals need ------------------------------------------------

@@ -52,6 +52,34 @@ class Calibration:
     notes: list[str] = field(default_factory=list)
     day_rows: dict[str, list[SweepRow]] = field(default_factory=dict)  # each day's rows, when several
     checks: list[Check] | None = None  # the gateway's checks, when the sweep ran them
+    base_guard: float | None = None  # the base spec's alert_threshold
+
+    def guard_note(self) -> str | None:
+        """Where the recommended guard comes from: it is an axis of the sweep (``--thresholds``), picked with
+        the rest of the variant, not kept from the base spec; and what decided between the guards."""
+        best = self.recommended
+        if best is None:
+            return None
+        g = best.variant.alert_threshold
+        guards = sorted({r.variant.alert_threshold for r in self.rows})
+        base = "" if self.base_guard is None else f"; the base spec has {self.base_guard:.2f}"
+        if len(guards) == 1:
+            return f"guard {g:.2f} is the sweep's one guard (--thresholds{base})"
+        swept = ", ".join(f"{x:.2f}" for x in guards)
+        rivals = [  # variants as cheap as the pick that meet the targets with another guard
+            r
+            for r in self.rows
+            if r.meets and round(r.cost, 6) == round(best.cost, 6) and r.variant.alert_threshold != g
+        ]
+        level = [r for r in rivals if min(r.floors.values()) == min(best.floors.values())]
+        if level:
+            others = ", ".join(f"{x:.2f}" for x in sorted({r.variant.alert_threshold for r in level}))
+            why = f"{others} meets the targets as well at the same cost, and {g:.2f} comes first in the sweep"
+        elif rivals:
+            why = "of the guards that meet the targets at this cost, it keeps the highest token_health_min"
+        else:
+            why = "no other guard meets the targets at this cost"
+        return f"guard {g:.2f} is one of the sweep's guards ({swept}{base}): {why}"
 
     def gateway_note(self) -> str | None:
         """Why variants below 0.50 at an outage read "gateway pass", and what that means for the recommendation."""
@@ -179,6 +207,7 @@ def calibrate(
         recommended_spec=variant_spec(base, best.variant) if best else None,
         day_rows=dict(zip(names, per_day, strict=True)) if len(days) > 1 else {},
         checks=list(checks) if checks else None,
+        base_guard=base.policy.alert_threshold,
     )
 
 

@@ -64,22 +64,35 @@ def gateway_note(
     missed = sum(1 for r in low if not r.meets)
     idle_ids = sorted({c for r in low for c in r.gateway_idle}, key=[c.id for c in checks].index)
     by_id = {c.id: c for c in checks}
-    why = (
-        "; ".join(f"{c} applies only when {_if_text(by_id[c])}" for c in idle_ids)
-        if idle_ids
-        else "its checks applied and none failed"
+    n = len(low)
+    text = (  # two short sentences: what these variants are, then why the gateway let them pass
+        f"{n} variant{'s pass' if n > 1 else ' passes'} the gateway yet "
+        f"{'fall' if n > 1 else 'falls'} below {FAIL_FLOOR:.2f} at an outage, and a plan below {FAIL_FLOOR:.2f} "
+        "fails that outage. "
+        + (
+            f"The gateway let {'them' if n > 1 else 'it'} pass because "
+            + " and ".join(f"{c} applies only when {_if_text(by_id[c])}" for c in idle_ids)
+            + ", and a check that does not apply cannot fail a plan."
+            if idle_ids
+            else f"{'Their' if n > 1 else 'Its'} gateway checks all applied, and none failed."
+        )
     )
-    text = (
-        f"{len(low)} variant(s) pass the gateway with token_health_min below {FAIL_FLOOR:.2f} at an outage, "
-        f"where the plan fails it: the gateway fails a plan only through a check that applies ({why}). "
-        f"{missed} of them miss the targets and are not recommended"
-    )
-    if missed < len(low):
-        outages = sorted({m for r in low if r.meets for m in _low(r)})
+    if missed:
         text += (
-            f"; {len(low) - missed} meet them, below {FAIL_FLOOR:.2f} only at "
+            " That variant misses the targets and is not recommended."
+            if n == 1
+            else f" {missed} of them {'miss' if missed > 1 else 'misses'} the targets and "
+            f"{'are' if missed > 1 else 'is'} not recommended."
+        )
+    if missed < n:
+        outages = sorted({m for r in low if r.meets for m in _low(r)})
+        met = n - missed
+        who = "That variant meets" if n == 1 else f"{met} {'meet' if met > 1 else 'meets'}"
+        text += (
+            f" {who} the targets: below {FAIL_FLOOR:.2f} only at "
             f"{', '.join(f'{m}m' for m in outages)}, which the floor targets ({_targets(targets)}) let through"
         )
         if recommended is not None and any(r.index == recommended.index for r in low):
-            text += ", the recommended variant among them"
-    return text + "."
+            text += "; the recommended variant is among them"
+        text += "."
+    return text

@@ -23,6 +23,7 @@ def cmd_calibrate(args: argparse.Namespace) -> int:
     from budget.drill import load_days
     from budget.files import Outputs
     from budget.gateway import load_checks
+    from budget.keeper import health_text
     from budget.model import load_plan, parse_clock
 
     outs = Outputs(
@@ -86,12 +87,15 @@ def cmd_calibrate(args: argparse.Namespace) -> int:
         print("no variant meets the targets: widen the sweep (larger reserves or frontier shares); nothing written")
         return EXIT_FAIL
     v = best.variant
-    floors = ", ".join(f"{m}m {f:.2f}" for m, f in sorted(best.floors.items()))
+    money = base.policy.currency
+    guard = result.guard_note()  # the guard is an axis of the sweep: say so beside the recommendation
+    floors = ", ".join(f"{m}m {health_text(f)}" for m, f in sorted(best.floors.items()))  # rounded down
     header = (
         f"Recommended by budget calibrate from {args.budget_spec} over {', '.join(args.alerts)}:\n"
         f"frontier share {v.frontier_share:.1%}, control_reserve {v.reserve:,}, manual timeout "
         f"{v.manual_timeout_sec:g}s, guard {v.alert_threshold:.2f}\n"
-        f"token_health_min {floors}; {best.daily_budget_tokens:,} tokens a day, {best.cost:.2f} a day"
+        f"token_health_min {floors}; {best.daily_budget_tokens:,} tokens a day, {best.cost:.2f} {money} a day\n"
+        f"{guard}"
     )
     outs.set("--csv", result.csv())
     outs.set("--out", spec_yaml(result.recommended_spec, header))
@@ -105,10 +109,11 @@ def cmd_calibrate(args: argparse.Namespace) -> int:
         f"recommended: frontier {v.frontier_share:.1%}, control_reserve {v.reserve:,}, manual timeout "
         f"{v.manual_timeout_sec:g}s, guard {v.alert_threshold:.2f}"
     )
+    print(f"  {guard}")
     print(f"  token_health_min {floors}")
     print(
-        f"  {best.daily_budget_tokens:,} tokens a day, {best.cost:.2f} a day at the policy's prices "
-        f"(base plan: {price_of(base):.2f})"
+        f"  {best.daily_budget_tokens:,} tokens a day, {best.cost:.2f} {money} a day at the policy's prices "
+        f"(base plan: {price_of(base):.2f} {money} a day)"
     )
     print(f"wrote {args.out}")
     return EXIT_OK

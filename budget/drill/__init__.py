@@ -3,7 +3,7 @@
 Alert formats (``alerts``: CSV, JSONL, Alertmanager, Grafana, PagerDuty), the seeded generator of a day
 (``alertgen``), a history split into UTC days (``days``), one day's drill (``replay``) and its history
 file (``history``), the drill over several days (``multiday``) and the review signals read from a
-history (``review``).
+history (``review``; the seven ``signals``, each a ``signal``).
 
 May import: ``budget.keeper``, ``budget.model``, ``budget.files``, ``budget.errors``. Never the gateway,
 calibration, traffic or the workbench.
@@ -33,7 +33,7 @@ from budget.drill.replay import (
     run_drill,
     sorted_incidents,
 )
-from budget.drill.review import FIRES, NO_DATA, QUIET, history_from_text, load_history, review
+from budget.drill.review import FIRES, NO_DATA, QUIET, count_of, history_from_text, load_history, review
 
 __all__ = [
     "AM_RULES",
@@ -50,6 +50,7 @@ __all__ = [
     "alertmanager_day",
     "apply_history",
     "check_drill",
+    "count_of",
     "days_csv",
     "days_json",
     "drill_csv",

@@ -17,6 +17,7 @@ from typing import Any
 from budget.drill.replay import FLOW_CHANGE_LIMIT, DrillResult
 from budget.errors import BudgetError
 from budget.files import MAX_ALERTS, MAX_HISTORY_BYTES, jsonscan, read_text
+from budget.keeper import health_text
 
 
 @dataclass(frozen=True)
@@ -68,7 +69,7 @@ def review_reasons(result: DrillResult, previous: dict[str, Any] | None) -> list
     if worst < result.fail_under and prev_worst < result.fail_under:
         reasons.append(
             f"token_health_min below {result.fail_under:.2f} on two consecutive runs "
-            f"({prev_worst:.2f}, then {worst:.2f})"
+            f"({health_text(prev_worst)}, then {health_text(worst)})"
         )
     prev_flow = int(previous.get("flow", 0))
     if prev_flow > 0:
