@@ -173,10 +173,12 @@ class LiveKeeper:
         k = self.keeper_now(day, second)
         task = next((t for t in k.tasks if t.inc.id == req.incident), None)
         d.decision, d.tier, d.reason = route(k, task, req, self.spec, self.work_tier)
-        if d.served and d.tier is not None:
-            self._reserve(d, req, estimate, now)
         d.probe = self._probe_due(day, now)
-        self.store.log(day, "decision", d.to_dict())
+        if d.served and d.tier is not None:
+            items = self._reservation(d, req, estimate, now)
+            self.store.reserve_and_log(day, items, lambda refused: self._outcome(d, items, refused))
+        else:
+            self.store.log(day, "decision", d.to_dict())
         return d
 
     def _probe_due(self, day: str, now: float) -> str | None:
@@ -210,24 +212,29 @@ class LiveKeeper:
             self.store.log(day, "usage", {"id": None, "tier": tier, "total_tokens": float(tokens), "failed": False})
         return answered and self.set_tier(tier, False, f"probe answered: {why}", by="probe")
 
-    def _reserve(self, d: Decision, req: Request, estimate: float, now: float) -> None:
+    def _reservation(self, d: Decision, req: Request, estimate: float, now: float) -> list[tuple[str, float, float]]:
+        """What a served request reserves: quota[phase][tier] (a failover: the tier's failover allowance), the
+        tier's day and its tokens this minute."""
         tier = d.tier or ""
-        minute = int(now // 60)
         if d.decision == "failover":
             first = (f"failover:{tier}", self.allowance[tier])
         else:
             first = (f"quota:{req.phase}:{tier}", float(self.spec.phases[req.phase].quotas.get(tier, 0)))
-        items = [
+        return [
             (first[0], estimate, first[1]),
             (f"tier:{tier}", estimate, self.quota_total[tier]),
-            (f"tpm:{tier}:{minute}", estimate, self.tpm[tier]),
+            (f"tpm:{tier}:{int(now // 60)}", estimate, self.tpm[tier]),
         ]
-        refused = self.store.reserve(d.day, items)
+
+    @staticmethod
+    def _outcome(d: Decision, items: list[tuple[str, float, float]], refused: str | None) -> dict[str, Any]:
+        """The decision once its reservation is made (or found no room: then it is ``degraded``)."""
         if refused is not None:
-            d.reason = f"{d.reason}; no room: {refused} cannot take {estimate:,.0f} more tokens"
+            d.reason = f"{d.reason}; no room: {refused} cannot take {items[0][1]:,.0f} more tokens"
             d.decision, d.tier = "degraded", None
-            return
-        d.reserved = [(key, amount) for key, amount, _ in items]
+        else:
+            d.reserved = [(key, amount) for key, amount, _ in items]
+        return d.to_dict()
 
     def reconcile(self, decision: dict[str, Any], total_tokens: float | None, tier: str | None) -> None:
         """The upstream's reported usage replaces the reservation (``None``: the call failed, release it)."""

@@ -11,6 +11,7 @@ from __future__ import annotations
 import json
 import socket
 import threading
+from collections.abc import Callable
 from typing import Any
 from urllib.parse import urlparse
 
@@ -131,6 +132,10 @@ class RedisStore:
         args = [str(x) for key, amount, limit in items for x in (key, repr(float(amount)), repr(float(limit)))]
         got = self._call("EVAL", _RESERVE, "1", self._k(day, "counters"), *args)
         return got or None
+
+    def reserve_and_log(self, day: str, items: Reservation, record: Callable[[str | None], dict[str, Any]]) -> None:
+        """Reserve (one Lua script), then log the decision made of the outcome."""
+        self.log(day, "decision", record(self.reserve(day, items)))
 
     def adjust(self, day: str, items: list[tuple[str, float]]) -> None:
         for key, delta in items:

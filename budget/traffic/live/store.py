@@ -14,6 +14,7 @@ import os
 import sqlite3
 import stat
 import threading
+from collections.abc import Callable
 from typing import Any, Protocol
 
 from budget.errors import BudgetError
@@ -36,6 +37,7 @@ class Store(Protocol):
     def set_tier(self, day: str, tier: str, down: bool, record: dict[str, Any]) -> bool: ...
     def tiers_down(self) -> dict[str, float]: ...
     def reserve(self, day: str, items: Reservation) -> str | None: ...
+    def reserve_and_log(self, day: str, items: Reservation, record: Callable[[str | None], dict[str, Any]]) -> None: ...
     def adjust(self, day: str, items: list[tuple[str, float]]) -> None: ...
     def log(self, day: str, kind: str, record: dict[str, Any]) -> None: ...
     def events(self, day: str, facts_only: bool = False) -> list[tuple[str, dict[str, Any]]]: ...
@@ -45,6 +47,20 @@ class Store(Protocol):
     def get_meta(self, key: str) -> str | None: ...
     def close(self) -> None: ...
     def set_meta(self, key: str, value: str) -> None: ...
+
+
+def _reserve(con: sqlite3.Connection, day: str, items: Reservation) -> str | None:
+    """Within a transaction: add every item if each fits its limit, else nothing; the first key without room."""
+    for key, amount, limit in items:
+        row = con.execute("SELECT value FROM counters WHERE day=? AND key=?", (day, key)).fetchone()
+        if (row[0] if row else 0.0) + amount > limit:
+            return key
+    for key, amount, _ in items:
+        con.execute(
+            "INSERT INTO counters VALUES (?, ?, ?) ON CONFLICT (day, key) DO UPDATE SET value = value + ?",
+            (day, key, amount, amount),
+        )
+    return None
 
 
 def _dump(record: dict[str, Any]) -> str:
@@ -98,6 +114,9 @@ class SqliteStore:
         return _Tx(self._con(), self.path)
 
     def first_seen(self, day: str, incident: str, record: dict[str, Any]) -> dict[str, Any]:
+        known = self._con().execute("SELECT body FROM incidents WHERE day=? AND id=?", (day, incident)).fetchone()
+        if known is not None:  # seen before: a plain read, no write lock (a row once written never changes)
+            return dict(json.loads(known[0]))
         with self._tx() as con:
             row = con.execute("SELECT body FROM incidents WHERE day=? AND id=?", (day, incident)).fetchone()
             if row is not None:
@@ -124,16 +143,14 @@ class SqliteStore:
 
     def reserve(self, day: str, items: Reservation) -> str | None:
         with self._tx() as con:
-            for key, amount, limit in items:
-                row = con.execute("SELECT value FROM counters WHERE day=? AND key=?", (day, key)).fetchone()
-                if (row[0] if row else 0.0) + amount > limit:
-                    return key
-            for key, amount, _ in items:
-                con.execute(
-                    "INSERT INTO counters VALUES (?, ?, ?) ON CONFLICT (day, key) DO UPDATE SET value = value + ?",
-                    (day, key, amount, amount),
-                )
-            return None
+            return _reserve(con, day, items)
+
+    def reserve_and_log(self, day: str, items: Reservation, record: Callable[[str | None], dict[str, Any]]) -> None:
+        """Reserve ``items`` (all or none) and log the decision ``record`` makes of the outcome (the key that had
+        no room, or None) in one transaction: the decision and its reservation are never apart."""
+        with self._tx() as con:
+            refused = _reserve(con, day, items)
+            con.execute("INSERT INTO log (day, kind, body) VALUES (?, 'decision', ?)", (day, _dump(record(refused))))
 
     def adjust(self, day: str, items: list[tuple[str, float]]) -> None:
         with self._tx() as con:
