@@ -202,11 +202,16 @@ if held:
         "token_health_min_45m",
         "gateway",
         "cost_per_day",
+        "alert_threshold",
         "frontier_share",
         "control_reserve",
         "manual_timeout_sec",
     ]
     frame = pd.DataFrame(held["rows"])
+    for minutes in OUTAGES:  # one rounding rule for token_health: down, as the metrics above and the CLI
+        column = f"token_health_min_{minutes}m"
+        if column in frame:
+            frame[column] = [float(health_text(v)) for v in frame[column]]
     config = {
         "meets_targets": st.column_config.CheckboxColumn("meets targets"),
         "cost_per_day": st.column_config.NumberColumn(f"cost ({money}/day)", format="%.2f"),

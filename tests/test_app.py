@@ -12,6 +12,7 @@ from streamlit.proto.WidgetStates_pb2 import WidgetState
 from streamlit.testing.v1 import AppTest
 from streamlit.testing.v1.element_tree import Dataframe, Widget
 
+from budget.keeper import health_text
 from tests.conftest import ROOT
 
 APP = str(ROOT / "app.py")
@@ -352,6 +353,12 @@ def test_calibrate_sweeps_marks_the_plan_and_makes_it_the_current_spec():
     assert any("Recommended: frontier" in s.value and "USD a day" in s.value for s in at.success)
     # where the recommended guard comes from: it is swept (0.60, 0.65 by default), not the base spec's 0.65
     assert any("is one of the sweep's guards (0.60, 0.65; the base spec has 0.65): " in s.value for s in at.success)
+    sweep = next(d.value for d in at.dataframe if "token_health_min_30m" in d.value.columns)
+    raw = [r["token_health_min_30m"] for r in at.session_state["cal_result"]["rows"]]
+    # token_health rounded down in the table as everywhere (0.8681 shows 0.86, never 0.87); the guard beside it
+    assert list(sweep["token_health_min_30m"]) == [float(health_text(v)) for v in raw]
+    assert any(float(health_text(v)) != round(v, 2) for v in raw)  # the sweep has a value the two rules differ on
+    assert "alert_threshold" in sweep.columns
     at.button(key="w_cal_use").click().run()
     assert not at.exception
     cur = at.session_state["current"]
