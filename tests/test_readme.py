@@ -2,7 +2,8 @@
 
 A ```` ```sh ```` block's ``budget`` commands run in order in one scratch copy of the project (so an
 exercise's files are there for the next one, as for a learner typing them). When a plain ```` ``` ````
-block follows it directly, that block is what the commands print (stdout and stderr, in order); a plain
+block follows it directly (or after a paragraph ending "(abridged):" or "it prints:"), that block is what they print
+(stdout and stderr, in order); a plain
 block whose lines start with ``$ budget ...`` holds its own commands, each followed by what it prints.
 Only paths (the scratch folder) are normalised. A line that is only ``...`` stands for any number of
 lines the README leaves out, and ``...`` inside a line for any text: the rest must match exactly.
@@ -75,9 +76,10 @@ def blocks(text: str) -> list[Block]:
             if n + 1 < len(fences):
                 nxt_start, nxt_kind, nxt_body = fences[n + 1]
                 gap = lines[start + len(body) + 2 : nxt_start]
+                said = [g.strip() for g in gap if g.strip()]
                 if (
                     nxt_kind == ""
-                    and not any(g.strip() for g in gap)
+                    and (not said or said[-1].endswith(("(abridged):", "it prints:")))  # or a paragraph saying so
                     and not (nxt_body and nxt_body[0].startswith("$ "))
                 ):
                     shown = nxt_body
