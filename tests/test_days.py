@@ -90,7 +90,7 @@ def test_a_day_below_the_guard_without_an_outage_is_named_as_such(workdir: Path)
         assert lines[verdict].startswith("verdict: ")
         assert (lines[verdict + 1] == f"note: {note}") == (day["alerts"]["day"] in below_alone)
     summary = lines[lines.index("over 7 days (2026-11-23 to 2026-11-29):") :]
-    assert summary[1].endswith("manual 390 in all; below the guard on 1 day(s): 2026-11-25")  # no outage
+    assert summary[1].endswith("manual 390 in all; below the guard on 1 day: 2026-11-25")  # no outage
     assert summary[5] == f"  2026-11-25: {note}"
     assert summary[6] == "wrote week.json"
 

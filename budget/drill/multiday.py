@@ -76,7 +76,11 @@ def summary_lines(results: Sequence[DrillResult]) -> list[str]:
         lines.append(
             f"  {label:>11}: token_health_min {health_text(o['token_health_min'])} ({o['worst_day']}), "
             f"mttr_p95 up to {o['mttr_p95']}s, manual {o['manual_queue']} in all"
-            + (f"; below the guard on {len(below)} day(s): {', '.join(below)}" if below else "")
+            + (
+                f"; below the guard on {len(below)} day{'' if len(below) == 1 else 's'}: {', '.join(below)}"
+                if below
+                else ""
+            )
         )
     for result in results:  # a day below the guard without an outage: its outages are not the cause
         note = result.baseline_note()
