@@ -26,7 +26,7 @@ from budget.traffic.live.proxy import Proxy  # noqa: E402
 
 ROOT = Path(__file__).resolve().parents[1]
 SPEC = "specs/budget_network.yaml"
-REQUESTS = 1000  # sequential requests per proxy for the latency figures (p99: the 10th slowest)
+REQUESTS = 3000  # sequential requests per proxy for the latency figures (p99: the 30th slowest)
 WARMUP = 30
 LOAD_REQUESTS = 800  # requests for the 4-worker throughput, 16 clients at a time
 INCIDENTS = 20
