@@ -41,15 +41,7 @@ def read_log(events: list[tuple[str, dict[str, Any]]], down_at_start: dict[str, 
     open_from: dict[str, int] = {t: 0 for t in (down_at_start or {})}
     for kind, body in events:
         if kind == "seen":
-            day.incidents.append(
-                Incident(
-                    str(body["id"]),
-                    str(body["severity"]),
-                    int(body["second"]),
-                    float(body.get("blast_radius", 1)),
-                    float(body.get("confidence_gap", 0.0)),
-                )
-            )
+            day.incidents.append(incident_of(body))
         elif kind == "down":
             open_from.setdefault(str(body["tier"]), tick_of(body["second"]))
             day.tier_events.append(_tier_event(kind, body))
@@ -69,14 +61,26 @@ def read_log(events: list[tuple[str, dict[str, Any]]], down_at_start: dict[str, 
     return day
 
 
+def incident_of(body: dict[str, Any]) -> Incident:
+    """The incident a ``seen`` record notes, arriving the second the keeper first saw it."""
+    return Incident(
+        str(body["id"]),
+        str(body["severity"]),
+        int(body["second"]),
+        float(body.get("blast_radius", 1)),
+        float(body.get("confidence_gap", 0.0)),
+    )
+
+
 def _tier_event(event: str, body: dict[str, Any]) -> dict[str, Any]:
     """One row of the day's tier events: when, which tier, what happened, who said so and why."""
     by = "probe" if event.startswith("probe") else str(body.get("by", "operator"))
-    when = _hms(int(body["second"]))
+    when = hms(int(body["second"]))
     return {"time": when, "tier": body["tier"], "event": event, "by": by, "reason": str(body.get("reason", ""))}
 
 
-def _hms(second: int) -> str:
+def hms(second: int) -> str:
+    """``HH:MM:SS`` of a second of the day."""
     hh, rest = divmod(second, 3600)
     return f"{hh:02d}:{rest // 60:02d}:{rest % 60:02d}"
 
@@ -156,12 +160,11 @@ def spend_rows(day_name: str, day: DayLog, prices: dict[str, float]) -> list[dic
         if d is None or not u.get("tier"):
             continue
         tokens = int(u.get("total_tokens", 0))
-        hh, rest = divmod(int(d["second"]), 3600)
         rows.append(
             {
                 "request_id": d["id"],
                 "call_type": "acompletion",
-                "startTime": f"{day_name}T{hh:02d}:{rest // 60:02d}:{rest % 60:02d}+00:00",
+                "startTime": f"{day_name}T{hms(int(d['second']))}+00:00",
                 "model_group": u["tier"],
                 "total_tokens": tokens,
                 "spend": round(tokens * prices.get(u["tier"], 0.0) / 1e6, 10),
@@ -178,8 +181,7 @@ def alert_lines(day_name: str, day: DayLog) -> str:
 
     out = []
     for inc in day.incidents:
-        hh, rest = divmod(inc.arrival_sec, 3600)
-        stamp = f"{day_name}T{hh:02d}:{rest // 60:02d}:{rest % 60:02d}Z"
+        stamp = f"{day_name}T{hms(inc.arrival_sec)}Z"
         record = {"timestamp": stamp, "id": inc.id, "severity": inc.severity, "blast_radius": inc.blast_radius}
         out.append(json.dumps(record, sort_keys=True))
     return "".join(line + "\n" for line in out)

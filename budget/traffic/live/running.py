@@ -34,19 +34,9 @@ from budget.keeper.state import Keeper
 from budget.keeper.task import Task
 from budget.keeper.workload import disputed_flags, needs_review
 from budget.model import BudgetSpec, Incident, format_clock, scenario_from_dict
-from budget.traffic.live.day import DAY_MIN, tick_of
+from budget.traffic.live.day import DAY_MIN, incident_of, tick_of
 
 OPEN = 10**9  # the end of an outage that has not ended yet: a minute no day reaches
-
-
-def incident_of(body: dict[str, Any]) -> Incident:
-    return Incident(
-        str(body["id"]),
-        str(body["severity"]),
-        int(body["second"]),
-        float(body.get("blast_radius", 1)),
-        float(body.get("confidence_gap", 0.0)),
-    )
 
 
 @dataclass(eq=False)
