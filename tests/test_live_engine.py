@@ -137,7 +137,55 @@ def _concurrent(tmp_path: Path, store_of) -> None:
 
 
 def test_sqlite_reservations_hold_under_concurrency(tmp_path):
-    _concurrent(tmp_path, lambda: SqliteStore(str(tmp_path / "shared.db")))
+    # as in a proxy: each keeper's store checkpoints in a thread of its own while the others write
+    _concurrent(tmp_path, lambda: SqliteStore(str(tmp_path / "shared.db"), background_checkpoint=True))
+
+
+def test_the_keeper_reads_only_the_facts_however_busy_the_day(tmp_path):
+    """Each request reads the facts logged since the last one; that read must not walk the day's decisions
+    and usage (it did: a cost that grew with the day's traffic). A state written before the facts index
+    gets it when the keeper opens it."""
+    import sqlite3
+
+    from budget.traffic.live.store import FACTS
+
+    path = tmp_path / "old.db"
+    con = sqlite3.connect(path)
+    con.execute("CREATE TABLE log (id INTEGER PRIMARY KEY, day TEXT NOT NULL, kind TEXT NOT NULL, body TEXT)")
+    con.execute("CREATE INDEX log_day ON log (day, id)")
+    con.executemany("INSERT INTO log (day, kind, body) VALUES ('2026-01-01', 'decision', '{}')", [()] * 500)
+    con.commit()
+    con.close()
+    store = SqliteStore(str(path))
+    store.log("2026-01-01", "seen", {"id": "a"})
+    assert store.facts("2026-01-01", 0) == ([("seen", {"id": "a"})], 501)
+    query = f"SELECT id, kind, body FROM log WHERE day=? AND id>? AND {FACTS} ORDER BY id"
+    plan = store._con().execute("EXPLAIN QUERY PLAN " + query, ("2026-01-01", 0)).fetchall()
+    assert "USING INDEX log_facts" in plan[0][-1]
+    store.close()
+
+
+def test_the_keepers_store_checkpoints_in_its_own_thread(tmp_path):
+    """The keeper's SQLite store copies the WAL into the database file itself, so no request pays for it;
+    the request connections checkpoint only far behind (a backstop)."""
+    import time
+
+    from budget.traffic.live.store import BACKSTOP_PAGES
+
+    path = tmp_path / "keeper.db"
+    store = SqliteStore(str(path), background_checkpoint=True)
+    assert store._con().execute("PRAGMA wal_autocheckpoint").fetchone()[0] == BACKSTOP_PAGES
+    empty = path.stat().st_size
+    for i in range(300):
+        store.log("2026-01-01", "decision", {"id": i, "reason": "x" * 200})
+    deadline = time.monotonic() + 10
+    while path.stat().st_size == empty and time.monotonic() < deadline:
+        time.sleep(0.1)
+    assert path.stat().st_size > empty and store.checkpoints > 0  # the log is in the database file itself
+    store.close()
+    plain = SqliteStore(str(tmp_path / "cli.db"))  # the command line's reads: SQLite's own checkpoints
+    assert plain._con().execute("PRAGMA wal_autocheckpoint").fetchone()[0] == 1000
+    plain.close()
 
 
 @pytest.fixture(scope="module")

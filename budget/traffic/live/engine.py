@@ -22,7 +22,7 @@ from __future__ import annotations
 import os
 import threading
 import uuid
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass, field, fields
 from typing import Any
 
 from budget.errors import BudgetError
@@ -68,7 +68,10 @@ class Decision:
         return self.decision in SERVED
 
     def to_dict(self) -> dict[str, Any]:
-        return {k: (list(map(list, v)) if k == "reserved" else v) for k, v in asdict(self).items()}
+        # field by field (``dataclasses.asdict`` deep-copies recursively: a tenth of a millisecond a request)
+        out = {f.name: getattr(self, f.name) for f in fields(self)}
+        out["reserved"] = [[key, amount] for key, amount in self.reserved]
+        return out
 
 
 class LiveKeeper:
@@ -114,7 +117,7 @@ class LiveKeeper:
         probe = 0.0 if e.get(PROBE_ENV, "") == "0" else _number(e.get(PROBE_ENV, ""), PROBE_ENV, DEFAULT_PROBE_SEC)
         return cls(
             spec,
-            open_store(e.get("BUDGET_KEEPER_STATE")),
+            open_store(e.get("BUDGET_KEEPER_STATE"), keeper=True),
             clock_from_env(dict(e)),
             timeout,
             e.get(RECOVERY_ENV, "instant"),
@@ -241,11 +244,8 @@ class LiveKeeper:
         day = str(decision.get("day", ""))
         reserved = [(str(k), float(v)) for k, v in decision.get("reserved", [])]
         used = 0.0 if total_tokens is None else float(total_tokens)
-        if reserved:
-            self.store.adjust(day, [(key, used - amount) for key, amount in reserved])
-        self.store.log(
-            day, "usage", {"id": decision.get("id"), "tier": tier, "total_tokens": used, "failed": total_tokens is None}
-        )
+        record = {"id": decision.get("id"), "tier": tier, "total_tokens": used, "failed": total_tokens is None}
+        self.store.reconcile(day, [(key, used - amount) for key, amount in reserved], record)
 
     def set_tier(self, tier: str, down: bool, reason: str, by: str = "operator") -> bool:
         """Note a tier down or back up, ``by`` its upstream (a failed call, a probe) or an operator; True

@@ -141,6 +141,10 @@ class RedisStore:
         for key, delta in items:
             self._call("HINCRBYFLOAT", self._k(day, "counters"), key, repr(float(delta)))
 
+    def reconcile(self, day: str, items: list[tuple[str, float]], record: dict[str, Any]) -> None:
+        self.adjust(day, items)
+        self.log(day, "usage", record)
+
     def log(self, day: str, kind: str, record: dict[str, Any]) -> None:
         self._call("RPUSH", self._k(day, "log"), json.dumps({"kind": kind, "body": record}, sort_keys=True))
         self._call("SADD", PREFIX + "days", day)
