@@ -1,7 +1,7 @@
 """First visit of every page in a real browser (headless Chromium), each on a freshly started server.
 
 Run: .venv/bin/python bench/app.py        (make bench)
-Target: every page drawn in under 2 s on a first visit.
+Target: every page drawn in under 2 s on a first visit, both ways below (in the app and in a new tab).
 
 A learner starts the app (`make run`: scripts/serve.py imports the pages' libraries, then serves), opens
 Home, then visits each page for the first time through the sidebar: that is the "in the app" column (a
@@ -183,7 +183,7 @@ def main() -> None:
     print(f"  {'page':12} {'in the app':>10}  {'new tab, fresh server':>22}")
     for name in ["Home", *PAGES[1:]]:
         median = statistics.median(w[name] for w in walks)
-        verdict = "ok" if median < TARGET_S else "OVER"
+        verdict = "ok" if max(median, cold[name]) < TARGET_S else "OVER"  # both ways of a first visit
         print(f"  {name:12} {median:8.2f} s  {cold[name]:20.2f} s   {verdict}")
     print(f"  {'(a one-line Streamlit page, the same way)':40} {bare:.2f} s: the framework's floor on this machine")
     print(

@@ -177,6 +177,17 @@ def test_a_first_visit_to_any_page_draws_the_app_around_it(app_url):
         browser.close()
 
 
+def test_the_page_announces_the_code_of_the_elements_the_pages_show(app_url):
+    """`make run` serves Streamlit's page with the code of the code block, the chart and the table named in
+    its head (scripts/serve.py), so a first visit does not fetch and compile them one after the other."""
+    url, _ = app_url
+    for path in ("/", "/Compare"):
+        with urllib.request.urlopen(url + path, timeout=10) as r:
+            head = r.read().decode().split("</head>")[0]
+        for element in ("StreamlitSyntaxHighlighter", "ArrowVegaLiteChart", "DataFrame"):
+            assert f'rel="modulepreload" crossorigin href="./static/js/{element}.' in head, (path, element)
+
+
 def test_no_page_scrolls_sideways_on_a_phone(app_url):
     """At 390 px every page reads without a sideways scroll of the page itself (tables may scroll inside)."""
     from playwright.sync_api import sync_playwright

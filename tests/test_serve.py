@@ -132,3 +132,52 @@ def test_no_script_relies_on_streamlit_magic_which_the_config_turns_off() -> Non
                         continue  # a docstring: magic leaves it out too
                     bare.append(f"{path.name}:{stmt.lineno}")
     assert not bare, bare
+
+
+def _streamlit_static() -> Path:
+    from streamlit import file_util
+
+    return Path(file_util.get_static_dir())
+
+
+def test_the_pages_elements_code_is_announced_in_the_head() -> None:
+    """Each element the pages show (the sidebar's widgets, code, charts, tables) has its code announced in
+    the page's head with what it imports, so the browser compiles it while it starts up; a Streamlit whose
+    bundle names them otherwise makes this fail (the pages would still work, only slower)."""
+    static = _streamlit_static()
+    html = (static / "index.html").read_text(encoding="utf-8")
+    links = serve.preload_links(static)
+    hrefs = [link.split('href="')[1].split('"')[0] for link in links]
+    for element in serve.PRELOADED_ELEMENTS:
+        assert any(h.startswith(f"./static/js/{element}.") for h in hrefs), element
+    assert any("MaterialSymbols-Rounded" in h for h in hrefs)  # the icons' font
+    assert len(set(hrefs)) == len(hrefs)
+    for href in hrefs:
+        assert (static / href).is_file(), href
+        assert f'href="{href}"' not in html  # only what Streamlit's own head does not announce already
+
+
+def test_the_served_head_announces_them_and_every_other_file_is_streamlits(monkeypatch, tmp_path: Path) -> None:
+    from streamlit import file_util
+
+    static = _streamlit_static()
+    monkeypatch.setattr(file_util, "get_static_dir", lambda: str(static))
+    folder = serve.announce_elements()
+    assert folder is not None and file_util.get_static_dir() == str(folder)
+    served = (folder / "index.html").read_text(encoding="utf-8")
+    assert served.replace("\n".join(serve.preload_links(static)) + "\n", "") == (static / "index.html").read_text(
+        encoding="utf-8"
+    )
+    others = sorted(p.name for p in folder.iterdir() if p.name != "index.html")
+    assert others == sorted(p.name for p in static.iterdir() if p.name != "index.html")
+    assert all((folder / name).resolve() == (static / name).resolve() for name in others)
+
+
+def test_a_streamlit_of_another_layout_is_served_as_it_is(monkeypatch, tmp_path: Path) -> None:
+    from streamlit import file_util
+
+    (tmp_path / "index.html").write_text("<html><head></head><body></body></html>")
+    monkeypatch.setattr(file_util, "get_static_dir", lambda: str(tmp_path))
+    assert serve.preload_links(tmp_path) == []
+    assert serve.announce_elements() is None
+    assert file_util.get_static_dir() == str(tmp_path)
