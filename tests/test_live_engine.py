@@ -261,6 +261,25 @@ def test_one_probe_an_interval_for_a_tier_its_upstream_took_down_and_none_for_an
     assert day["live"]["tokens_by_tier"] == {"local-coder": 3}
 
 
+def test_a_tier_its_upstream_took_down_before_midnight_is_still_probed_the_next_day(tmp_path):
+    """The probe follows the outage over midnight (it was not asked again: down all the next day); an
+    operator's down carried over is still never probed."""
+    midnight = ELEVEN + 13 * 3600  # 2026-01-02 00:00 UTC
+    clock = Clock(midnight - 30)
+    lk = keeper(tmp_path, "specs/budget_network.yaml", clock)
+    lk.set_tier("local-coder", True, "upstream failed: 500", by="upstream")
+    lk.set_tier("frontier-reviewer", True, "operator: maintenance")
+    probes = []
+    for second in (10, 40, 100):
+        clock.t = midnight + second
+        d = lk.decide("local-coder", {"incident_id": f"n{second}", "severity": "P3", "phase": "triage"}, 100)
+        probes.append(d.probe)
+    assert probes == [None, "local-coder", "local-coder"]  # 40, 70 and 130 s after the down: one a minute
+    clock.t = midnight + 110
+    assert lk.probed("local-coder", True, "the upstream answered")
+    assert set(lk.store.tiers_down()) == {"frontier-reviewer"}
+
+
 def test_the_probe_interval_is_read_from_the_environment(tmp_path):
     env = {"BUDGET_KEEPER_SPEC": "specs/budget_network.yaml", "BUDGET_KEEPER_STATE": str(tmp_path / "k.db")}
     assert LiveKeeper.from_env(env).probe_sec == 60

@@ -139,7 +139,7 @@ class LiveKeeper:
                 start = _day_start(day)
                 for tier, since in sorted(self.store.tiers_down().items()):
                     if since < start:
-                        running.carry(tier)
+                        running.carry(tier, since, self._down_by(tier, since))
                 self._running = (day, 0, running)
             _, cursor, running = self._running
             facts, cursor = self.store.facts(day, cursor)
@@ -183,6 +183,15 @@ class LiveKeeper:
         else:
             self.store.log(day, "decision", d.to_dict())
         return d
+
+    def _down_by(self, tier: str, since: float) -> str:
+        """Who took down a tier that is down since an earlier day: its down record on that day says."""
+        day, _ = day_and_second(since)
+        by = "operator"
+        for kind, body in self.store.events(day, facts_only=True):
+            if kind == "down" and body.get("tier") == tier:
+                by = "upstream" if body.get("by") == "upstream" else "operator"
+        return by
 
     def _probe_due(self, day: str, now: float) -> str | None:
         """A tier its upstream took down, ``probe_sec`` or more ago, whose probe for this interval no worker

@@ -105,10 +105,11 @@ class RunningDay:
         """The outages still open, in the order noted."""
         return [o for o in self.outages if o.end is None]
 
-    def carry(self, tier: str) -> None:
-        """A tier down since before the day began (and still down): down from the day's first minute."""
+    def carry(self, tier: str, since: float | None = None, by: str = "operator") -> None:
+        """A tier down since before the day began (and still down): down from the day's first minute; noted
+        at ``since`` by ``by`` (a tier its upstream took down is still probed)."""
         if tier not in self._open:
-            outage = Outage(0, None, tier)
+            outage = Outage(0, None, tier, 0, since, by)
             self.outages.append(outage)
             self._open[tier] = outage
             self._to_base(outage)
