@@ -31,6 +31,7 @@ from budget.workbench import (
     read_spec_text,
     shipped_specs,
 )
+from budget.workbench.mdtext import no_shortcodes
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -289,4 +290,4 @@ def explanation(why: Explanation, title: str = "Why: what this run says") -> Non
     st.subheader(title)
     for name, sentences in why.sections:
         if sentences:
-            st.markdown(f"**{name}**\n\n" + "\n".join(f"- {s}" for s in sentences))
+            st.markdown(no_shortcodes(f"**{name}**\n\n" + "\n".join(f"- {s}" for s in sentences)))
