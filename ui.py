@@ -27,11 +27,11 @@ from budget.workbench import (
     LearnerWork,
     SavedSpec,
     learner_name,
+    no_shortcodes,
     open_work,
     read_spec_text,
     shipped_specs,
 )
-from budget.workbench.mdtext import no_shortcodes
 
 if TYPE_CHECKING:
     import pandas as pd

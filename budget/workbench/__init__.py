@@ -73,6 +73,7 @@ from budget.workbench.library import (
     value_with_unit,
 )
 from budget.workbench.liveday import DEFAULT_STATE, LiveView, live_view
+from budget.workbench.mdtext import no_shortcodes
 from budget.workbench.note import (
     DEFAULT_DECISION,
     entry_from_result,
@@ -148,6 +149,7 @@ __all__ = [
     "entry_from_result",
     "explain_drill",
     "explain_result",
+    "no_shortcodes",
     "failure_command",
     "flow_chart",
     "health_chart",
