@@ -168,7 +168,7 @@ if held:
     m[1].metric("degraded_queue", f"{r['degraded_queue']} tasks", help=RESULT_LABELS["degraded_queue"])
     m[2].metric(mk, f"{r[mk]} tasks", help=f"tasks moved to the manual channel after {r['manual_timeout_sec']:g} s")
     m = st.columns(3)
-    margin = r["token_health_min"] - r["alert_threshold"]
+    margin = float(health_text(r["token_health_min"])) - r["alert_threshold"]  # the figure shown, to the guard
     m[0].metric(
         "token_health_min (0-1)",
         health_text(r["token_health_min"]),

@@ -8,7 +8,7 @@ import pandas as pd
 import streamlit as st
 
 from budget.errors import BudgetError
-from budget.keeper import simulate
+from budget.keeper import health_text, simulate
 from budget.model import ROUTING_POLICIES, scenario_from_dict, spec_from_text
 from budget.workbench import (
     CHAPTER_VARIANTS,
@@ -98,6 +98,10 @@ def show_runs(
     """A table of runs (what the section is about first; the rest behind an expander) and their curves (of
     the runs of each tuple of variants, in order)."""
     frame = pd.DataFrame(rows)
+    if "token_health_min" in frame:  # one rounding rule for token_health: down, as the CLI and every page
+        frame["token_health_min"] = [float(health_text(v)) for v in frame["token_health_min"]]
+        if "prediction_error" in frame:  # against the figure beside it
+            frame["prediction_error"] = (frame["predicted"] - frame["token_health_min"]).round(2)
     config = dict(CONFIG)
     longest = int(frame["variant"].str.len().max())
     if longest > 16:  # room for the whole label (about 7 px a character at the grid's font), never cut

@@ -201,6 +201,8 @@ def test_simulator_45m_shows_the_four_checks_green_and_the_flow():
     dot = at.get("graphviz_chart")[0].proto.spec
     assert "exit 1: 5 tasks" in dot and "exit 2: 15 tasks" in dot and "15 tasks after 120 s" in dot
     assert not at.error
+    health = next(m for m in at.metric if m.label.startswith("token_health_min"))
+    assert (health.value, str(health.delta)) == ("0.55", "-0.05 vs the 0.60 guard")  # the shown 0.55, to 0.60
 
 
 def test_simulator_keeps_choices_across_pages_and_drops_stale_results():
@@ -235,12 +237,14 @@ def test_compare_puts_the_prediction_error_in_the_first_columns():
     table = at.dataframe[0].value
     assert list(table["variant"]) == ["10M, 15 min", "10M, 45 min", "5M, 45 min"]
     assert all(table["check holds"])
+    assert list(table["token_health_min"]) == [0.72, 0.55, 0.52]  # 0.555 is 0.55: rounded down, as the CLI
     at.number_input(key="w_cmp_predicted").set_value(0.4)
     at.button[0].click().run()  # the form's submit button
     assert not at.exception
     mine = next(d.value for d in at.dataframe if list(d.value.columns)[1:2] == ["predicted"])
     assert list(mine.columns)[:4] == ["variant", "predicted", "token_health_min", "prediction_error"]
     assert mine["predicted"].iloc[0] == 0.4
+    assert mine["prediction_error"].iloc[-1] == round(0.4 - mine["token_health_min"].iloc[-1], 2)  # as shown
     assert len(mine.columns) <= 8
     shown = next(d.value for d in at.dataframe if "hold_all" in set(d.value["variant"]))
     hold = shown[shown["variant"] == "hold_all"].iloc[0]
