@@ -43,12 +43,18 @@ class LiveView:
     why: Explanation | None = None  # the live day explained as --explain explains a simulated run
 
 
-def _figure(result: dict[str, Any], key: str) -> Any:
+def _figure(result: dict[str, Any], key: str) -> str:
+    """One figure as the table shows it: text (a column of counts and health figures together is text to
+    the table, which otherwise fails to convert it and falls back with a traceback in the log)."""
     if key == "manual":
-        return result.get(manual_key(float(result.get("manual_timeout_sec", 120))))
-    if key == "token_health_min":  # one rounding rule for token_health everywhere: down
-        return health_text(float(result[key]))
-    return result.get(key)
+        value = result.get(manual_key(float(result.get("manual_timeout_sec", 120))))
+    elif key == "token_health_min":  # one rounding rule for token_health everywhere: down
+        value = health_text(float(result[key]))
+    else:
+        value = result.get(key)
+    if isinstance(value, float) and value.is_integer():
+        value = int(value)  # mttr_p95 3090.0 s reads 3090
+    return "" if value is None else str(value)
 
 
 def _outage(result: dict[str, Any]) -> str:
