@@ -52,9 +52,7 @@ def app_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[str, Pat
             sys.executable,
             "scripts/serve.py",
             "--server.port",
-            str(port),
-            "--server.address",
-            "127.0.0.1",
+            str(port),  # the address is the config's, as `make run` starts it
             "--server.headless",
             "true",
         ],
@@ -186,6 +184,28 @@ def test_the_page_announces_the_code_of_the_elements_the_pages_show(app_url):
             head = r.read().decode().split("</head>")[0]
         for element in ("StreamlitSyntaxHighlighter", "ArrowVegaLiteChart", "DataFrame"):
             assert f'rel="modulepreload" crossorigin href="./static/js/{element}.' in head, (path, element)
+
+
+def _listening(port: int) -> set[str]:
+    """The local addresses (hex, as /proc/net/tcp* writes them) that listen on ``port``."""
+    found = set()
+    for table in ("/proc/net/tcp", "/proc/net/tcp6"):
+        with open(table) as fh:
+            for line in fh.readlines()[1:]:
+                local, state = line.split()[1], line.split()[3]
+                address, hex_port = local.rsplit(":", 1)
+                if state == "0A" and int(hex_port, 16) == port:  # 0A: LISTEN
+                    found.add(address)
+    return found
+
+
+def test_make_run_serves_this_machine_only(app_url):
+    """`make run` listens on 127.0.0.1 alone (the README's http://localhost:8501), not on every interface,
+    and does not look up an external address when it starts."""
+    url, work = app_url
+    assert _listening(int(url.rsplit(":", 1)[1])) == {"0100007F"}  # 127.0.0.1, and nothing else
+    log = (work / "streamlit.log").read_text()
+    assert "Network URL" not in log and "external IP" not in log
 
 
 def test_no_page_scrolls_sideways_on_a_phone(app_url):
