@@ -263,7 +263,7 @@ def _interpreted(entry_id: int) -> None:
     workbook().interpret(entry_id, st.session_state[f"w_wb_{entry_id}"])
 
 
-def workbook_pair(entry: Entry) -> None:
+def workbook_pair(entry: Entry, on_workbook_page: bool = False) -> None:
     """The chapter's two columns: the command and its output | what this means for my project."""
     left, right = st.columns(2)
     with left:
@@ -282,7 +282,9 @@ def workbook_pair(entry: Entry) -> None:
             placeholder="e.g. our flow is 4x the textbook's: the 0.60 guard breaks at 15 minutes, so ...",
         )
         kept = "kept under your name" if work().saved else "kept for this session only"
-        st.caption(f"Workbook entry {entry.id}: {kept}, downloadable on the Workbook page.")
+        where = "" if on_workbook_page else "; downloadable on the Workbook page"
+        # the box sends its text when it loses focus: a reload while typing in it loses what it had not sent
+        st.caption(f"Workbook entry {entry.id}: {kept} once you click outside the box or press Ctrl+Enter{where}.")
 
 
 def explanation(why: Explanation, title: str = "Why: what this run says") -> None:

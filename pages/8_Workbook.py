@@ -44,4 +44,4 @@ else:
                 args=(entry.id,),
                 help="Remove this entry from your workbook",
             )
-            workbook_pair(entry)
+            workbook_pair(entry, on_workbook_page=True)

@@ -36,10 +36,17 @@ def test_a_reload_keeps_the_workbook_and_the_edited_spec() -> None:
     assert [(e.page, e.interpretation) for e in entries] == [("Simulator", "the guard breaks before the floor")]
     assert again.text_area(key=f"w_wb_{entries[0].id}").value == "the guard breaks before the floor"
     assert "kept under the name **learner**" in texts(again)
+    # the box keeps its text once it is sent (a reload while typing loses what it had not sent): said under it
+    said = [c.value for c in again.caption if c.value.startswith("Workbook entry")]
+    assert said == [
+        f"Workbook entry {entries[0].id}: kept under your name once you click outside the box or press Ctrl+Enter."
+    ]
 
 
 def test_editing_the_query_updates_the_runs_entry_instead_of_adding_one() -> None:
     at = simulate(open_page())
+    said = [c.value for c in at.caption if c.value.startswith("Workbook entry")]
+    assert said and said[0].endswith("or press Ctrl+Enter; downloadable on the Workbook page.")
     for query in ("degraded_queue==1", "degraded_queue==15", "degraded_queue==15 && failover_to_frontier==5"):
         at.text_input(key="w_sim_query").set_value(query).run()
     entries = at.session_state["work"].entries
