@@ -165,7 +165,7 @@ def test_records_of_one_spec_and_the_last_run_of_a_day():
     records = [rec(0, spec="a.yaml", spent=0.5), rec(0, spec="b.yaml"), rec(0, spec="a.yaml", spent=0.9)]
     text = "".join(json.dumps(r) + "\n" for r in records)
     result = review(history_from_text(text, "h.jsonl"), "h.jsonl", "a.yaml")
-    assert result.notes == ["1 records of other specs left out"]
+    assert result.notes == ["1 record of other specs left out"]
     assert {s.key: s.status for s in result.signals}["low_spend"] == QUIET  # the day's last run: 90%
     assert review(history_from_text(text, "h.jsonl"), "h.jsonl").spec == "a.yaml"
 

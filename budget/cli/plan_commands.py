@@ -156,6 +156,7 @@ def load_result(path: str) -> dict[str, Any]:
 
 
 def cmd_inspect(args: argparse.Namespace) -> int:
+    from budget.files import count_of
     from budget.gateway import evaluate, format_value
 
     data = load_result(args.result)
@@ -166,9 +167,9 @@ def cmd_inspect(args: argparse.Namespace) -> int:
     n = len(outcome.clauses)
     failed = sum(1 for c in outcome.clauses if not c.ok)
     if outcome.ok:
-        print(f"PASS: the query holds ({n - failed} of {n} clauses true)")
+        print(f"PASS: the query holds ({n - failed} of {count_of(n, 'clause')} true)")
         return EXIT_OK
-    print(f"FAIL: the query does not hold ({failed} of {n} clauses false)")
+    print(f"FAIL: the query does not hold ({failed} of {count_of(n, 'clause')} false)")
     return EXIT_FAIL
 
 

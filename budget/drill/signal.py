@@ -104,11 +104,6 @@ class Signal:
         }
 
 
-def count_of(n: int, word: str) -> str:
-    """``1 day``, ``2 days``: a count with its noun in the right number."""
-    return f"{n} {word}" if n == 1 else f"{n} {word}s"
-
-
 def number(rec: dict[str, Any], where: str, *path: str) -> float | None:
     """The number at ``path`` in a record; None when absent; an error when it is not a finite number."""
     cur: Any = rec

@@ -23,10 +23,10 @@ from budget.drill.signal import (
     WEEK_DAYS,
     Day,
     Signal,
-    count_of,
     number,
 )
 from budget.errors import BudgetError
+from budget.files import count_of
 from budget.keeper import health_text
 
 
