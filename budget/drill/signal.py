@@ -20,6 +20,7 @@ SPEND_FLOOR = 0.60  # less than this share of daily_budget_tokens spent in a day
 MONTH_DAYS = 30
 WEEK_DAYS = 7
 SHORT_OUTAGE_MIN = 15  # the drill's short outage
+EVIDENCE_IDS = 10  # task ids a drill record keeps per list of evidence (the count is kept in full)
 
 
 RULES = {  # key: (the rule as the chapter words it, what it means)
