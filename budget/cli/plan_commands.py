@@ -157,13 +157,13 @@ def load_result(path: str) -> dict[str, Any]:
 
 def cmd_inspect(args: argparse.Namespace) -> int:
     from budget.files import count_of
-    from budget.gateway import evaluate, format_value
+    from budget.gateway import evaluate, seconds_with_unit
 
     data = load_result(args.result)
     outcome = evaluate(args.query, data)
     width = max(len(c.text) for c in outcome.clauses) if outcome.clauses else 0
     for c in outcome.clauses:
-        print(f"  {'ok  ' if c.ok else 'FAIL'}  {c.text.ljust(width)}  actual {format_value(c.actual)}")
+        print(f"  {'ok  ' if c.ok else 'FAIL'}  {c.text.ljust(width)}  actual {seconds_with_unit(c.text, c.actual)}")
     n = len(outcome.clauses)
     failed = sum(1 for c in outcome.clauses if not c.ok)
     if outcome.ok:
