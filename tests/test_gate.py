@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 from budget.errors import QueryError
-from budget.gateway import checks_from_text, validate
+from budget.gateway import checks_from_text, rules_from_text, run, validate
 from budget.keeper import simulate
 from budget.model import load_scenario, load_spec
 from tests.conftest import REFERENCE, ROOT, run_cli
@@ -156,3 +156,23 @@ def test_validate_json_in_the_chapters_format(workdir: Path):
     check = v["targets"][0]["items"][0]
     assert check["activated"] is True
     assert {"condition": "silent_p0 > 0.02", "actual": 1.0, "holds": True} in check["fail_if"]
+
+
+def test_a_duration_in_the_gates_lines_shows_its_unit():
+    gate = """checks:
+  - id: fast_enough
+    if:
+      all:
+        - degraded_queue > 0
+    then:
+      fail_if:
+        - mttr_p95 > "5m"
+"""
+    verdict = run(rules_from_text(gate, "g.yaml"), {"degraded_queue": 15, "mttr_p95": 840})
+    assert verdict.lines() == [
+        "g.yaml: the chapter's format, 1 check",
+        "check fast_enough: FAIL",
+        "    if   true   degraded_queue > 0  (actual 15)",
+        '    fail_if FAIL  mttr_p95 > "5m"  (actual 840 s (14.0 min))',
+        "FAIL: fast_enough (result)",
+    ]

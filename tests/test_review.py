@@ -106,6 +106,23 @@ def test_failover_stuck_at_zero():
     assert status([rec(0, runs=none_critical)], "failover_stuck") == NO_DATA
 
 
+def test_evidence_cut_to_the_records_ids_says_how_many_more_there_were():
+    ids = tuple(f"a-{n}" for n in range(1, 11))  # a record keeps 10 ids and the full count
+    stuck = run_ev(failover=0, critical=13, waited=ids) | {"critical_waited": 13}
+    s = signals([rec(0, runs={"15": stuck})])["failover_stuck"]
+    assert s.evidence[0].endswith(f"(13 P0/P1 arrived; waited: {', '.join(ids)} and 3 more)")
+    whole = run_ev(failover=0, critical=10, waited=ids)
+    assert signals([rec(0, runs={"15": whole})])["failover_stuck"].evidence[0].endswith(f"{', '.join(ids)})")
+    wide = run_ev(wide=ids) | {"frontier_noncritical": 12}
+    assert signals([rec(0, runs={"15": wide})])["failover_too_wide"].evidence == [
+        f"2026-09-01, 15m outage: 12 P2/P3 tasks ({', '.join(ids)} and 2 more)"
+    ]
+    # the manual channel's record keeps no count: a full list says it may be cut
+    opened = run_ev(opened={"time": "11:02", "queue": 12, "tasks": list(ids)})
+    evidence = signals([rec(0, runs={"15": opened})])["manual_nervous"].evidence
+    assert evidence[0].endswith(f"(limit 15): {', '.join(ids)} (the record keeps the first 10)")
+
+
 def test_manual_queue_growing_two_months_in_a_row():
     def month(offset: int, after: int) -> list[dict]:
         return [rec(offset + i, runs={"15": run_ev(after=after)}) for i in range(3)]
@@ -165,7 +182,7 @@ def test_records_of_one_spec_and_the_last_run_of_a_day():
     records = [rec(0, spec="a.yaml", spent=0.5), rec(0, spec="b.yaml"), rec(0, spec="a.yaml", spent=0.9)]
     text = "".join(json.dumps(r) + "\n" for r in records)
     result = review(history_from_text(text, "h.jsonl"), "h.jsonl", "a.yaml")
-    assert result.notes == ["1 records of other specs left out"]
+    assert result.notes == ["1 record of other specs left out"]
     assert {s.key: s.status for s in result.signals}["low_spend"] == QUIET  # the day's last run: 90%
     assert review(history_from_text(text, "h.jsonl"), "h.jsonl").spec == "a.yaml"
 
@@ -248,6 +265,11 @@ def test_the_shipped_weeks_evidence_names_the_cause_the_history_shows(workdir: P
     assert lines[stuck + 2].startswith(
         "    - 2026-11-25: the day is below the 0.65 guard without any outage (token_health_min 0.00), "
         "so the guard, not the gate, held the failover; no failover in the 15m outage (3 P0/P1 arrived"
+    )
+    # 13 P0/P1 waited in the 45-minute outage; the record keeps the first 10 ids and the count
+    assert lines[stuck + 2].endswith(
+        "45m outage (13 P0/P1 arrived; waited: alert-00447, alert-00452, alert-00453, alert-00466, alert-00468, "
+        "alert-00469, alert-00470, alert-00471, alert-00472, alert-00477 and 3 more)"
     )
     manual = lines.index('FIRES: "the manual channel opening at a moderate queue" (the SLA thresholds are too nervous)')
     assert lines[manual + 1].startswith("    18 of 21 outages; each time the manual timeout opened the channel")

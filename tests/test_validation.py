@@ -338,3 +338,18 @@ def test_shipped_chapter_10_files_are_the_textbooks():
     assert (FIX / "validation.yaml").read_bytes() == (ref / "specs" / "validation.yaml").read_bytes()
     for f in (ref / "fixtures").iterdir():
         assert (FIX / f.name).read_bytes() == f.read_bytes()
+
+
+def test_counts_of_one_are_said_in_the_singular():
+    one = variant()
+    one["invariants"] = one["invariants"][1:2]  # silent_p0_cap alone
+    one["checks"] = [one["checks"][1]]  # network_consistency alone
+    rules = rules_from_text(yaml.safe_dump(one), "v.yaml")
+    assert rules.describe() == "v.yaml: chapter-10 format, 1 invariant, 1 check"
+    edge = {"edge_correlations": {"mttr__silent_p0": 0.5}}
+    verdict = run(rules, GOOD | edge, "n.json", edge, "b.json")
+    guard = next(i for i in verdict.items if i.name == "network_consistency")
+    assert guard.lines[0] == "edge_drift 0.0 <= 0.12: holds (1 edge against b.json)"
+    assert rules_from_text(yaml.safe_dump(RULES), "v.yaml").describe() == (
+        "v.yaml: chapter-10 format, 3 invariants, 2 checks"
+    )

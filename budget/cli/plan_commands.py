@@ -156,19 +156,20 @@ def load_result(path: str) -> dict[str, Any]:
 
 
 def cmd_inspect(args: argparse.Namespace) -> int:
-    from budget.gateway import evaluate, format_value
+    from budget.files import count_of
+    from budget.gateway import evaluate, seconds_with_unit
 
     data = load_result(args.result)
     outcome = evaluate(args.query, data)
     width = max(len(c.text) for c in outcome.clauses) if outcome.clauses else 0
     for c in outcome.clauses:
-        print(f"  {'ok  ' if c.ok else 'FAIL'}  {c.text.ljust(width)}  actual {format_value(c.actual)}")
+        print(f"  {'ok  ' if c.ok else 'FAIL'}  {c.text.ljust(width)}  actual {seconds_with_unit(c.text, c.actual)}")
     n = len(outcome.clauses)
     failed = sum(1 for c in outcome.clauses if not c.ok)
     if outcome.ok:
-        print(f"PASS: the query holds ({n - failed} of {n} clauses true)")
+        print(f"PASS: the query holds ({n - failed} of {count_of(n, 'clause')} true)")
         return EXIT_OK
-    print(f"FAIL: the query does not hold ({failed} of {n} clauses false)")
+    print(f"FAIL: the query does not hold ({failed} of {count_of(n, 'clause')} false)")
     return EXIT_FAIL
 
 

@@ -32,6 +32,7 @@ from operator import attrgetter
 from typing import Any
 
 from budget.drill.alerts import ImportReport, flow_per_hour
+from budget.drill.signal import EVIDENCE_IDS
 from budget.errors import BudgetError
 from budget.files import MAX_DRILL_REPLAYS, check_replays, paused
 from budget.keeper import health_text, manual_key
@@ -41,7 +42,6 @@ from budget.model import BudgetSpec, Incident, Scenario, parse_clock
 DEFAULT_OUTAGES = (15, 30, 45)
 FLOW_CHANGE_LIMIT = 0.25
 CRITICAL = ("P0", "P1")
-EVIDENCE_IDS = 10  # task ids kept per list of evidence (the count is kept in full)
 _TARGET = re.compile(r"-> (\S+) \(")
 # the drill's figures (also what the gateway reads per outage)
 DRILL_METRICS = (

@@ -16,10 +16,10 @@ from datetime import date
 from pathlib import Path
 from typing import Any
 
-from budget.drill.signal import FIRES, NO_DATA, QUIET, Day, Signal, count_of
+from budget.drill.signal import FIRES, NO_DATA, QUIET, Day, Signal
 from budget.drill.signals import SIGNALS
 from budget.errors import BudgetError, UsageError
-from budget.files import MAX_HISTORY_BYTES, parse_json_text, read_text
+from budget.files import MAX_HISTORY_BYTES, count_of, parse_json_text, read_text
 
 __all__ = ["FIRES", "NO_DATA", "QUIET", "Review", "count_of", "history_from_text", "load_history", "review"]
 
@@ -113,7 +113,7 @@ def review(records: list[tuple[int, dict[str, Any]]], name: str, spec: str | Non
     days, undated = _days(mine, name)
     notes = []
     if len(mine) < len(records):
-        notes.append(f"{len(records) - len(mine)} records of other specs left out")
+        notes.append(f"{count_of(len(records) - len(mine), 'record')} of other specs left out")
     if undated:
-        notes.append(f"{undated} records without a day left out")
+        notes.append(f"{count_of(undated, 'record')} without a day left out")
     return Review(name, chosen, days, [signal(days, name) for signal in SIGNALS], notes)

@@ -20,6 +20,7 @@ SPEND_FLOOR = 0.60  # less than this share of daily_budget_tokens spent in a day
 MONTH_DAYS = 30
 WEEK_DAYS = 7
 SHORT_OUTAGE_MIN = 15  # the drill's short outage
+EVIDENCE_IDS = 10  # task ids a drill record keeps per list of evidence (the count is kept in full)
 
 
 RULES = {  # key: (the rule as the chapter words it, what it means)
@@ -102,11 +103,6 @@ class Signal:
             "finding": self.finding,
             "evidence": self.evidence,
         }
-
-
-def count_of(n: int, word: str) -> str:
-    """``1 day``, ``2 days``: a count with its noun in the right number."""
-    return f"{n} {word}" if n == 1 else f"{n} {word}s"
 
 
 def number(rec: dict[str, Any], where: str, *path: str) -> float | None:

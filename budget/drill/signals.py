@@ -14,6 +14,7 @@ from decimal import ROUND_FLOOR, Decimal
 from typing import Any
 
 from budget.drill.signal import (
+    EVIDENCE_IDS,
     FIRES,
     HEALTH_FLOOR,
     MONTH_DAYS,
@@ -23,10 +24,10 @@ from budget.drill.signal import (
     WEEK_DAYS,
     Day,
     Signal,
-    count_of,
     number,
 )
 from budget.errors import BudgetError
+from budget.files import count_of
 from budget.keeper import health_text
 
 
@@ -88,9 +89,18 @@ def _series(days: list[Day], name: str, *path: str) -> list[tuple[Day, float]]:
     return out
 
 
-def _ids(run: dict[str, Any], key: str) -> str:
+def _ids(run: dict[str, Any], key: str, count: float | None = None) -> str:
+    """The task ids a record keeps at ``key`` (at most EVIDENCE_IDS), and how many it left out: ``count`` is
+    how many there were; without it a full list says that the record keeps only the first ones."""
     ids = run.get(key)
-    return ", ".join(str(i) for i in ids) if isinstance(ids, list) else ""
+    if not isinstance(ids, list):
+        return ""
+    text = ", ".join(str(i) for i in ids)
+    if count is not None and count > len(ids):
+        return f"{text} and {int(count) - len(ids)} more"
+    if count is None and len(ids) >= EVIDENCE_IDS:
+        return f"{text} (the record keeps the first {EVIDENCE_IDS})"
+    return text
 
 
 def _worst_outage(d: Day) -> str:
@@ -132,7 +142,8 @@ def _failover_stuck(days: list[Day], name: str) -> Signal:
                 + (f"{guard}; " if guard else "")
                 + "no failover in the "
                 + ", ".join(
-                    f"{m}m outage ({int(r['critical'])} P0/P1 arrived; waited: {_ids(r, 'critical_waited_ids')})"
+                    f"{m}m outage ({int(r['critical'])} P0/P1 arrived; waited: "
+                    f"{_ids(r, 'critical_waited_ids', number(r, f'{name}:{d.line}', 'critical_waited'))})"
                     for m, r in sorted(runs.items())
                 )
             )
@@ -220,7 +231,7 @@ def _failover_too_wide(days: list[Day], name: str) -> Signal:
                 continue
             seen += 1
             if n > 0:
-                wide.append(f"{d.label}, {m}m outage: {int(n)} P2/P3 tasks ({_ids(r, 'frontier_noncritical_ids')})")
+                wide.append(f"{d.label}, {m}m outage: {int(n)} P2/P3 tasks ({_ids(r, 'frontier_noncritical_ids', n)})")
     return s.conclude(
         wide,
         seen,

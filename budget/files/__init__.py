@@ -64,9 +64,10 @@ if TYPE_CHECKING:
     from budget.files.locks import locked
     from budget.files.names import bad_character, name_problem, one_line
     from budget.files.outputs import Outputs, atomic_write_text, check_output, commit_files
-    from budget.files.text import short_repr
+    from budget.files.text import count_of, short_repr
 
 _HOME = {
+    "count_of": "budget.files.text",
     "bad_character": "budget.files.names",
     "name_problem": "budget.files.names",
     "one_line": "budget.files.names",
@@ -143,6 +144,7 @@ def __getattr__(name: str) -> Any:
 
 
 __all__ = [
+    "count_of",
     "bad_character",
     "name_problem",
     "one_line",

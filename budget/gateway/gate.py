@@ -21,7 +21,8 @@ from typing import Any
 
 from budget.errors import BudgetError, QueryError
 from budget.files import Document, load_document, parse_text
-from budget.gateway.query import Clause, evaluate, fields_of, format_value, parse, resolve
+from budget.gateway.query import Clause, evaluate, fields_of, parse, resolve
+from budget.gateway.units import seconds_with_unit
 from budget.gateway.verdict import Item
 
 ALLOWED_CHECK_KEYS = {"id", "if", "then", "description"}
@@ -206,11 +207,11 @@ def items(reports: list[GateReport]) -> list[Item]:
 def _detail(o: CheckOutcome) -> list[str]:
     lines = []
     for c in o.when:
-        lines.append(f"if   {'true ' if c.ok else 'false'}  {c.text}  (actual {format_value(c.actual)})")
+        lines.append(f"if   {'true ' if c.ok else 'false'}  {c.text}  (actual {seconds_with_unit(c.text, c.actual)})")
     for c in o.fail_if:
         mark = "FAIL" if (c.ok and o.activated) else ("hit " if c.ok else "ok  ")
-        lines.append(f"fail_if {mark}  {c.text}  (actual {format_value(c.actual)})")
+        lines.append(f"fail_if {mark}  {c.text}  (actual {seconds_with_unit(c.text, c.actual)})")
     for c in o.require:
         mark = "ok  " if c.ok else ("FAIL" if o.activated else "miss")
-        lines.append(f"require {mark}  {c.text}  (actual {format_value(c.actual)})")
+        lines.append(f"require {mark}  {c.text}  (actual {seconds_with_unit(c.text, c.actual)})")
     return lines

@@ -29,7 +29,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from budget.errors import QueryError
-from budget.files import Document
+from budget.files import Document, count_of
 from budget.gateway.verdict import Item
 
 OPERATORS: dict[str, Callable[[float, float], bool]] = {
@@ -332,7 +332,7 @@ def _guard(
     holds = OPERATORS[check.operator](drift, check.threshold)
     lines = [
         f"{check.drift_metric} {drift!r} {check.operator} {check.threshold!r}: {'holds' if holds else 'does not hold'}"
-        f" ({len(rows)} edges against {base_name})"
+        f" ({count_of(len(rows), 'edge')} against {base_name})"
     ]
     for r in rows:
         lines.append(f"  {r['edge']}: {_fmt(r['new'])} vs {_fmt(r['baseline'])}, |delta| {r['delta']!r}")

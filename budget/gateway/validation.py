@@ -19,7 +19,7 @@ from typing import Any
 from markdown_it import MarkdownIt
 
 from budget.errors import BudgetError, QueryError
-from budget.files import Document, parse_text, read_text
+from budget.files import Document, count_of, parse_text, read_text
 from budget.gateway import gate, goodhart
 from budget.gateway.verdict import Verdict
 
@@ -42,8 +42,9 @@ class Rules:
     def describe(self) -> str:
         if self.chapter_10 is not None:
             r = self.chapter_10
-            return f"{self.source}: chapter-10 format, {len(r.invariants)} invariants, {len(r.checks)} checks"
-        return f"{self.source}: the chapter's format, {len(self.chapter)} checks"
+            counts = f"{count_of(len(r.invariants), 'invariant')}, {count_of(len(r.checks), 'check')}"
+            return f"{self.source}: chapter-10 format, {counts}"
+        return f"{self.source}: the chapter's format, {count_of(len(self.chapter), 'check')}"
 
 
 def is_markdown(name: str) -> bool:

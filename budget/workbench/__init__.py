@@ -10,6 +10,7 @@ exercises as data (``exercises``) and what their commands print (``transcript``)
 May import: every engine package below it. Never Streamlit, never the CLI.
 """
 
+from budget.gateway import value_with_unit
 from budget.workbench.charts import (
     RUN_COLOURS,
     calibration_heatmap,
@@ -70,7 +71,6 @@ from budget.workbench.library import (
     shipped_specs,
     specs_dir,
     sweep_estimate,
-    value_with_unit,
 )
 from budget.workbench.liveday import DEFAULT_STATE, LiveView, live_view
 from budget.workbench.mdtext import no_shortcodes

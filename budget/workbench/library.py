@@ -16,7 +16,6 @@ from typing import Any
 
 from budget.errors import BudgetError
 from budget.files import MAX_INPUT_BYTES, MAX_UPLOAD_BYTES, atomic_write_text, read_text  # noqa: F401 (the pages read it here)
-from budget.gateway import format_value
 from budget.model import BudgetSpec, plan_json, spec_from_text
 
 DEFAULT_SPEC = "budget_network.yaml"
@@ -177,46 +176,6 @@ def red_button_rows(result: dict[str, Any]) -> list[dict[str, Any]]:
             }
         )
     return sorted(rows, key=lambda r: r["time"])
-
-
-# the unit of each result field a query names (fields not listed are counts of tasks or plain values)
-FIELD_UNITS = {
-    "mttr_p95": "s",
-    "mttr_p95_critical": "s",
-    "mttr_p95_s": "s",
-    "degraded_mode_duration": "s",
-    "manual_timeout_sec": "s",
-    "duration_min": "min",
-    "daily_budget_tokens": "tokens",
-    "token_health_min": "(0-1)",
-    "token_health_trend_5m": "(per 5 min)",
-    "second_dip": "(0-1)",
-    "escalation_share": "(share)",
-    "escalation_ratio": "(share)",
-    "silent_p0": "(share)",
-    "unresolved_manual_ratio": "(share)",
-    "postmortem_gap": "(share)",
-    "queue_pressure": "(share of the limit)",
-    "failover_to_frontier": "tasks",
-    "degraded_queue": "tasks",
-    "manual_queue": "tasks",
-}
-_FIELD = re.compile(r"[A-Za-z_][A-Za-z0-9_.]*")
-
-
-def value_with_unit(clause: str, value: Any) -> str:
-    """``840`` read by ``mttr_p95 < 5m`` -> ``840 s (14.0 min)``: the value with the unit of the field named."""
-    m = _FIELD.search(clause)
-    name = m.group(0).rsplit(".", 1)[-1] if m else ""
-    unit = FIELD_UNITS.get(name) or ("tasks" if name.startswith("manual_queue_after_") else None)
-    if name.startswith("totals") or name in ("local", "frontier", "mid"):
-        unit = "tokens"
-    text = format_value(value)
-    if unit is None or isinstance(value, bool) or not isinstance(value, (int, float)):
-        return text
-    if unit == "s" and abs(value) >= 120:
-        return f"{text} s ({value / 60:.1f} min)"
-    return f"{text} {unit}"
 
 
 def sweep_estimate(variants: int, outages: int, seconds_per_run: float, workers: int | None = None) -> str:
