@@ -9,6 +9,7 @@ import argparse
 import json
 from typing import Any
 
+from budget.cli.flags import flag_value
 from budget.errors import BudgetError, UsageError
 from budget.files import (
     EXIT_FAIL,
@@ -29,15 +30,26 @@ def json_text(data: Any, name: str) -> str:
 
 def cmd_compile(args: argparse.Namespace) -> int:
     from budget.files import Outputs
-    from budget.model import load_spec, parse_split, plan_json, proportion_check, proportion_line, summary_line
+    from budget.model import (
+        load_spec,
+        parse_split,
+        plan_json,
+        proportion_check,
+        proportion_line,
+        split_parts,
+        summary_line,
+    )
 
     outs = Outputs({"--out": args.out}, inputs={"--budget-spec": args.budget_spec})
+    if args.expect_split:
+        flag_value("--expect-split", split_parts, args.expect_split)  # its form, before the spec is read
     spec = load_spec(args.budget_spec)
     outs.also_inputs({"include:": spec.included})
-    try:
-        split = parse_split(args.expect_split, spec.tiers, args.tolerance) if args.expect_split else None
-    except BudgetError as exc:
-        raise UsageError(f"--expect-split: {exc}") from None
+    split = (
+        flag_value("--expect-split", parse_split, args.expect_split, spec.tiers, args.tolerance)
+        if args.expect_split
+        else None
+    )
     checks = proportion_check(spec, split)
     if checks[0].target_pct is not None and not all(c.ok for c in checks):  # a failed check writes no plan
         print(summary_line(spec))
@@ -86,7 +98,7 @@ def scenario_for(args: argparse.Namespace, spec: Any) -> Any:
         return scenario_from_document(doc, spec)
     data: dict[str, Any] = {}
     if args.failure:
-        data.update(parse_failure(args.failure))
+        data.update(parse_failure(args.failure, spec.tiers))
     if args.queue is None:
         raise UsageError('give --scenario FILE, or --queue N (with --failure "11:00,local-coder,down,45m")')
     data["queue"] = args.queue
@@ -101,9 +113,11 @@ def scenario_for(args: argparse.Namespace, spec: Any) -> Any:
 def cmd_simulate(args: argparse.Namespace) -> int:
     from budget.files import Outputs
     from budget.keeper import failover_summary, manual_key, simulate
-    from budget.model import load_plan
+    from budget.model import load_plan, parse_failure
 
     outs = Outputs({"--out": args.out}, inputs={"--plan": args.plan, "--scenario": args.scenario})
+    if args.failure:
+        parse_failure(args.failure)  # its form, before the plan is read; its tier once the plan is
     spec = load_plan(args.plan)
     outs.also_inputs({"include:": spec.included})
     scenario = scenario_for(args, spec)
