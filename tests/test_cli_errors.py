@@ -176,6 +176,25 @@ def test_a_malformed_or_out_of_range_flag_value_is_a_usage_error(workdir: Path, 
     assert not (workdir / "out").exists() or not any((workdir / "out").iterdir())
 
 
+@pytest.mark.parametrize(
+    "flags, flag, pattern",
+    [
+        (["--case", "a b/c#"], "--case", r"case name 'a b/c#': use letters, digits"),
+        (["--case", ""], "--case", "case name ''"),
+        (["--case", "x", "--risk", "r" * 2001], "--risk", "over the limit of 2,000"),
+        (["--case", "x", "--decision", "stop\x1b[2J"], "--decision", "control character U\\+001B"),
+        (["--case", "x", "--alert-threshold", "1.5"], "--alert-threshold", "from 0 to 1"),
+    ],
+)
+def test_note_flags_are_usage_errors_and_a_bad_result_is_invalid_input(workdir: Path, flags, flag, pattern):
+    run_cli([*SIM, "--scenario", "scenarios/fail_local_45m.json"], workdir)
+    usage_error(run_cli(["note", "--result", "out/r.json", "--out", "out/n.md", *flags], workdir), flag, pattern)
+    assert not (workdir / "out" / "n.md").exists()
+    (workdir / "bad.json").write_text('{"token_health_min": 2, "failover_to_frontier": 1, "degraded_queue": 0}')
+    proc = run_cli(["note", "--result", "bad.json", "--out", "out/n.md", "--case", "x"], workdir)
+    check(proc, 1, r"bad\.json: token_health_min: must be a number from 0 to 1")
+
+
 def test_a_flag_value_is_checked_before_the_files_it_goes_with(workdir: Path):
     (workdir / "broken.yaml").write_text("daily_budget_tokens: 10\nphases: {}\n")
     usage_error(

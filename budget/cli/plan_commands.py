@@ -192,16 +192,30 @@ def cmd_note(args: argparse.Namespace) -> int:
 
     Outputs({"--out": args.out}, inputs={"--result": args.result})  # checked before anything runs
     data = load_result(args.result)
-    entry = entry_from_result(
-        data,
-        case=args.case,
-        risk=args.risk,
-        effect=args.effect,
-        alert_threshold=args.alert_threshold,
-        decision=args.decision,
-        source=args.result,
-    )
+    try:
+        entry = entry_from_result(
+            data,
+            case=args.case,
+            risk=args.risk,
+            effect=args.effect,
+            alert_threshold=args.alert_threshold,
+            decision=args.decision,
+            source=args.result,
+        )
+    except BudgetError as exc:
+        raise _note_flag_error(exc, args) from None
     write_note(args.out, entry, replace=args.replace)
     print(f"wrote case {entry.case!r} to {args.out}")
     print(entry.verdict_line())
     return EXIT_OK
+
+
+def _note_flag_error(exc: BudgetError, args: argparse.Namespace) -> BudgetError:
+    """A note field the user gave (``--case``, ``--risk``, ``--effect``, ``--decision``) that the note refuses is
+    a usage error naming the flag; a field filled from the result (its defaults) stays invalid input."""
+    text = str(exc)
+    for field in ("case", "risk", "effect", "decision"):
+        given = field == "case" or getattr(args, field)  # an empty --risk means the default, from the result
+        if given and text.startswith(f"note: {field}: "):
+            return UsageError(f"--{field}: " + text.removeprefix(f"note: {field}: "))
+    return exc
