@@ -108,6 +108,122 @@ def test_malformed_query_and_unknown_field_exit_2(workdir: Path):
     )
 
 
-def test_failure_form_errors(workdir: Path):
-    check(run_cli([*SIM, "--failure", "11:00,local-coder,up,45m", "--queue", "20"], workdir), 1, "must look like")
-    check(run_cli([*SIM, "--failure", "11:00,local-coder,down,0m", "--queue", "20"], workdir), 1, "whole minutes")
+def usage_error(proc, flag: str, pattern: str) -> None:
+    """Exit 2, one line on stderr that names the flag and says what is wrong, nothing on standard output."""
+    import re
+
+    assert proc.returncode == 2, (proc.stdout, proc.stderr)
+    lines = proc.stderr.strip().splitlines()
+    assert len(lines) == 1 and flag in lines[0] and re.search(pattern, lines[0]), proc.stderr
+    assert proc.stdout == ""
+
+
+FAIL = [*SIM, "--queue", "20", "--failure"]
+DRILL = ["drill", "--budget-spec", "specs/budget_network.yaml", "--alerts", "scenarios/alerts_day_800.jsonl"]
+CALIBRATE = ["calibrate", "--budget-spec", "specs/budget_network.yaml", "--alerts", "scenarios/alerts_day_800.jsonl"]
+
+
+@pytest.mark.parametrize(
+    "argv, flag, pattern",
+    [
+        ([*FAIL, "11:00,local-coder,down,45x"], "--failure", r"duration: must be a duration like 30s.*got '45x'"),
+        ([*FAIL, "25:00,local-coder,down,45"], "--failure", r"start: must be a time of day HH:MM.*got '25:00'"),
+        ([*FAIL, "11:00,local-coder,up,45m"], "--failure", "must look like"),
+        ([*FAIL, "11:00,local-coder,down,0m"], "--failure", "whole minutes from 1 to 1440"),
+        ([*FAIL, "11:00,local-coder,down,90s"], "--failure", "whole minutes from 1 to 1440"),
+        ([*FAIL, "11:00,local-coder,down,2000m"], "--failure", "whole minutes from 1 to 1440"),
+        (
+            [*FAIL, "11:00,local-codr,down,45m"],
+            "--failure",
+            r"unknown tier 'local-codr' \(the plan's tiers: local-coder",
+        ),
+        ([*SIM, "--queue", "20000"], "--queue", "from 0 to 10000"),
+        ([*DRILL, "--out", "out/d.json", "--start", "25:00"], "--start", "must be a time of day HH:MM"),
+        ([*DRILL, "--out", "out/d.json", "--start", "11"], "--start", "must be a time of day HH:MM"),
+        ([*DRILL, "--out", "out/d.json", "--down-tier", "gpu"], "--down-tier", "unknown tier 'gpu'"),
+        ([*DRILL, "--out", "out/d.json", "--outages", "15,abc"], "--outages", "whole minutes"),
+        ([*CALIBRATE, "--out", "out/c.yaml", "--csv", "out/c.csv", "--start", "24:00"], "--start", "HH:MM"),
+        ([*CALIBRATE, "--out", "out/c.yaml", "--csv", "out/c.csv", "--targets", "15:2"], "--targets", "floor 0-1"),
+        (
+            ["compile", "--budget-spec", "specs/budget_network.yaml", "--out", "out/p.json", "--expect-split", "90/1x"],
+            "--expect-split",
+            "must be percentages like 90/10",
+        ),
+        (
+            ["assert", "--budget-spec", "specs/budget_network.yaml", "--expect-split", "90/1x"],
+            "--expect-split",
+            "must be percentages like 90/10",
+        ),
+        (
+            ["assert", "--budget-spec", "specs/budget_network.yaml", "--expect-split", "90/5/5"],
+            "--expect-split",
+            "has 3 parts but the spec has 2 tiers",
+        ),
+        (
+            ["assert", "--budget-spec", "specs/budget_network.yaml", "--expect-split", "90/20"],
+            "--expect-split",
+            "add up to 100",
+        ),
+        (
+            ["fit", "--spend-logs", "scenarios/samples/litellm_spend_logs.json", "--out", "out/f.yaml", "--tiers", ","],
+            "--tiers",
+            "give the tiers' names",
+        ),
+    ],
+)
+def test_a_malformed_or_out_of_range_flag_value_is_a_usage_error(workdir: Path, argv, flag, pattern):
+    usage_error(run_cli(argv, workdir), flag, pattern)
+    assert not (workdir / "out").exists() or not any((workdir / "out").iterdir())
+
+
+@pytest.mark.parametrize(
+    "flags, flag, pattern",
+    [
+        (["--case", "a b/c#"], "--case", r"case name 'a b/c#': use letters, digits"),
+        (["--case", ""], "--case", "case name ''"),
+        (["--case", "x", "--risk", "r" * 2001], "--risk", "over the limit of 2,000"),
+        (["--case", "x", "--decision", "stop\x1b[2J"], "--decision", "control character U\\+001B"),
+        (["--case", "x", "--alert-threshold", "1.5"], "--alert-threshold", "from 0 to 1"),
+    ],
+)
+def test_note_flags_are_usage_errors_and_a_bad_result_is_invalid_input(workdir: Path, flags, flag, pattern):
+    run_cli([*SIM, "--scenario", "scenarios/fail_local_45m.json"], workdir)
+    usage_error(run_cli(["note", "--result", "out/r.json", "--out", "out/n.md", *flags], workdir), flag, pattern)
+    assert not (workdir / "out" / "n.md").exists()
+    (workdir / "bad.json").write_text('{"token_health_min": 2, "failover_to_frontier": 1, "degraded_queue": 0}')
+    proc = run_cli(["note", "--result", "bad.json", "--out", "out/n.md", "--case", "x"], workdir)
+    check(proc, 1, r"bad\.json: token_health_min: must be a number from 0 to 1")
+
+
+def test_a_flag_value_is_checked_before_the_files_it_goes_with(workdir: Path):
+    (workdir / "broken.yaml").write_text("daily_budget_tokens: 10\nphases: {}\n")
+    usage_error(
+        run_cli([*SIM[:2], "broken.yaml", *SIM[3:], "--queue", "20", "--failure", "25:00,x,down,45m"], workdir),
+        "--failure",
+        "HH:MM",
+    )
+    argv = ["compile", "--budget-spec", "broken.yaml", "--out", "out/p.json", "--expect-split", "90/1x"]
+    usage_error(run_cli(argv, workdir), "--expect-split", "percentages")
+    usage_error(run_cli(["assert", "--budget-spec", "broken.yaml", "--expect-split", "ninety"], workdir), "--", "90/10")
+
+
+def test_an_invalid_file_named_by_a_flag_stays_exit_1(workdir: Path):
+    (workdir / "broken.yaml").write_text("daily_budget_tokens: 10\nphases: {}\n")
+    check(run_cli([*SIM[:2], "broken.yaml", *SIM[3:], "--queue", "20"], workdir), 1, r"broken\.yaml:2: phases")
+    proc = run_cli(["assert", "--budget-spec", "broken.yaml", "--expect-split", "90/10"], workdir)
+    assert proc.returncode == 1 and "broken.yaml:2: phases" in proc.stdout
+    name = _scenario(workdir, {**BASE, "start": "25:00"})
+    check(run_cli([*SIM, "--scenario", name], workdir), 1, r"s\.json:\d+: start: must be a time of day")
+
+
+def test_a_misspelt_phase_field_says_unknown_field_or_tier(workdir: Path):
+    text = (workdir / "specs" / "budget_network.yaml").read_text().replace("sla_p95: 30s", "sla_p59: 30s")
+    (workdir / "typo.yaml").write_text(text)
+    proc = run_cli(["compile", "--budget-spec", "typo.yaml", "--out", "out/p.json"], workdir)
+    check(
+        proc,
+        1,
+        r"^budget: error: typo\.yaml:10: phases\.triage\.sla_p59: unknown field or tier \(a phase's fields: sla_p95; "
+        r"the plan's tiers, as its first phase names them: local-coder, frontier-reviewer\)$",
+    )
+    assert not (workdir / "out" / "p.json").exists()

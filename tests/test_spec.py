@@ -70,8 +70,46 @@ def test_wrong_type_quota():
 
 def test_unknown_tier_in_a_later_phase():
     text = TEXTBOOK.replace("    local-coder: 1500000", "    local-codr: 1500000")
-    with pytest.raises(BudgetError, match=r"x\.yaml:16: phases\.diagnosis\.local-codr: unknown tier"):
+    with pytest.raises(BudgetError, match=r"x\.yaml:16: phases\.diagnosis\.local-codr: unknown field or tier"):
         spec_from_text(text, "x.yaml")
+
+
+PHASE_FIELDS = (
+    r"\(a phase's fields: sla_p95; the plan's tiers, as its first phase names them: local-coder, frontier-reviewer\)$"
+)
+
+
+@pytest.mark.parametrize(
+    "line", ["    sla_p95: 30s", "    sla_p95: 90s"]
+)  # the first phase (its keys name the tiers), a later one
+def test_a_misspelt_phase_field_is_unknown_not_a_tier_quota(line):
+    text = TEXTBOOK.replace(line, line.replace("sla_p95", "sla_p59"))
+    row = text.splitlines().index(line.replace("sla_p95", "sla_p59")) + 1
+    phase = "triage" if "30s" in line else "diagnosis"
+    with pytest.raises(
+        BudgetError, match=rf"^x\.yaml:{row}: phases\.{phase}\.sla_p59: unknown field or tier " + PHASE_FIELDS
+    ):
+        spec_from_text(text, "x.yaml")
+
+
+def test_unknown_keys_name_the_declared_tiers_and_the_reserve_s_own_rule():
+    declared = TEXTBOOK.replace("phases:", "tiers: [local-coder, frontier-reviewer]\nphases:", 1)
+    with pytest.raises(BudgetError, match=r"triage\.sla_p59: unknown field or tier .*as its tiers: list declares them"):
+        spec_from_text(declared.replace("sla_p95: 30s", "sla_p59: 30s"), "x.yaml")
+    reserve = TEXTBOOK.replace("    frontier-reviewer: 0", "    sla_p59: 0")
+    with pytest.raises(BudgetError, match=r"control_reserve\.sla_p59: unknown tier \(control_reserve holds only tier"):
+        spec_from_text(reserve, "x.yaml")
+
+
+def test_a_first_phase_tier_with_a_wrong_quota_is_still_a_tier():
+    text = TEXTBOOK.replace("frontier-reviewer: 120000", "frontier-reviewer: lots", 1)
+    with pytest.raises(
+        BudgetError, match=r"x\.yaml:9: phases\.triage\.frontier-reviewer: must be a non-negative integer"
+    ):
+        spec_from_text(text, "x.yaml")
+    quoted = TEXTBOOK.replace("local-coder: 3000000", "local-coder: '3000000'")
+    with pytest.raises(BudgetError, match=r"triage\.local-coder: must be a non-negative integer number of tokens"):
+        spec_from_text(quoted, "x.yaml")
 
 
 def test_sla_forms():

@@ -1,10 +1,12 @@
 """``budget`` command line: compile, assert, simulate, inspect, note, drill, validate, calibrate, propose, review,
 fit, export.
 
-Exit codes: 0 ok; 1 a check failed or the input is invalid (or standard output
-cannot be written, a full disk say); 2 a usage error (bad flags, a malformed
-inspect query or a field the result does not have, an output that is one of the
-command's inputs); 128 + the signal's number when stopped by one (130 Ctrl-C,
+Exit codes: 0 ok; 1 a check failed or the input is invalid (a file a flag names, or a
+field in it; or standard output cannot be written, a full disk say); 2 a usage error
+(bad flags; a flag's value that cannot be read or is outside its range: ``--failure``,
+``--start``, ``--down-tier``, ``--expect-split``, the lists and numbers alike; a
+malformed inspect query or a field the result does not have; an output that is one
+of the command's inputs); 128 + the signal's number when stopped by one (130 Ctrl-C,
 143 SIGTERM, 129 SIGHUP), with one line and every output all old or all new;
 141 (128 + SIGPIPE, what a program killed by it gives) when the reader of
 standard output went away (``budget drill ... | head -1``), quietly.

@@ -7,6 +7,7 @@ import contextlib
 import json
 from typing import Any, NoReturn
 
+from budget.cli.flags import flag_value
 from budget.cli.plan_commands import load_result
 from budget.errors import BudgetError, UsageError
 from budget.files import (
@@ -36,10 +37,12 @@ def cmd_drill(args: argparse.Namespace) -> int:
         inputs={**inputs, "--severity-map": args.severity_map},
     )
     lengths = outages(args.outages)
-    parse_clock(args.start, "--start")
+    flag_value("--start", parse_clock, args.start, "--start")
     source = args.budget_spec or args.plan
     spec = load_plan(source)
     outs.also_inputs({"include:": spec.included})
+    if args.down_tier is not None and args.down_tier not in spec.tiers:  # before the alerts are read
+        raise UsageError(f"--down-tier: unknown tier {args.down_tier!r} (the plan's tiers: {', '.join(spec.tiers)})")
     history = load_days(args.alerts, args.format, args.severity_map)
     runs = len(lengths) + 1  # the outages and the baseline
     check_day_runs("drill", len(history.days), runs, MAX_DRILL_DAY_RUNS, "drill fewer days at a time")

@@ -9,6 +9,7 @@ import argparse
 import json
 from typing import Any
 
+from budget.cli.flags import flag_value
 from budget.errors import BudgetError, UsageError
 from budget.files import (
     EXIT_FAIL,
@@ -29,15 +30,26 @@ def json_text(data: Any, name: str) -> str:
 
 def cmd_compile(args: argparse.Namespace) -> int:
     from budget.files import Outputs
-    from budget.model import load_spec, parse_split, plan_json, proportion_check, proportion_line, summary_line
+    from budget.model import (
+        load_spec,
+        parse_split,
+        plan_json,
+        proportion_check,
+        proportion_line,
+        split_parts,
+        summary_line,
+    )
 
     outs = Outputs({"--out": args.out}, inputs={"--budget-spec": args.budget_spec})
+    if args.expect_split:
+        flag_value("--expect-split", split_parts, args.expect_split)  # its form, before the spec is read
     spec = load_spec(args.budget_spec)
     outs.also_inputs({"include:": spec.included})
-    try:
-        split = parse_split(args.expect_split, spec.tiers, args.tolerance) if args.expect_split else None
-    except BudgetError as exc:
-        raise UsageError(f"--expect-split: {exc}") from None
+    split = (
+        flag_value("--expect-split", parse_split, args.expect_split, spec.tiers, args.tolerance)
+        if args.expect_split
+        else None
+    )
     checks = proportion_check(spec, split)
     if checks[0].target_pct is not None and not all(c.ok for c in checks):  # a failed check writes no plan
         print(summary_line(spec))
@@ -86,7 +98,7 @@ def scenario_for(args: argparse.Namespace, spec: Any) -> Any:
         return scenario_from_document(doc, spec)
     data: dict[str, Any] = {}
     if args.failure:
-        data.update(parse_failure(args.failure))
+        data.update(parse_failure(args.failure, spec.tiers))
     if args.queue is None:
         raise UsageError('give --scenario FILE, or --queue N (with --failure "11:00,local-coder,down,45m")')
     data["queue"] = args.queue
@@ -101,9 +113,11 @@ def scenario_for(args: argparse.Namespace, spec: Any) -> Any:
 def cmd_simulate(args: argparse.Namespace) -> int:
     from budget.files import Outputs
     from budget.keeper import failover_summary, manual_key, simulate
-    from budget.model import load_plan
+    from budget.model import load_plan, parse_failure
 
     outs = Outputs({"--out": args.out}, inputs={"--plan": args.plan, "--scenario": args.scenario})
+    if args.failure:
+        parse_failure(args.failure)  # its form, before the plan is read; its tier once the plan is
     spec = load_plan(args.plan)
     outs.also_inputs({"include:": spec.included})
     scenario = scenario_for(args, spec)
@@ -179,16 +193,30 @@ def cmd_note(args: argparse.Namespace) -> int:
 
     Outputs({"--out": args.out}, inputs={"--result": args.result})  # checked before anything runs
     data = load_result(args.result)
-    entry = entry_from_result(
-        data,
-        case=args.case,
-        risk=args.risk,
-        effect=args.effect,
-        alert_threshold=args.alert_threshold,
-        decision=args.decision,
-        source=args.result,
-    )
+    try:
+        entry = entry_from_result(
+            data,
+            case=args.case,
+            risk=args.risk,
+            effect=args.effect,
+            alert_threshold=args.alert_threshold,
+            decision=args.decision,
+            source=args.result,
+        )
+    except BudgetError as exc:
+        raise _note_flag_error(exc, args) from None
     write_note(args.out, entry, replace=args.replace)
     print(f"wrote case {entry.case!r} to {args.out}")
     print(entry.verdict_line())
     return EXIT_OK
+
+
+def _note_flag_error(exc: BudgetError, args: argparse.Namespace) -> BudgetError:
+    """A note field the user gave (``--case``, ``--risk``, ``--effect``, ``--decision``) that the note refuses is
+    a usage error naming the flag; a field filled from the result (its defaults) stays invalid input."""
+    text = str(exc)
+    for field in ("case", "risk", "effect", "decision"):
+        given = field == "case" or getattr(args, field)  # an empty --risk means the default, from the result
+        if given and text.startswith(f"note: {field}: "):
+            return UsageError(f"--{field}: " + text.removeprefix(f"note: {field}: "))
+    return exc

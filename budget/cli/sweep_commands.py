@@ -6,6 +6,7 @@ import argparse
 import os
 import sys
 
+from budget.cli.flags import flag_value
 from budget.files import (
     EXIT_FAIL,
     EXIT_OK,
@@ -33,7 +34,7 @@ def cmd_calibrate(args: argparse.Namespace) -> int:
     variants = sweep_grid(args)
     lengths = outages(args.outages)
     goals = targets(args.targets)
-    parse_clock(args.start, "--start")
+    flag_value("--start", parse_clock, args.start, "--start")
     base = load_plan(args.budget_spec)
     outs.also_inputs({"include:": base.included})
     history = load_days(args.alerts, args.format)

@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import os
 
+from budget.errors import UsageError
 from budget.files import EXIT_OK
 
 
@@ -15,7 +16,9 @@ def cmd_fit(args: argparse.Namespace) -> int:
 
     outs = Outputs({"--out": args.out}, inputs={"--spend-logs": args.spend_logs, "--budget-spec": args.budget_spec})
     tier_map = parse_tier_map(args.tier_map)
-    tiers = [t.strip() for t in args.tiers.split(",") if t.strip()] if args.tiers else None
+    tiers = [t.strip() for t in args.tiers.split(",") if t.strip()] if args.tiers is not None else None
+    if tiers == []:
+        raise UsageError(f"--tiers {args.tiers!r}: give the tiers' names, cheapest first, like a,b,c")
     spec = load_plan(args.budget_spec) if args.budget_spec else None
     outs.also_inputs({"include:": spec.included if spec else None})
     fit = fit_spend_log(read_spend_log(args.spend_logs, args.format), tier_map, tiers, spec)

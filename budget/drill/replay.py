@@ -33,7 +33,7 @@ from typing import Any
 
 from budget.drill.alerts import ImportReport, flow_per_hour
 from budget.drill.signal import EVIDENCE_IDS
-from budget.errors import BudgetError
+from budget.errors import BudgetError, UsageError
 from budget.files import MAX_DRILL_REPLAYS, check_replays, paused
 from budget.keeper import health_text, manual_key
 from budget.keeper.snapshot import Run, simulate_shared
@@ -179,14 +179,21 @@ def run_drill(
 def check_drill(
     spec: BudgetSpec, incidents: Sequence[Incident], outages: Sequence[int], start: str, down_tier: str | None = None
 ) -> str:
-    """Refuse a drill that cannot run (bad start, tier or outage length, no incidents); the tier to switch off."""
-    parse_clock(start, "--start")
+    """Refuse a drill that cannot run; the tier to switch off.
+
+    A bad start, tier or outage length is the caller's value (``--start``, ``--down-tier``, ``--outages``): a
+    :class:`UsageError`; a day with no incidents is the alert stream's (a :class:`BudgetError`).
+    """
+    try:
+        parse_clock(start, "--start")
+    except BudgetError as exc:
+        raise UsageError(str(exc)) from None
     tier = down_tier or spec.cheapest
     if tier not in spec.tiers:
-        raise BudgetError(f"--down-tier: unknown tier {tier!r} (the plan's tiers: {', '.join(spec.tiers)})")
+        raise UsageError(f"--down-tier: unknown tier {tier!r} (the plan's tiers: {', '.join(spec.tiers)})")
     for o in outages:
         if not 1 <= int(o) <= 1440:
-            raise BudgetError(f"--outages: {o} must be between 1 and 1440 minutes")
+            raise UsageError(f"--outages: {o} must be between 1 and 1440 minutes")
     if not incidents:
         raise BudgetError("the alert stream has no incidents")
     return tier

@@ -9,11 +9,23 @@ with and declares its ``sla_p95`` (without one the keeper assumes 60 s).
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TypeVar
 
-from budget.errors import BudgetError
-from budget.model import BudgetSpec, load_spec, parse_split, proportion_check, proportion_line, summary_line
+from budget.errors import BudgetError, UsageError
+from budget.model import (
+    BudgetSpec,
+    load_spec,
+    parse_split,
+    proportion_check,
+    proportion_line,
+    split_parts,
+    summary_line,
+)
+
+T = TypeVar("T")
 
 
 @dataclass
@@ -40,24 +52,26 @@ def sanity_problems(spec: BudgetSpec) -> list[str]:
 
 
 def assert_spec(path: str | Path, expect_split: str | None = None, tolerance: float = 1.0) -> Assertion:
+    """The spec's checks; a ``--expect-split`` that is malformed or does not fit the spec's tiers is a UsageError."""
     source = str(path)
+    if expect_split:
+        _expected_split(lambda: split_parts(expect_split))  # its form is checked before the spec is read
     try:
         spec = load_spec(path)
     except BudgetError as exc:
         return Assertion(source, False, [str(exc)])
     reasons: list[str] = []
     facts = [summary_line(spec)]
+    split = _expected_split(lambda: parse_split(expect_split, spec.tiers, tolerance)) if expect_split else None
     try:
-        split = parse_split(expect_split, spec.tiers, tolerance) if expect_split else None
         checks = proportion_check(spec, split)
         facts.append(proportion_line(checks))
         if checks[0].target_pct is not None:
-            for c in checks:
-                if not c.ok:
-                    reasons.append(
-                        f"split: {c.tier} has {c.share_pct:.2f}% of the day, target {c.target_pct:g}% "
-                        f"±{c.tolerance_pct:g} pt"
-                    )
+            reasons.extend(
+                f"split: {c.tier} has {c.share_pct:.2f}% of the day, target {c.target_pct:g}% ±{c.tolerance_pct:g} pt"
+                for c in checks
+                if not c.ok
+            )
     except BudgetError as exc:
         reasons.append(str(exc))
     problems = sanity_problems(spec)
@@ -65,3 +79,10 @@ def assert_spec(path: str | Path, expect_split: str | None = None, tolerance: fl
         facts.append(f"{len(spec.tiers)} tiers with tokens; {len(spec.phases)} phases with tokens and an sla_p95")
     reasons.extend(problems)
     return Assertion(source, not reasons, reasons, facts)
+
+
+def _expected_split(parse: Callable[[], T]) -> T:
+    try:
+        return parse()
+    except BudgetError as exc:
+        raise UsageError(f"--expect-split: {exc}") from None

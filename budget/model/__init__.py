@@ -9,6 +9,7 @@ traffic or the workbench.
 """
 
 from budget.model.capacity import tier_capacity_tpm
+from budget.model.phases import RESERVE, SLA_KEY
 from budget.model.plan import load_plan, plan_json, proportion_check, proportion_line, summary_line
 from budget.model.policy import SEVERITIES, Policy
 from budget.model.scenario import (
@@ -26,13 +27,12 @@ from budget.model.scenario import (
     scenario_from_text,
 )
 from budget.model.spec import (
-    RESERVE,
-    SLA_KEY,
     BudgetSpec,
     load_spec,
     parse_split,
     scale_spec,
     spec_from_text,
+    split_parts,
     tier_totals,
 )
 from budget.model.units import format_clock, parse_clock, parse_duration
@@ -61,6 +61,7 @@ __all__ = [
     "parse_duration",
     "parse_failure",
     "parse_split",
+    "split_parts",
     "plan_json",
     "price_of",
     "proportion_check",

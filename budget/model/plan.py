@@ -15,9 +15,8 @@ from typing import Any
 
 from budget.errors import BudgetError
 from budget.files import load_document
+from budget.model.phases import RESERVE, SLA_KEY
 from budget.model.spec import (
-    RESERVE,
-    SLA_KEY,
     BudgetSpec,
     Split,
     load_spec,

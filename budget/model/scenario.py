@@ -17,7 +17,7 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
-from budget.errors import BudgetError
+from budget.errors import BudgetError, UsageError
 from budget.files import MAX_DURATION_MIN, MAX_QUEUE, ROUTING_POLICIES, Document, load_document, parse_text, short_repr
 from budget.model.policy import SEVERITIES, Policy
 from budget.model.spec import BudgetSpec
@@ -293,14 +293,25 @@ def scenario_from_dict(data: dict[str, Any], spec: BudgetSpec | None = None, nam
     return scenario_from_document(Document(name=name, data=data), spec)
 
 
-def parse_failure(text: str) -> dict[str, Any]:
-    """``"11:00,local-coder,down,45m"`` -> scenario fields (start, down_tier, duration_min)."""
+def parse_failure(text: str, tiers: tuple[str, ...] | None = None) -> dict[str, Any]:
+    """``"11:00,local-coder,down,45m"`` -> scenario fields (start, down_tier, duration_min).
+
+    The flag's value is checked whole (its form, the time, whole minutes up to a day and, given the
+    plan's ``tiers``, the tier): whatever is wrong is a usage error of ``--failure`` (exit 2).
+    """
     parts = [p.strip() for p in str(text).split(",")]
     if len(parts) != 4 or parts[2] != "down":
-        raise BudgetError(f'--failure {text!r}: must look like "11:00,local-coder,down,45m"')
+        raise UsageError(f'--failure {short_repr(text)}: must look like "11:00,local-coder,down,45m"')
     start, tier, _, duration = parts
-    parse_clock(start, "--failure start")
-    seconds = parse_duration(duration, "--failure duration")
-    if seconds <= 0 or seconds % 60:
-        raise BudgetError(f"--failure {text!r}: duration must be whole minutes like 45m")
+    try:
+        parse_clock(start, "--failure start")
+        seconds = parse_duration(duration, "--failure duration")
+    except BudgetError as exc:
+        raise UsageError(str(exc)) from None
+    if seconds <= 0 or seconds % 60 or seconds > MAX_DURATION_MIN * 60:
+        raise UsageError(
+            f"--failure {short_repr(text)}: the duration must be whole minutes from 1 to {MAX_DURATION_MIN} like 45m"
+        )
+    if tiers is not None and tier not in tiers:
+        raise UsageError(f"--failure {short_repr(text)}: unknown tier {tier!r} (the plan's tiers: {', '.join(tiers)})")
     return {"start": start, "down_tier": tier, "duration_min": int(seconds // 60)}

@@ -24,35 +24,11 @@ from typing import Any
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from budget.errors import BudgetError
-from budget.files import (
-    MAX_PHASES,
-    MAX_TIERS,
-    Document,
-    dotted,
-    load_document,
-    name_problem,
-    parse_text,
-    short_repr,
-)
+from budget.files import Document, load_document, parse_text, short_repr
+from budget.model.phases import Phase, declared_tiers, read_phases
 from budget.model.policy import Policy
-from budget.model.units import format_duration, parse_duration
 
-RESERVE = "control_reserve"
-SLA_KEY = "sla_p95"
 DEFAULT_SPLIT_TOLERANCE_PCT = 1.0
-
-
-class Phase(BaseModel):
-    """One row of the spec: a quota per tier and the phase's sla_p95."""
-
-    model_config = ConfigDict(frozen=True)
-
-    quotas: dict[str, int]
-    sla_p95: str | None = None
-
-    @property
-    def sla_seconds(self) -> float | None:
-        return None if self.sla_p95 is None else parse_duration(self.sla_p95)
 
 
 class Split(BaseModel):
@@ -94,26 +70,18 @@ class BudgetSpec(BaseModel):
         return sum(self.tier_total(t) for t in self.tiers)
 
 
-def _int_quota(doc: Document, loc: tuple[Any, ...], value: object) -> int:
-    if isinstance(value, bool) or not isinstance(value, int):
-        raise doc.error(loc, f"must be a non-negative integer number of tokens, got {value!r}")
-    if value < 0:
-        raise doc.error(loc, f"must be a non-negative integer, got {value}")
-    return value
-
-
-def _sla_text(doc: Document, loc: tuple[Any, ...], value: object) -> str | None:
-    if value is None:
-        return None
+def split_parts(text: str) -> list[float]:
+    """``90/10`` -> [90.0, 10.0]: finite, non-negative percentages adding up to 100 (no spec needed)."""
+    parts = [p.strip() for p in str(text).split("/")]
     try:
-        seconds = parse_duration(value, dotted(loc))
-    except BudgetError as exc:
-        raise doc.error(loc, str(exc).split(": ", 1)[1]) from None
-    if seconds <= 0:
-        raise doc.error(loc, f"must be a positive duration, got {value!r}")
-    if isinstance(value, str):
-        return value.strip()
-    return format_duration(seconds)
+        values = [float(p.rstrip("%")) for p in parts]
+    except ValueError:
+        raise BudgetError(f"split {short_repr(text)}: must be percentages like 90/10") from None
+    if not all(math.isfinite(v) for v in values):
+        raise BudgetError(f"split {short_repr(text)}: parts must be finite percentages like 90/10")
+    if any(v < 0 for v in values) or abs(sum(values) - 100) > 1e-6:
+        raise BudgetError(f"split {short_repr(text)}: parts must be non-negative and add up to 100")
+    return values
 
 
 def parse_split(text: str, tiers: tuple[str, ...], tolerance_pct: float = DEFAULT_SPLIT_TOLERANCE_PCT) -> Split:
@@ -123,13 +91,7 @@ def parse_split(text: str, tiers: tuple[str, ...], tolerance_pct: float = DEFAUL
     the most expensive one: ``80/20`` over local/mid/frontier is
     ``local-coder+mid-coder`` 80, ``frontier-reviewer`` 20.
     """
-    parts = [p.strip() for p in str(text).split("/")]
-    try:
-        values = [float(p.rstrip("%")) for p in parts]
-    except ValueError:
-        raise BudgetError(f"split {short_repr(text)}: must be percentages like 90/10") from None
-    if not all(math.isfinite(v) for v in values):
-        raise BudgetError(f"split {short_repr(text)}: parts must be finite percentages like 90/10")
+    values = split_parts(text)
     if not math.isfinite(tolerance_pct) or not 0 <= tolerance_pct <= 100:
         raise BudgetError(f"split tolerance {tolerance_pct!r}: must be from 0 to 100 points")
     if len(values) == len(tiers):
@@ -138,80 +100,10 @@ def parse_split(text: str, tiers: tuple[str, ...], tolerance_pct: float = DEFAUL
         keys = ["+".join(tiers[:-1]), tiers[-1]]
     else:
         raise BudgetError(
-            f"split {text!r}: has {len(values)} parts but the spec has {len(tiers)} tiers ({', '.join(tiers)})"
+            f"split {short_repr(text)}: has {len(values)} parts but the spec has {len(tiers)} tiers "
+            f"({', '.join(tiers)})"
         )
-    if any(v < 0 for v in values) or abs(sum(values) - 100) > 1e-6:
-        raise BudgetError(f"split {text!r}: parts must be non-negative and add up to 100")
     return Split(target=dict(zip(keys, values, strict=True)), tolerance_pct=tolerance_pct)
-
-
-def _check_name(doc: Document, loc: tuple[Any, ...], name: str) -> None:
-    """A tier or phase name travels into configs, diagrams and notes: one line of visible text."""
-    problem = name_problem(name)
-    if problem:
-        raise doc.error(loc, f"the name {short_repr(name)} {problem}")
-
-
-def _declared_tiers(doc: Document, declared: object) -> list[str]:
-    """The optional ``tiers:`` list, cheapest first (empty when the spec leaves it out)."""
-    if declared is None:
-        return []
-    if not isinstance(declared, list) or not all(isinstance(t, str) and t for t in declared):
-        raise doc.error(("tiers",), "must be a list of tier names, cheapest first")
-    for i, tier in enumerate(declared):
-        _check_name(doc, ("tiers", i), tier)
-    if len(set(declared)) != len(declared):
-        raise doc.error(("tiers",), "names a tier twice")
-    return list(declared)
-
-
-def _phases(
-    doc: Document, phases_raw: dict[Any, Any], tiers: list[str], declared: bool
-) -> tuple[dict[str, Phase], dict[str, int]]:
-    """The phases and the reserve; ``tiers`` grows in the order the first phase names them (unless declared)."""
-    phases: dict[str, Phase] = {}
-    reserve: dict[str, int] = {}
-    for name, row in phases_raw.items():
-        loc = ("phases", name)
-        if not isinstance(name, str):
-            raise doc.error(loc, "phase names must be text")
-        _check_name(doc, loc, name)
-        if not isinstance(row, dict):
-            raise doc.error(loc, "must be a mapping of tier to quota (and sla_p95)")
-        quotas: dict[str, int] = {}
-        for key, value in row.items():
-            kloc = (*loc, key)
-            if key == SLA_KEY:
-                continue
-            if not isinstance(key, str):
-                raise doc.error(kloc, "tier names must be text")
-            _check_name(doc, kloc, key)
-            if key not in tiers:
-                if declared or phases or reserve:
-                    source = "its tiers: list" if declared else "as its first phase names them"
-                    raise doc.error(
-                        kloc, f"unknown tier (tiers in this spec, {source}: {', '.join(tiers)}; is one misspelled?)"
-                    )
-                tiers.append(key)
-            quotas[key] = _int_quota(doc, kloc, value)
-        if name == RESERVE:
-            if row.get(SLA_KEY) is not None:
-                raise doc.error((*loc, SLA_KEY), "control_reserve is not a phase and has no sla_p95")
-            reserve = quotas
-            continue
-        if not quotas:
-            raise doc.error(loc, "names no tier quota")
-        sla = _sla_text(doc, (*loc, SLA_KEY), row.get(SLA_KEY))
-        phases[name] = Phase(quotas=quotas, sla_p95=sla)
-    if not phases:
-        raise doc.error(("phases",), "has no phase besides control_reserve")
-    if len(phases) > MAX_PHASES or len(tiers) > MAX_TIERS:
-        raise doc.error(
-            ("phases",), f"has {len(phases)} phases and {len(tiers)} tiers (limits: {MAX_PHASES} and {MAX_TIERS})"
-        )
-    if not tiers:
-        raise doc.error(("phases",), "names no tier")
-    return phases, reserve
 
 
 def _check_sums(doc: Document, spec: BudgetSpec, totals: object) -> None:
@@ -248,8 +140,8 @@ def spec_from_document(doc: Document) -> BudgetSpec:
     if not isinstance(phases_raw, dict) or not phases_raw:
         raise doc.error(("phases",), "must be a mapping of phase name to tier quotas")
 
-    tiers = _declared_tiers(doc, data.get("tiers"))
-    phases, reserve = _phases(doc, phases_raw, tiers, data.get("tiers") is not None)
+    tiers = declared_tiers(doc, data.get("tiers"))
+    phases, reserve = read_phases(doc, phases_raw, tiers, data.get("tiers") is not None)
     policy, declared, doc_of = _policy(doc, data)
     _check_policy_names(doc_of, policy, tiers, [n for n in phases])
 

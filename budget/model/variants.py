@@ -11,7 +11,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from budget.errors import BudgetError
-from budget.model.spec import BudgetSpec, Phase
+from budget.model.phases import Phase
+from budget.model.spec import BudgetSpec
 
 DEFAULT_PRICES = {"cheapest": 0.10, "middle": 0.60, "most_expensive": 3.00}
 
