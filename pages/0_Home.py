@@ -69,7 +69,9 @@ for ex in EXERCISES:
             mark = ":green[:material/check_circle:]"
         number = f"{ex.number}. " if ex.number else ""
         head[0].markdown(f"{mark} **{number}{ex.title}** · _{ex.complexity}_")
-        st.code("\n".join(ex.commands), language="bash", wrap_lines=True)
+        # inline code, not a code block: a code block's highlighter (1.5 MB of browser code) would be most of
+        # Home's first visit; the pages that show code load it
+        st.markdown("  \n".join(f"`{c}`" for c in ex.commands))
         if isinstance(run, str):
             st.error(run, icon=":material/error:")
         elif run is not None:

@@ -98,6 +98,8 @@ def test_home_lists_the_readme_exercises_in_order_and_runs_them_green():
     heads = [m.value for m in at.markdown if "· _" in m.value]
     numbers = [h.split("**")[1].split(".")[0] if h.split("**")[1][0].isdigit() else "trap" for h in heads]
     assert numbers == ["1", "2", "3", "4", "5", "trap", "6", "7", "8"]
+    # the commands as inline code: Home's first view loads no code block's highlighter (1.5 MB of browser code)
+    assert not at.code and any("`budget compile --budget-spec specs/budget_network" in m.value for m in at.markdown)
     at.button(key="home_run_all").click().run(timeout=300)  # every check, and every README command run for real
     assert not at.exception
     assert "9 of 9 exercises pass" in at.get("progress")[0].proto.text
