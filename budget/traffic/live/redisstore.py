@@ -16,7 +16,7 @@ from typing import Any
 from urllib.parse import urlparse
 
 from budget.errors import BudgetError
-from budget.traffic.live.store import STATE_ENV, Reservation
+from budget.traffic.live.store import FACT_KINDS, STATE_ENV, Reservation
 
 PREFIX = "budget:keeper:"
 TIMEOUT_SEC = 2.0
@@ -137,12 +137,10 @@ class RedisStore:
         """Reserve (one Lua script), then log the decision made of the outcome."""
         self.log(day, "decision", record(self.reserve(day, items)))
 
-    def adjust(self, day: str, items: list[tuple[str, float]]) -> None:
+    def reconcile(self, day: str, items: list[tuple[str, float]], record: dict[str, Any]) -> None:
+        """Move the counters by ``items`` and log the usage ``record``."""
         for key, delta in items:
             self._call("HINCRBYFLOAT", self._k(day, "counters"), key, repr(float(delta)))
-
-    def reconcile(self, day: str, items: list[tuple[str, float]], record: dict[str, Any]) -> None:
-        self.adjust(day, items)
         self.log(day, "usage", record)
 
     def log(self, day: str, kind: str, record: dict[str, Any]) -> None:
@@ -154,7 +152,7 @@ class RedisStore:
         out = []
         for r in rows:
             e = json.loads(r)
-            if not facts_only or e["kind"] in ("seen", "down", "up"):
+            if not facts_only or e["kind"] in FACT_KINDS:
                 out.append((str(e["kind"]), dict(e["body"])))
         return out
 

@@ -22,7 +22,8 @@ from budget.errors import BudgetError
 STATE_ENV = "BUDGET_KEEPER_STATE"
 CHECKPOINT_EVERY_SEC = 1.0  # the keeper's own thread moves the WAL into the database file this often
 BACKSTOP_PAGES = 20_000  # a request checkpoints only if that thread fell this far behind (80 MB of WAL)
-FACTS = "kind IN ('seen', 'down', 'up')"  # the log's facts; this very text in the index and the queries
+FACT_KINDS = ("seen", "down", "up")  # the log's facts: what the keeper's run depends on
+FACTS = f"kind IN {FACT_KINDS!r}"  # the same, as SQL: this very text in the index and the queries
 Reservation = list[tuple[str, float, float]]  # (ledger key, tokens, limit)
 
 _SCHEMA = (
@@ -44,7 +45,6 @@ class Store(Protocol):
     def tiers_down(self) -> dict[str, float]: ...
     def reserve(self, day: str, items: Reservation) -> str | None: ...
     def reserve_and_log(self, day: str, items: Reservation, record: Callable[[str | None], dict[str, Any]]) -> None: ...
-    def adjust(self, day: str, items: list[tuple[str, float]]) -> None: ...
     def reconcile(self, day: str, items: list[tuple[str, float]], record: dict[str, Any]) -> None: ...
     def log(self, day: str, kind: str, record: dict[str, Any]) -> None: ...
     def events(self, day: str, facts_only: bool = False) -> list[tuple[str, dict[str, Any]]]: ...
@@ -187,10 +187,6 @@ class SqliteStore:
         with self._tx() as con:
             refused = _reserve(con, day, items)
             con.execute("INSERT INTO log (day, kind, body) VALUES (?, 'decision', ?)", (day, _dump(record(refused))))
-
-    def adjust(self, day: str, items: list[tuple[str, float]]) -> None:
-        with self._tx() as con:
-            _adjust(con, day, items)
 
     def reconcile(self, day: str, items: list[tuple[str, float]], record: dict[str, Any]) -> None:
         """Move the counters by ``items`` and log the usage ``record``, in one transaction."""
