@@ -36,8 +36,11 @@ def compare(
     return run_variants(list(variants), specs)
 
 
+Runs = tuple[tuple[Variant, ...], tuple[tuple[str, str], ...]]  # what compare() runs: variants, their plans' texts
+
+
 @st.cache_data(show_spinner=False, max_entries=32)
-def curves(runs: tuple[tuple[tuple[Variant, ...], tuple[tuple[str, str], ...]], ...], title: str) -> Any:
+def curves(runs: tuple[Runs, ...], title: str) -> Any:
     """The runs' token_health overlaid (built once per set of runs: some 50 ms a chart, on every visit)."""
     results: dict[str, Any] = {}
     for variants, texts in runs:
@@ -92,11 +95,9 @@ UNITS = (
 )
 
 
-def show_runs(
-    rows: list[dict[str, Any]], runs: list[tuple[Variant, ...]], columns: list[str], title: str, key: str
-) -> None:
+def show_runs(rows: list[dict[str, Any]], runs: tuple[Runs, ...], columns: list[str], title: str, key: str) -> None:
     """A table of runs (what the section is about first; the rest behind an expander) and their curves (of
-    the runs of each tuple of variants, in order)."""
+    each set of runs, in order)."""
     frame = pd.DataFrame(rows)
     if "token_health_min" in frame:  # one rounding rule for token_health: down, as the CLI and every page
         frame["token_health_min"] = [float(health_text(v)) for v in frame["token_health_min"]]
@@ -110,7 +111,7 @@ def show_runs(
     rest = [c for c in frame.columns if c not in columns]
     with st.expander("All columns of these runs"):
         st.dataframe(frame[["variant", *rest]], hide_index=True, width="stretch", column_config=CONFIG)
-    st.altair_chart(curves(tuple((v, spec_texts(list(v))) for v in runs), title), width="stretch")
+    st.altair_chart(curves(runs, title), width="stretch")
 
 
 ss.setdefault("cmp_variants", [])
@@ -122,10 +123,11 @@ st.caption(
 )
 
 st.subheader("The chapter: 15 min vs 45 min vs the 5M budget")
-rows = compare(CHAPTER_VARIANTS, spec_texts(list(CHAPTER_VARIANTS)))[0]
+chapter: Runs = (CHAPTER_VARIANTS, spec_texts(list(CHAPTER_VARIANTS)))
+rows = compare(*chapter)[0]
 show_runs(
     rows,
-    [CHAPTER_VARIANTS],
+    (chapter,),
     ["variant", "failover", "degraded", "manual", "token_health_min", "mttr_p95_s", "guard", "check holds"],
     "token_health: 15 vs 45 minutes vs 5M (minutes from 11:00)",
     "cmp_chapter",
@@ -172,14 +174,15 @@ with st.form("w_cmp_form", clear_on_submit=False):
 variants: list[Variant] = ss["cmp_variants"]
 if variants:
     try:
-        vrows, vresults = compare(tuple(variants), spec_texts(variants))
+        mine: Runs = (tuple(variants), spec_texts(variants))
+        vrows, vresults = compare(*mine)
     except BudgetError as exc:  # a variant's plan is no longer what it was run on
         st.error(str(exc), icon=":material/error:")
         vrows, vresults = [], {}
     if vrows:
         show_runs(
             vrows,
-            [CHAPTER_VARIANTS, tuple(variants)],
+            (chapter, mine),
             # prediction against the run: the counts are under "All columns" (the label needs the room)
             ["variant", "predicted", "token_health_min", "prediction_error", "guard"],
             "token_health: the chapter's runs and yours",
@@ -214,10 +217,11 @@ else:
     st.info("Add a variant: the chapter suggests queue 40, 60 minutes, a 60 s manual timeout. Predict first.")
 
 st.subheader("The three policies on the 45-minute outage")
-prows = compare(POLICY_VARIANTS, spec_texts(list(POLICY_VARIANTS)))[0]
+policies: Runs = (POLICY_VARIANTS, spec_texts(list(POLICY_VARIANTS)))
+prows = compare(*policies)[0]
 show_runs(
     prows,
-    [POLICY_VARIANTS],
+    (policies,),
     ["variant", "failover", "degraded", "manual", "token_health_min", "P0/P1 SLA breaches", "guard", "mttr_p95_s"],
     "ranked vs all_to_frontier vs hold_all",
     "cmp_policies",
@@ -225,10 +229,11 @@ show_runs(
 st.caption(policy_sentence(prows))
 
 st.subheader("Bringing local-coder back: immediate vs staged return")
-rrows = compare(RETURN_VARIANTS, spec_texts(list(RETURN_VARIANTS)))[0]
+returns: Runs = (RETURN_VARIANTS, spec_texts(list(RETURN_VARIANTS)))
+rrows = compare(*returns)[0]
 show_runs(
     rrows,
-    [RETURN_VARIANTS],
+    (returns,),
     ["variant", "degraded", "token_health_min", "second_dip", "relapses", "mttr_p95_s"],
     "local-coder down 30 min, queue 40: return immediate vs staged",
     "cmp_return",
