@@ -111,29 +111,39 @@ def _shot(page, name: str) -> None:
 
 
 def _edit_cell(page, row: int, column: int, value: str) -> None:
-    """Type ``value`` into the Spec editor's table (row 0 = first phase, column 0 = phase) as a learner does."""
-    _idle(page)
-    grid = page.locator("[data-testid=stMain] [data-testid=stDataFrame]").first
-    box = None
-    for _ in range(40):  # until the charts above it have drawn and the table stays put
-        grid.scroll_into_view_if_needed()
-        page.wait_for_timeout(250)
-        now = grid.bounding_box()
-        if now is not None and now == box:
-            break
-        box = now
-    assert box is not None
+    """Type ``value`` into the Spec editor's table (row 0 = first phase, column 0 = phase) as a learner does.
+
+    On a slow machine the grid may not have the focus yet when the keys arrive, or may be drawn again by a
+    late rerun: each try finds the table again, waits until it stays put, clicks and opens the cell's editor,
+    for up to a minute in all.
+    """
+    import time
+
     editor = page.locator("#portal input, #portal textarea").first
-    for _ in range(3):
+    deadline = time.monotonic() + 60
+    while True:
+        _idle(page)
+        grid = page.locator("[data-testid=stMain] [data-testid=stDataFrame]").first
+        box = None
+        for _ in range(40):  # until the charts above it have drawn and the table stays put
+            grid.scroll_into_view_if_needed()
+            page.wait_for_timeout(250)
+            now = grid.bounding_box()
+            if now is not None and now == box:
+                break
+            box = now
+        assert box is not None
         page.mouse.click(box["x"] + 60, box["y"] + 35 * (row + 1) + 17)  # the phase cell of the row
-        page.wait_for_timeout(200)
+        page.wait_for_timeout(300)
         for _ in range(column):
             page.keyboard.press("ArrowRight")
         page.keyboard.press("Enter")  # open the cell's editor
         try:
             editor.wait_for(state="visible", timeout=3000)
             break
-        except Exception:  # the grid had not taken the focus yet: click again
+        except Exception:  # the grid had not taken the focus yet: find it and click again
+            if time.monotonic() > deadline:
+                raise
             page.keyboard.press("Escape")
     editor.fill(value)
     page.keyboard.press("Enter")
