@@ -14,9 +14,9 @@ so that no learner's work is read or written); the objects that survive it are t
 garbage collector's passes, which Streamlit runs after every page run.
 
 The browser's share is announced too: Streamlit's page, as served here, names in its head the code of the
-elements the pages show (``PRELOADED_ELEMENTS``), which the browser would otherwise fetch and compile one
-after the other once a page's script had run (a Streamlit whose bundle is laid out otherwise is served as
-it is).
+elements each page's first view shows (the rehearsal saw them), which the browser would otherwise fetch
+and compile one after the other once the page's script had run, and it names the server, so the browser
+connects at once (a Streamlit whose bundle is laid out otherwise is served as it is).
 
 Run: .venv/bin/python scripts/serve.py [streamlit options], e.g. --server.port 8502
 """
@@ -82,6 +82,7 @@ def rehearse(root: Path = ROOT, budget_s: float = REHEARSAL_S) -> list[str]:
 
     deadline = time.monotonic() + budget_s
     failed: list[str] = []
+    sidebar: tuple[str, ...] = ()
     saved = os.environ.get(DB_ENV)
     logging.disable(logging.WARNING)  # "missing ScriptRunContext": AppTest's set-up has no browser session
     try:
@@ -98,6 +99,12 @@ def rehearse(root: Path = ROOT, budget_s: float = REHEARSAL_S) -> list[str]:
                     continue
                 if app.exception:
                     failed.append(page or "app.py")
+                    continue
+                if page is None:  # the sidebar is app.py's, the same on every page (AppTest keeps it from this run)
+                    sidebar = shown_kinds(app.sidebar)
+                kinds = tuple(sorted(set(shown_kinds(app.main)) | set(sidebar)))
+                for path in [""] if page is None else url_paths(page):
+                    SHOWN[path] = kinds
     finally:
         if saved is None:
             os.environ.pop(DB_ENV, None)
@@ -105,6 +112,29 @@ def rehearse(root: Path = ROOT, budget_s: float = REHEARSAL_S) -> list[str]:
             os.environ[DB_ENV] = saved
         logging.disable(logging.NOTSET)
     return failed
+
+
+SHOWN: dict[str, tuple[str, ...]] = {}  # a page's URL path ("" for the first page) -> what its first view shows
+
+
+def url_paths(page: str) -> list[str]:
+    """The URL paths Streamlit gives a page of pages/ (``pages/1_Spec_editor.py`` -> ``Spec_editor``)."""
+    return [re.sub(r"^[0-9]+[_ -]*", "", Path(page).stem) or Path(page).stem]
+
+
+def shown_kinds(*blocks: Any) -> tuple[str, ...]:
+    """The kinds of element (``text_input``, ``dataframe``...) in AppTest's ``blocks`` (its main, its sidebar)."""
+    kinds: set[str] = set()
+    todo = list(blocks)
+    while todo:
+        node = todo.pop()
+        kind = getattr(node, "type", None)
+        if isinstance(kind, str):
+            kinds.add(kind)
+        children = getattr(node, "children", None)
+        if isinstance(children, dict):
+            todo.extend(children.values())
+    return tuple(sorted(kinds))
 
 
 def freeze() -> None:
@@ -134,51 +164,54 @@ def navigation_only() -> None:
 # Streamlit's browser code loads an element's code (with everything it imports) the first time a page
 # shows one: the sidebar's text box and select box, the code block's highlighter (1.5 MB), the chart's
 # Vega (0.8 MB), the table's grid and Arrow (1.3 MB). Asked for by the page, they are fetched and compiled
-# one after the other once the script has run; announced in the page's head, the browser compiles them
-# on its other core while it starts up and the server runs the page.
-PRELOADED_ELEMENTS = (
-    "TextInput",
-    "Selectbox",
-    "Radio",
-    "NumberInput",
-    "Multiselect",
-    "Slider",
-    "Checkbox",
-    "Progress",
-    "StreamlitSyntaxHighlighter",
-    "ArrowVegaLiteChart",
-    "DataFrame",
-)
+# one after the other once the script has run, while the server is busy with the page; announced in the
+# page's head, the browser fetches and compiles them while it starts up. Each page announces what its own
+# first view shows (the rehearsal saw it): announcing every page's elements on every page costs a page with
+# a few widgets more than it saves (Simulator 1.5 -> 1.8 s in a new tab, the table's and chart's code
+# compiled for nothing).
+ELEMENT_CODE = {  # an element's kind (as AppTest names it) -> its code's name in Streamlit's bundle
+    "code": "StreamlitSyntaxHighlighter",
+    "vega_lite_chart": "ArrowVegaLiteChart",
+    "dataframe": "DataFrame",  # st.dataframe and st.data_editor
+    "select_slider": "Slider",
+}
 PRELOADED_FONTS = ("MaterialSymbols-Rounded",)  # the icons in the page list and on every page
 
 
-def preload_links(static: Path, elements: tuple[str, ...] = PRELOADED_ELEMENTS) -> list[str]:
-    """The ``<link>`` tags that announce ``elements``' code (each with what it imports, as Streamlit's own
-    bundle lists it) and the icon font; none for what the page already announces or the bundle lacks."""
+def element_code(kind: str) -> str:
+    """The name of the code Streamlit's browser loads for an element of ``kind`` (``text_input`` -> ``TextInput``)."""
+    return ELEMENT_CODE.get(kind) or "".join(word.capitalize() for word in kind.split("_"))
+
+
+def element_files(static: Path) -> dict[str, list[str]]:
+    """Each element code the bundle loads on demand -> its file and the files it imports (as Streamlit's own
+    bundle lists them), names under static/js; empty for a Streamlit laid out otherwise."""
     html = (static / "index.html").read_text(encoding="utf-8")
     bundles = [p for p in sorted((static / "static" / "js").glob("index.*.js")) if f"/{p.name}" in html]
     if not bundles:
-        return []
+        return {}
     code = bundles[0].read_text(encoding="utf-8")
     table = re.search(r"m\.f=\[([^\]]*)\]", code)
     if table is None:
-        return []
+        return {}
     files = [name.strip().strip('"') for name in table.group(1).split(",")]
-    wanted: list[str] = []
-    for element in elements:
-        found = re.search(
-            rf"import\(`\./{re.escape(element)}\.[^`]*`\)(?:\.then\([^)]*\))?,__vite__mapDeps\(\[([0-9,]*)\]\)", code
-        )
-        if found is None:
-            continue  # another Streamlit: this element is not loaded that way (the page still works)
-        for i in found.group(1).split(","):
-            if int(i) < len(files) and files[int(i)] not in wanted:
-                wanted.append(files[int(i)])
-    links = [
-        f'<link rel="modulepreload" crossorigin href="./static/js/{name[2:]}">'
-        for name in wanted
-        if name.startswith("./") and f"/{name[2:]}" not in html and (static / "static" / "js" / name[2:]).is_file()
-    ]
+    found: dict[str, list[str]] = {}
+    for match in re.finditer(
+        r"import\(`\./([A-Za-z]+)\.[^`]*`\)(?:\.then\([^)]*\))?,__vite__mapDeps\(\[([0-9,]*)\]\)", code
+    ):
+        names = [files[int(i)] for i in match.group(2).split(",") if int(i) < len(files)]
+        wanted = [
+            n[2:]
+            for n in names
+            if n.startswith("./") and f"/{n[2:]}" not in html and (static / "static" / "js" / n[2:]).is_file()
+        ]
+        found.setdefault(match.group(1), wanted)
+    return found
+
+
+def font_links(static: Path) -> list[str]:
+    """``<link rel=preload>`` tags for the icon font every page shows."""
+    links = []
     for font in PRELOADED_FONTS:
         for path in sorted((static / "static" / "media").glob(f"{font}.*.woff2")):
             href = f"./static/media/{path.name}"
@@ -186,29 +219,91 @@ def preload_links(static: Path, elements: tuple[str, ...] = PRELOADED_ELEMENTS) 
     return links
 
 
-def announce_elements() -> Path | None:
-    """Serve Streamlit's own static files with the page's head announcing ``PRELOADED_ELEMENTS``: a folder
-    of links to Streamlit's files whose index.html adds the preload links (removed when the server stops).
-    None (and Streamlit's files as they are) when Streamlit's layout is not the one this knows."""
+def page_preloads(static: Path, shown: dict[str, tuple[str, ...]]) -> dict[str, list[str]]:
+    """Each page's URL path -> the files (under static/js) of the elements its first view shows."""
+    files = element_files(static)
+    preloads: dict[str, list[str]] = {}
+    for path, kinds in sorted(shown.items()):
+        wanted: list[str] = []
+        for kind in kinds:
+            for name in files.get(element_code(kind), []):
+                if name not in wanted:
+                    wanted.append(name)
+        preloads[path] = wanted
+    return preloads
+
+
+def host_config() -> dict[str, Any]:
+    """What the server's /_stcore/host-config answers (Streamlit's own route, read from the same options)."""
+    from streamlit import config
+
+    return {
+        "allowedOrigins": list(config.get_option("client.allowedOrigins")),
+        "useExternalAuthToken": False,
+        "enableCustomParentMessages": False,
+        "enforceDownloadInNewTab": False,
+        "metricsUrl": "",
+        "blockErrorDialogs": False,
+        "resourceCrossOriginMode": None,
+    }
+
+
+def head_script(preloads: dict[str, list[str]], base: str, config: dict[str, Any]) -> str:
+    """The script put first in the page's head.
+
+    - It names the server (``window.__streamlit``, Streamlit's settings for a page served by a host): the
+      browser then opens its connection at once. Otherwise it first asks the page's own path for the
+      server's health and settings (/Simulator/_stcore/health: not found), then the root, and only then
+      connects: 0.1-0.25 s of every first visit but Home's.
+    - It announces the code of the elements the page's first view shows (``modulepreload``), chosen by
+      the page's path (the first page's list for a path it does not know).
+    """
+    import json
+
+    files = sorted({name for names in preloads.values() for name in names})
+    index = {path: [files.index(n) for n in names] for path, names in preloads.items()}
+    data = json.dumps({"base": base, "files": files, "pages": index, "host": config}, separators=(",", ":"))
+    data = data.replace("</", "<\\/")  # nothing in it may close the script
+    return (
+        "<script>(()=>{const d=" + data + ";"
+        "window.__streamlit=Object.assign({BACKEND_BASE_URL:location.origin+d.base,HOST_CONFIG:d.host},"
+        "window.__streamlit||{});"
+        "let p=location.pathname;if(p.startsWith(d.base))p=p.slice(d.base.length);"
+        'p=decodeURIComponent(p).replace(/^\\/+|\\/+$/g,"");'
+        'for(const i of d.pages[p]??d.pages[""]??[]){const l=document.createElement("link");'
+        'l.rel="modulepreload";l.crossOrigin="";l.href=d.base+"/static/js/"+d.files[i];document.head.appendChild(l)}'
+        "})()</script>"
+    )
+
+
+def announce_elements(shown: dict[str, tuple[str, ...]] | None = None) -> Path | None:
+    """Serve Streamlit's own static files with the page's head naming the server and announcing each
+    page's elements (``head_script``) and the icon font: a folder of links to Streamlit's files whose
+    index.html has them (removed when the server stops). None (and Streamlit's files as they are) when
+    Streamlit's layout is not the one this knows."""
     import atexit
     import shutil
 
-    from streamlit import file_util
+    from streamlit import config, file_util
 
     static = Path(file_util.get_static_dir())
     try:
-        links = preload_links(static)
         html = (static / "index.html").read_text(encoding="utf-8")
+        preloads = page_preloads(static, SHOWN if shown is None else shown)
+        fonts = font_links(static)
     except (OSError, ValueError):
         return None
-    if not links or "</head>" not in html:
+    if not element_files(static) or "<head>" not in html or "</head>" not in html:
         return None
+    base = "/" + str(config.get_option("server.baseUrlPath") or "").strip("/")
+    script = head_script(preloads, base.rstrip("/"), host_config())
+    served = html.replace("<head>", "<head>\n" + script, 1).replace("</head>", "\n".join(fonts) + "\n</head>", 1)
     folder = Path(tempfile.mkdtemp(prefix="workbench-static-"))
     atexit.register(shutil.rmtree, folder, True)
     for entry in static.iterdir():
         if entry.name != "index.html":
             (folder / entry.name).symlink_to(entry)
-    (folder / "index.html").write_text(html.replace("</head>", "\n".join(links) + "\n</head>", 1), encoding="utf-8")
+    (folder / "index.html").write_text(served, encoding="utf-8")
     file_util.get_static_dir = lambda: str(folder)  # read once, when the server sets up its routes
     return folder
 

@@ -185,15 +185,32 @@ def test_a_first_visit_to_any_page_draws_the_app_around_it(app_url):
         browser.close()
 
 
-def test_the_page_announces_the_code_of_the_elements_the_pages_show(app_url):
-    """`make run` serves Streamlit's page with the code of the code block, the chart and the table named in
-    its head (scripts/serve.py), so a first visit does not fetch and compile them one after the other."""
+def test_each_page_announces_its_elements_code_and_connects_at_once(app_url):
+    """`make run` serves Streamlit's page with a script in its head (scripts/serve.py): the browser is told
+    the code of the elements the page's first view shows (Compare's table and chart, none on Workbook) and
+    where the server is, so it never asks the page's own path for the server first. The tab's icon is drawn
+    here too (a Material icon as page_icon is fetched from fonts.gstatic.com, which a machine offline waits for)."""
+    from playwright.sync_api import sync_playwright
+
     url, _ = app_url
-    for path in ("/", "/Compare"):
-        with urllib.request.urlopen(url + path, timeout=10) as r:
-            head = r.read().decode().split("</head>")[0]
-        for element in ("StreamlitSyntaxHighlighter", "ArrowVegaLiteChart", "DataFrame"):
-            assert f'rel="modulepreload" crossorigin href="./static/js/{element}.' in head, (path, element)
+    with sync_playwright() as pw:
+        browser = pw.chromium.launch(executable_path=CHROMIUM, args=BROWSER_ARGS)
+        for path, charts_and_tables in (("Compare", True), ("Workbook", False)):
+            page = browser.new_page(viewport={"width": 1280, "height": 900})
+            asked: list[str] = []
+            page.on("request", lambda r, asked=asked: asked.append(r.url))
+            page.goto(f"{url}/{path}")
+            page.wait_for_selector("[data-testid=stApp][data-test-script-state=notRunning]", timeout=60_000)
+            hrefs = page.evaluate("() => [...document.querySelectorAll('link[rel=modulepreload]')].map(l => l.href)")
+            assert any("/static/js/TextInput." in h for h in hrefs), path  # the sidebar's, on every page
+            for element in ("DataFrame", "ArrowVegaLiteChart"):
+                assert any(f"/static/js/{element}." in h for h in hrefs) == charts_and_tables, (path, element)
+            assert page.evaluate("() => window.__streamlit.BACKEND_BASE_URL") == url
+            assert not [a for a in asked if f"/{path}/_stcore/" in a], path  # no detour through the page's path
+            assert f"{url}/_stcore/health" in asked  # the server is still checked, beside the connection
+            assert [a for a in asked if not a.startswith((url, "data:"))] == []  # nothing from another machine
+            page.close()
+        browser.close()
 
 
 def _listening(port: int) -> set[str]:

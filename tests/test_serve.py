@@ -140,37 +140,77 @@ def _streamlit_static() -> Path:
     return Path(file_util.get_static_dir())
 
 
-def test_the_pages_elements_code_is_announced_in_the_head() -> None:
-    """Each element the pages show (the sidebar's widgets, code, charts, tables) has its code announced in
-    the page's head with what it imports, so the browser compiles it while it starts up; a Streamlit whose
-    bundle names them otherwise makes this fail (the pages would still work, only slower)."""
+def test_the_rehearsal_sees_what_each_pages_first_view_shows(tmp_path: Path, monkeypatch) -> None:
+    """Each page's URL path gets the kinds of element its first view shows, the sidebar's included, and the
+    code of each is found in Streamlit's bundle (a Streamlit that names them otherwise fails here: the pages
+    would still work, only slower)."""
+    monkeypatch.setattr(sys, "path", list(sys.path))
+    monkeypatch.setenv("BUDGET_WORKBENCH_DB", str(tmp_path / "workbench.sqlite"))
+    monkeypatch.setattr(serve, "SHOWN", {})
+    assert serve.rehearse() == []
+    pages = {serve.url_paths(p.name)[0] for p in (ROOT / "pages").glob("*.py")}
+    assert set(serve.SHOWN) == pages | {""}
+    assert {"Spec_editor", "Live_keeper", "Home"} <= pages  # "1_Spec_editor.py" -> /Spec_editor
+    for path, kinds in serve.SHOWN.items():
+        assert {"text_input", "selectbox"} <= set(kinds), path  # the sidebar's learner and current spec
+    assert {"dataframe", "vega_lite_chart"} <= set(serve.SHOWN["Compare"])
+    assert "dataframe" not in serve.SHOWN["Workbook"]
+    files = serve.element_files(_streamlit_static())
+    for kind in sorted({k for kinds in serve.SHOWN.values() for k in kinds}):
+        if kind in {"text_input", "selectbox", "dataframe", "vega_lite_chart", "code", "number_input", "radio"}:
+            assert files.get(serve.element_code(kind)), kind
+
+
+def test_each_page_announces_the_code_of_what_it_shows_and_nothing_twice() -> None:
     static = _streamlit_static()
     html = (static / "index.html").read_text(encoding="utf-8")
-    links = serve.preload_links(static)
-    hrefs = [link.split('href="')[1].split('"')[0] for link in links]
-    for element in serve.PRELOADED_ELEMENTS:
-        assert any(h.startswith(f"./static/js/{element}.") for h in hrefs), element
-    assert any("MaterialSymbols-Rounded" in h for h in hrefs)  # the icons' font
-    assert len(set(hrefs)) == len(hrefs)
-    for href in hrefs:
-        assert (static / href).is_file(), href
-        assert f'href="{href}"' not in html  # only what Streamlit's own head does not announce already
+    shown = {"": ("text_input", "title"), "Compare": ("dataframe", "text_input", "vega_lite_chart")}
+    preloads = serve.page_preloads(static, shown)
+    assert any(n.startswith("TextInput.") for n in preloads[""])
+    assert not any(n.startswith(("DataFrame.", "ArrowVegaLiteChart.")) for n in preloads[""])
+    for element in ("TextInput", "DataFrame", "ArrowVegaLiteChart"):
+        assert any(n.startswith(f"{element}.") for n in preloads["Compare"]), element
+    for names in preloads.values():
+        assert len(set(names)) == len(names)
+        for name in names:
+            assert (static / "static" / "js" / name).is_file(), name
+            assert f"/{name}" not in html  # only what Streamlit's own head does not load already
+    assert any("MaterialSymbols-Rounded" in link for link in serve.font_links(static))  # the icons' font
 
 
-def test_the_served_head_announces_them_and_every_other_file_is_streamlits(monkeypatch, tmp_path: Path) -> None:
+def test_the_served_head_adds_the_script_and_font_and_every_other_file_is_streamlits(
+    monkeypatch, tmp_path: Path
+) -> None:
     from streamlit import file_util
 
     static = _streamlit_static()
     monkeypatch.setattr(file_util, "get_static_dir", lambda: str(static))
-    folder = serve.announce_elements()
+    shown = {"": ("text_input",), "Compare": ("dataframe",)}
+    folder = serve.announce_elements(shown)
     assert folder is not None and file_util.get_static_dir() == str(folder)
     served = (folder / "index.html").read_text(encoding="utf-8")
-    assert served.replace("\n".join(serve.preload_links(static)) + "\n", "") == (static / "index.html").read_text(
+    script = serve.head_script(serve.page_preloads(static, shown), "", serve.host_config())
+    fonts = "\n".join(serve.font_links(static)) + "\n"
+    assert served.replace(script + "\n", "", 1).replace(fonts, "", 1) == (static / "index.html").read_text(
         encoding="utf-8"
     )
+    assert served.index(script) == served.index("<script")  # the first script: before Streamlit's code reads it
     others = sorted(p.name for p in folder.iterdir() if p.name != "index.html")
     assert others == sorted(p.name for p in static.iterdir() if p.name != "index.html")
     assert all((folder / name).resolve() == (static / name).resolve() for name in others)
+
+
+def test_the_head_script_names_this_server_as_its_own_route_would() -> None:
+    """The settings the page is given are the ones /_stcore/host-config answers; nothing closes the script."""
+    from starlette.applications import Starlette
+    from starlette.testclient import TestClient
+    from streamlit.web.server.starlette.starlette_routes import create_host_config_routes
+
+    client = TestClient(Starlette(routes=create_host_config_routes(None)))
+    assert client.get("/_stcore/host-config").json() == serve.host_config()
+    script = serve.head_script({"": ["</script>.js"]}, "/base", serve.host_config())
+    assert script.count("</script>") == 1 and script.endswith("</script>")
+    assert '"base":"/base"' in script
 
 
 def test_a_streamlit_of_another_layout_is_served_as_it_is(monkeypatch, tmp_path: Path) -> None:
@@ -178,6 +218,6 @@ def test_a_streamlit_of_another_layout_is_served_as_it_is(monkeypatch, tmp_path:
 
     (tmp_path / "index.html").write_text("<html><head></head><body></body></html>")
     monkeypatch.setattr(file_util, "get_static_dir", lambda: str(tmp_path))
-    assert serve.preload_links(tmp_path) == []
-    assert serve.announce_elements() is None
+    assert serve.element_files(tmp_path) == {}
+    assert serve.announce_elements({"": ("text_input",)}) is None
     assert file_util.get_static_dir() == str(tmp_path)
