@@ -243,56 +243,61 @@ with left:
 with right:
     st.altair_chart(quota_chart(table), width="stretch")
 
-with st.expander("Add, rename or delete phases and tiers", expanded=False):
-    st.markdown("**Phases** (a new phase goes before control_reserve, with 0 tokens until you fill its row)")
-    a = st.columns([2, 1, 1, 2], vertical_alignment="bottom")
-    a[0].text_input("new phase", key="w_spec_new_phase", placeholder="e.g. audit")
-    a[1].text_input("its sla_p95", key="w_spec_new_sla", placeholder="5m")
-    a[2].button(
-        "Add phase",
-        key="w_spec_add_phase",
-        icon=":material/add:",
-        on_click=lambda: _op(add_phase, ss["w_spec_new_phase"], ss["w_spec_new_sla"]),
-    )
-    names = table.names()
-    r = st.columns([2, 2, 1, 1], vertical_alignment="bottom")
-    r[0].selectbox("phase", names, key="w_spec_phase_pick")
-    r[1].text_input("its new name", key="w_spec_phase_name")
-    r[2].button(
-        "Rename",
-        key="w_spec_rename_phase",
-        on_click=lambda: _op(rename_phase, ss["w_spec_phase_pick"], ss["w_spec_phase_name"]),
-        disabled=not names,
-    )
-    r[3].button(
-        "Delete",
-        key="w_spec_delete_phase",
-        icon=":material/delete:",
-        on_click=lambda: _op(delete_phase, ss["w_spec_phase_pick"]),
-        disabled=not names,
-    )
-    st.markdown("**Tiers** (cheapest first; a new tier goes before the most expensive, with 0 tokens everywhere)")
-    b = st.columns([2, 1, 3], vertical_alignment="bottom")
-    b[0].text_input("new tier", key="w_spec_new_tier", placeholder="e.g. mid-coder")
-    b[1].button(
-        "Add tier", key="w_spec_add_tier", icon=":material/add:", on_click=lambda: _op(add_tier, ss["w_spec_new_tier"])
-    )
-    r = st.columns([2, 2, 1, 1], vertical_alignment="bottom")
-    r[0].selectbox("tier", list(table.tiers), key="w_spec_tier_pick")
-    r[1].text_input("its new name", key="w_spec_tier_name")
-    r[2].button(
-        "Rename",
-        key="w_spec_rename_tier",
-        on_click=lambda: _op(rename_tier, ss["w_spec_tier_pick"], ss["w_spec_tier_name"]),
-        disabled=not table.tiers,
-    )
-    r[3].button(
-        "Delete",
-        key="w_spec_delete_tier",
-        icon=":material/delete:",
-        on_click=lambda: _op(delete_tier, ss["w_spec_tier_pick"]),
-        disabled=not table.tiers,
-    )
+# its widgets are made only once it is opened (a rerun): closed, they cost a first visit their drawing
+with st.expander("Add, rename or delete phases and tiers", key="w_spec_manage", on_change="rerun") as manage:
+    if manage.open:
+        st.markdown("**Phases** (a new phase goes before control_reserve, with 0 tokens until you fill its row)")
+        a = st.columns([2, 1, 1, 2], vertical_alignment="bottom")
+        a[0].text_input("new phase", key="w_spec_new_phase", placeholder="e.g. audit")
+        a[1].text_input("its sla_p95", key="w_spec_new_sla", placeholder="5m")
+        a[2].button(
+            "Add phase",
+            key="w_spec_add_phase",
+            icon=":material/add:",
+            on_click=lambda: _op(add_phase, ss["w_spec_new_phase"], ss["w_spec_new_sla"]),
+        )
+        names = table.names()
+        r = st.columns([2, 2, 1, 1], vertical_alignment="bottom")
+        r[0].selectbox("phase", names, key="w_spec_phase_pick")
+        r[1].text_input("its new name", key="w_spec_phase_name")
+        r[2].button(
+            "Rename",
+            key="w_spec_rename_phase",
+            on_click=lambda: _op(rename_phase, ss["w_spec_phase_pick"], ss["w_spec_phase_name"]),
+            disabled=not names,
+        )
+        r[3].button(
+            "Delete",
+            key="w_spec_delete_phase",
+            icon=":material/delete:",
+            on_click=lambda: _op(delete_phase, ss["w_spec_phase_pick"]),
+            disabled=not names,
+        )
+        st.markdown("**Tiers** (cheapest first; a new tier goes before the most expensive, with 0 tokens everywhere)")
+        b = st.columns([2, 1, 3], vertical_alignment="bottom")
+        b[0].text_input("new tier", key="w_spec_new_tier", placeholder="e.g. mid-coder")
+        b[1].button(
+            "Add tier",
+            key="w_spec_add_tier",
+            icon=":material/add:",
+            on_click=lambda: _op(add_tier, ss["w_spec_new_tier"]),
+        )
+        r = st.columns([2, 2, 1, 1], vertical_alignment="bottom")
+        r[0].selectbox("tier", list(table.tiers), key="w_spec_tier_pick")
+        r[1].text_input("its new name", key="w_spec_tier_name")
+        r[2].button(
+            "Rename",
+            key="w_spec_rename_tier",
+            on_click=lambda: _op(rename_tier, ss["w_spec_tier_pick"], ss["w_spec_tier_name"]),
+            disabled=not table.tiers,
+        )
+        r[3].button(
+            "Delete",
+            key="w_spec_delete_tier",
+            icon=":material/delete:",
+            on_click=lambda: _op(delete_tier, ss["w_spec_tier_pick"]),
+            disabled=not table.tiers,
+        )
 
 with st.expander("YAML (edit here or in the table)", expanded=bool(parse_error)):
     text_key = f"w_spec_text_{cur.revision}"

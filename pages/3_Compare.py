@@ -109,8 +109,10 @@ def show_runs(rows: list[dict[str, Any]], runs: tuple[Runs, ...], columns: list[
         config["variant"] = st.column_config.TextColumn("variant", width=min(420, 7 * longest + 32))
     table(frame[[c for c in columns if c in frame]], key, f"{key}.csv", column_config=config)
     rest = [c for c in frame.columns if c not in columns]
-    with st.expander("All columns of these runs"):
-        st.dataframe(frame[["variant", *rest]], hide_index=True, width="stretch", column_config=CONFIG)
+    # drawn only once opened (a rerun): closed, the three tables cost Compare's first visit their drawing
+    with st.expander("All columns of these runs", key=f"w_cmp_all_{key}", on_change="rerun") as more:
+        if more.open:
+            st.dataframe(frame[["variant", *rest]], hide_index=True, width="stretch", column_config=CONFIG)
     st.altair_chart(curves(runs, title), width="stretch")
 
 

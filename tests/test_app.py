@@ -140,6 +140,9 @@ def test_adding_renaming_and_deleting_phases_and_undo_and_reset():
     at = open_page("pages/1_Spec_editor.py")
     edit_table(at, table_key(at), {"added_rows": [{"phase": "audit", "local-coder": 0}]})
     assert at.session_state["current"].spec.phases["audit"].quotas == {"local-coder": 0, "frontier-reviewer": 0}
+    assert "w_spec_new_phase" not in [w.key for w in at.text_input]  # closed, its widgets are not made
+    at.session_state["w_spec_manage"] = True  # the learner opens "Add, rename or delete": its widgets are made
+    at.run()
     at.text_input(key="w_spec_new_phase").set_value("review")
     at.text_input(key="w_spec_new_sla").set_value("5m")
     at.button(key="w_spec_add_phase").click().run()
