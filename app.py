@@ -11,7 +11,7 @@ import streamlit as st
 
 from ui import keep_current, preload, sidebar
 
-st.set_page_config(page_title="Token budget workbench", page_icon=":material/savings:", layout="wide")
+st.set_page_config(page_title="Token budget workbench", page_icon="💰", layout="wide")
 
 PAGES = [
     st.Page("pages/0_Home.py", title="Home", icon=":material/home:", default=True),
