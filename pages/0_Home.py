@@ -89,6 +89,11 @@ for ex in EXERCISES:
             with st.expander("What the commands printed", expanded=True):
                 st.code("\n\n".join(p.text() for p in said), language=None, wrap_lines=True)
         if run is not None and ex.page:
-            st.page_link(ex.page, label="Take it further on its page", icon=":material/arrow_forward:")
+            st.page_link(
+                ex.page,
+                label=f"Take it further on its page ({ex.section})" if ex.section else "Take it further on its page",
+                icon=":material/arrow_forward:",
+                query_params={"section": ex.section} if ex.section else None,
+            )
 
 st.caption("The model, every formula and constant, is documented in docs/model.md.")

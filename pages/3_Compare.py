@@ -12,6 +12,7 @@ from budget.keeper import health_text, simulate
 from budget.model import ROUTING_POLICIES, scenario_from_dict, spec_from_text
 from budget.workbench import (
     CHAPTER_VARIANTS,
+    COMPARE_SECTIONS,
     POLICY_VARIANTS,
     RETURN_VARIANTS,
     Variant,
@@ -124,124 +125,148 @@ st.caption(
     "prediction beside the actual value."
 )
 
-st.subheader("The chapter: 15 min vs 45 min vs the 5M budget")
 chapter: Runs = (CHAPTER_VARIANTS, spec_texts(list(CHAPTER_VARIANTS)))
-rows = compare(*chapter)[0]
-show_runs(
-    rows,
-    (chapter,),
-    ["variant", "failover", "degraded", "manual", "token_health_min", "mttr_p95_s", "guard", "check holds"],
-    "token_health: 15 vs 45 minutes vs 5M (minutes from 11:00)",
-    "cmp_chapter",
-)
-st.caption(UNITS + " The checks: " + "; ".join(f"{r['variant']}: `{r['check']}`" for r in rows))
-explain_pick(list(CHAPTER_VARIANTS), "w_cmp_why_chapter")
-
-st.subheader("Your variants")
-spec = need_spec()
-with st.form("w_cmp_form", clear_on_submit=False):
-    st.markdown(f"Plan: the current spec `{cur.name}` ({cur.state}); change it in the sidebar.")
-    fc = st.columns(4)
-    duration = fc[0].number_input("outage (min)", value=60, step=5, key="w_cmp_duration")
-    queue = fc[1].number_input("queue (incidents)", value=40, step=1, key="w_cmp_queue")
-    timeout = fc[2].number_input("manual timeout (s)", value=60, step=10, key="w_cmp_timeout")
-    policy = fc[3].selectbox("policy", ROUTING_POLICIES, key="w_cmp_policy")
-    fc = st.columns([1, 2, 1])
-    predicted = fc[0].number_input(
-        "your predicted token_health_min", min_value=0.0, max_value=1.0, value=0.5, step=0.01, key="w_cmp_predicted"
-    )
-    label = fc[1].text_input("label", value="", key="w_cmp_label", placeholder="e.g. queue 40, 60 min")
-    if fc[2].form_submit_button("Add variant and run", disabled=spec is None):
-        plan = current_key()
-        name = (
-            label.strip() or f"{cur.name.removesuffix('.yaml')}: {duration} min, queue {queue}, {timeout:g} s, {policy}"
-        )
-        v = Variant(
-            name,
-            spec=plan,
-            duration_min=int(duration),
-            queue=int(queue),
-            manual_timeout_sec=float(timeout),
-            policy=policy,
-            predicted_floor=float(predicted),
-        )
-        ss.setdefault("cmp_plan_texts", {})[plan] = cur.text
-        try:
-            compare((v,), spec_texts([v]))  # validate before keeping it
-            ss["cmp_variants"] = [x for x in ss["cmp_variants"] if x.label != name] + [v]
-            ss["cmp_plan_labels"] = {**ss.get("cmp_plan_labels", {}), plan: spec_label(cur)}
-        except BudgetError as exc:
-            st.error(str(exc), icon=":material/error:")
-
-variants: list[Variant] = ss["cmp_variants"]
-if variants:
-    try:
-        mine: Runs = (tuple(variants), spec_texts(variants))
-        vrows, vresults = compare(*mine)
-    except BudgetError as exc:  # a variant's plan is no longer what it was run on
-        st.error(str(exc), icon=":material/error:")
-        vrows, vresults = [], {}
-    if vrows:
+# one section at a time: only the open tab's runs are drawn (a first visit draws the chapter's alone, some
+# 0.4 s less than the four sections' tables and charts); the open tab is in the page's address
+# (/Compare?section=Three+policies), so a reload or a link (Home's, for the traps) opens it
+tabs = st.tabs(list(COMPARE_SECTIONS), key="section", bind="query-params", on_change="rerun")
+with tabs[0]:
+    if tabs[0].open:
+        st.subheader("The chapter: 15 min vs 45 min vs the 5M budget")
+        rows = compare(*chapter)[0]
         show_runs(
-            vrows,
-            (chapter, mine),
-            # prediction against the run: the counts are under "All columns" (the label needs the room)
-            ["variant", "predicted", "token_health_min", "prediction_error", "guard"],
-            "token_health: the chapter's runs and yours",
-            "cmp_mine",
+            rows,
+            (chapter,),
+            ["variant", "failover", "degraded", "manual", "token_health_min", "mttr_p95_s", "guard", "check holds"],
+            "token_health: 15 vs 45 minutes vs 5M (minutes from 11:00)",
+            "cmp_chapter",
         )
-        last, r = vrows[-1], vresults[vrows[-1]["variant"]]
-        v = variants[-1]
-        entry = workbook().record(
-            "Compare",
-            f"variant {v.label} (predicted {v.predicted_floor:.2f})",
-            failure_command(
-                ss.get("cmp_plan_labels", {}).get(v.spec, v.spec),
-                v.start,
-                v.down_tier,
-                v.duration_min,
-                v.queue,
-                v.manual_timeout_sec,
-                v.policy,
-            ),
-            f"predicted token_health_min {v.predicted_floor:.2f}, actual {last['token_health_min']:.4f} "
-            f"(prediction_error {last['prediction_error']:+.2f}); failover {last['failover']}, degraded "
-            f"{last['degraded']}, manual {last['manual']} tasks; guard {last['guard']}; "
-            f"mttr_p95 {r['mttr_p95']:g} s",
+        st.caption(UNITS + " The checks: " + "; ".join(f"{r['variant']}: `{r['check']}`" for r in rows))
+        explain_pick(list(CHAPTER_VARIANTS), "w_cmp_why_chapter")
+with tabs[1]:
+    if tabs[1].open:
+        st.subheader("Your variants")
+        spec = need_spec()
+        with st.form("w_cmp_form", clear_on_submit=False):
+            st.markdown(f"Plan: the current spec `{cur.name}` ({cur.state}); change it in the sidebar.")
+            fc = st.columns(4)
+            duration = fc[0].number_input("outage (min)", value=60, step=5, key="w_cmp_duration")
+            queue = fc[1].number_input("queue (incidents)", value=40, step=1, key="w_cmp_queue")
+            timeout = fc[2].number_input("manual timeout (s)", value=60, step=10, key="w_cmp_timeout")
+            policy = fc[3].selectbox("policy", ROUTING_POLICIES, key="w_cmp_policy")
+            fc = st.columns([1, 2, 1])
+            predicted = fc[0].number_input(
+                "your predicted token_health_min",
+                min_value=0.0,
+                max_value=1.0,
+                value=0.5,
+                step=0.01,
+                key="w_cmp_predicted",
+            )
+            label = fc[1].text_input("label", value="", key="w_cmp_label", placeholder="e.g. queue 40, 60 min")
+            if fc[2].form_submit_button("Add variant and run", disabled=spec is None):
+                plan = current_key()
+                name = (
+                    label.strip()
+                    or f"{cur.name.removesuffix('.yaml')}: {duration} min, queue {queue}, {timeout:g} s, {policy}"
+                )
+                v = Variant(
+                    name,
+                    spec=plan,
+                    duration_min=int(duration),
+                    queue=int(queue),
+                    manual_timeout_sec=float(timeout),
+                    policy=policy,
+                    predicted_floor=float(predicted),
+                )
+                ss.setdefault("cmp_plan_texts", {})[plan] = cur.text
+                try:
+                    compare((v,), spec_texts([v]))  # validate before keeping it
+                    ss["cmp_variants"] = [x for x in ss["cmp_variants"] if x.label != name] + [v]
+                    ss["cmp_plan_labels"] = {**ss.get("cmp_plan_labels", {}), plan: spec_label(cur)}
+                except BudgetError as exc:
+                    st.error(str(exc), icon=":material/error:")
+
+        variants: list[Variant] = ss["cmp_variants"]
+        if variants:
+            try:
+                mine: Runs = (tuple(variants), spec_texts(variants))
+                vrows, vresults = compare(*mine)
+            except BudgetError as exc:  # a variant's plan is no longer what it was run on
+                st.error(str(exc), icon=":material/error:")
+                vrows, vresults = [], {}
+            if vrows:
+                show_runs(
+                    vrows,
+                    (chapter, mine),
+                    # prediction against the run: the counts are under "All columns" (the label needs the room)
+                    ["variant", "predicted", "token_health_min", "prediction_error", "guard"],
+                    "token_health: the chapter's runs and yours",
+                    "cmp_mine",
+                )
+                last, r = vrows[-1], vresults[vrows[-1]["variant"]]
+                v = variants[-1]
+                entry = workbook().record(
+                    "Compare",
+                    f"variant {v.label} (predicted {v.predicted_floor:.2f})",
+                    failure_command(
+                        ss.get("cmp_plan_labels", {}).get(v.spec, v.spec),
+                        v.start,
+                        v.down_tier,
+                        v.duration_min,
+                        v.queue,
+                        v.manual_timeout_sec,
+                        v.policy,
+                    ),
+                    f"predicted token_health_min {v.predicted_floor:.2f}, actual {last['token_health_min']:.4f} "
+                    f"(prediction_error {last['prediction_error']:+.2f}); failover {last['failover']}, degraded "
+                    f"{last['degraded']}, manual {last['manual']} tasks; guard {last['guard']}; "
+                    f"mttr_p95 {r['mttr_p95']:g} s",
+                )
+                st.markdown("**Your last variant in the workbook**")
+                workbook_pair(entry)
+                explain_pick(variants, "w_cmp_why_mine")
+            if st.button("Clear my variants", key="w_cmp_clear"):
+                ss["cmp_variants"] = []
+                st.rerun()
+        else:
+            st.info("Add a variant: the chapter suggests queue 40, 60 minutes, a 60 s manual timeout. Predict first.")
+with tabs[2]:
+    if tabs[2].open:
+        st.subheader("The three policies on the 45-minute outage")
+        policies: Runs = (POLICY_VARIANTS, spec_texts(list(POLICY_VARIANTS)))
+        prows = compare(*policies)[0]
+        show_runs(
+            prows,
+            (policies,),
+            [
+                "variant",
+                "failover",
+                "degraded",
+                "manual",
+                "token_health_min",
+                "P0/P1 SLA breaches",
+                "guard",
+                "mttr_p95_s",
+            ],
+            "ranked vs all_to_frontier vs hold_all",
+            "cmp_policies",
         )
-        st.markdown("**Your last variant in the workbook**")
-        workbook_pair(entry)
-        explain_pick(variants, "w_cmp_why_mine")
-    if st.button("Clear my variants", key="w_cmp_clear"):
-        ss["cmp_variants"] = []
-        st.rerun()
-else:
-    st.info("Add a variant: the chapter suggests queue 40, 60 minutes, a 60 s manual timeout. Predict first.")
-
-st.subheader("The three policies on the 45-minute outage")
-policies: Runs = (POLICY_VARIANTS, spec_texts(list(POLICY_VARIANTS)))
-prows = compare(*policies)[0]
-show_runs(
-    prows,
-    (policies,),
-    ["variant", "failover", "degraded", "manual", "token_health_min", "P0/P1 SLA breaches", "guard", "mttr_p95_s"],
-    "ranked vs all_to_frontier vs hold_all",
-    "cmp_policies",
-)
-st.caption(policy_sentence(prows))
-
-st.subheader("Bringing local-coder back: immediate vs staged return")
-returns: Runs = (RETURN_VARIANTS, spec_texts(list(RETURN_VARIANTS)))
-rrows = compare(*returns)[0]
-show_runs(
-    rrows,
-    (returns,),
-    ["variant", "degraded", "token_health_min", "second_dip", "relapses", "mttr_p95_s"],
-    "local-coder down 30 min, queue 40: return immediate vs staged",
-    "cmp_return",
-)
-st.caption(
-    "An immediate full return floods the recovering tier with the whole backlog; it fails again and "
-    "token_health dips a second time. The staged return (30% for triage/classification, 60% after three "
-    "stable windows, full after the audit) drains the backlog without a second cascade."
-)
+        st.caption(policy_sentence(prows))
+with tabs[3]:
+    if tabs[3].open:
+        st.subheader("Bringing local-coder back: immediate vs staged return")
+        returns: Runs = (RETURN_VARIANTS, spec_texts(list(RETURN_VARIANTS)))
+        rrows = compare(*returns)[0]
+        show_runs(
+            rrows,
+            (returns,),
+            ["variant", "degraded", "token_health_min", "second_dip", "relapses", "mttr_p95_s"],
+            "local-coder down 30 min, queue 40: return immediate vs staged",
+            "cmp_return",
+        )
+        st.caption(
+            "An immediate full return floods the recovering tier with the whole backlog; it fails again and "
+            "token_health dips a second time. The staged return (30% for triage/classification, 60% after three "
+            "stable windows, full after the audit) drains the backlog without a second cascade."
+        )

@@ -113,6 +113,10 @@ def test_home_lists_the_readme_exercises_in_order_and_runs_them_green():
     assert "compiled specs/budget_network.yaml -> out/budget_plan.json" in printed
     assert "wrote out/recommended.yaml" in printed
     assert "(exit code" not in printed.split("$ budget drill --budget-spec specs/payment_gateway_80_20_mid")[1][:20]
+    # each exercise links to its page; the traps to Compare's tab of the three policies
+    links = {p.proto.label: (p.proto.page, p.proto.query_string) for p in at.get("page_link")}
+    assert links["Take it further on its page (Three policies)"][1] == "section=Three+policies"
+    assert links["Take it further on its page (Three policies)"][0].endswith("Compare")
 
 
 def test_editing_a_quota_breaks_the_sum_the_table_stays_and_moving_quota_fixes_it():
@@ -243,6 +247,9 @@ def test_compare_puts_the_prediction_error_in_the_first_columns():
     assert list(table["variant"]) == ["10M, 15 min", "10M, 45 min", "5M, 45 min"]
     assert all(table["check holds"])
     assert list(table["token_health_min"]) == [0.72, 0.55, 0.52]  # 0.555 is 0.55: rounded down, as the CLI
+    assert "w_cmp_predicted" not in [w.key for w in at.number_input]  # another tab's: not made until opened
+    at.session_state["section"] = "Your variants"  # the learner opens the tab
+    at.run()
     at.number_input(key="w_cmp_predicted").set_value(0.4)
     at.button[0].click().run()  # the form's submit button
     assert not at.exception
@@ -251,6 +258,8 @@ def test_compare_puts_the_prediction_error_in_the_first_columns():
     assert mine["predicted"].iloc[0] == 0.4
     assert mine["prediction_error"].iloc[-1] == round(0.4 - mine["token_health_min"].iloc[-1], 2)  # as shown
     assert len(mine.columns) <= 8
+    at.session_state["section"] = "Three policies"
+    at.run()
     shown = next(d.value for d in at.dataframe if "hold_all" in set(d.value["variant"]))
     hold = shown[shown["variant"] == "hold_all"].iloc[0]
     assert f"hold_all: token_health_min {hold['token_health_min']:.2f} (guard {hold['guard']})" in texts(at)

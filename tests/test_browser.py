@@ -213,6 +213,22 @@ def test_each_page_announces_its_elements_code_and_connects_at_once(app_url):
         browser.close()
 
 
+def test_a_link_to_a_compare_tab_opens_that_tab(app_url):
+    """Compare shows one section at a time; its address names the open one (Home links the traps to it)."""
+    from playwright.sync_api import expect, sync_playwright
+
+    url, _ = app_url
+    with sync_playwright() as pw:
+        browser = pw.chromium.launch(executable_path=CHROMIUM, args=BROWSER_ARGS)
+        page = browser.new_page(viewport={"width": 1280, "height": 900})
+        page.set_default_timeout(30_000)
+        page.goto(f"{url}/Compare?section=Three+policies")
+        expect(page.get_by_role("heading", name="The three policies on the 45-minute outage")).to_be_visible()
+        expect(page.get_by_role("tab", name="Three policies")).to_have_attribute("aria-selected", "true")
+        expect(page.get_by_role("heading", name="The chapter: 15 min vs 45 min vs the 5M budget")).to_have_count(0)
+        browser.close()
+
+
 def _listening(port: int) -> set[str]:
     """The local addresses (hex, as /proc/net/tcp* writes them) that listen on ``port``."""
     found = set()
@@ -329,10 +345,12 @@ def test_a_learners_walk_in_a_real_browser(app_url):
         # Compare: a variant with a prediction; prediction_error readable without scrolling sideways
         _sidebar_link(page, "Compare").click()
         expect(page.get_by_role("heading", name="Compare")).to_be_visible()
+        page.get_by_role("tab", name="Your variants").click()
         page.get_by_role("button", name="Add variant and run").click()
         expect(page.get_by_text("Your last variant in the workbook")).to_be_visible()
         _idle(page)
-        assert page.locator("[data-testid=stMain] .dvn-scroller").count() >= 4  # the tables are there to check
+        assert page.locator("[data-testid=stMain] .dvn-scroller").count() >= 1  # the table is there to check
+        assert "section=Your+variants" in page.url or "section=Your%20variants" in page.url  # a reload opens it
         _shot(page, "4_compare")
 
         _sidebar_link(page, "Budget note").click()

@@ -22,6 +22,7 @@ from budget.workbench.charts import (
 )
 from budget.workbench.compare import (
     CHAPTER_VARIANTS,
+    COMPARE_SECTIONS,
     POLICY_VARIANTS,
     RETURN_VARIANTS,
     Variant,
@@ -113,6 +114,7 @@ __all__ = [
     "Printed",
     "run_transcript",
     "CHAPTER_VARIANTS",
+    "COMPARE_SECTIONS",
     "CHECK",
     "CurrentSpec",
     "DEFAULT_DECISION",

@@ -41,6 +41,9 @@ class Variant:
         }
 
 
+# Compare's tabs, one a section: the chapter's runs, the learner's variants, the policies, the return
+COMPARE_SECTIONS = ("The chapter", "Your variants", "Three policies", "Bringing local-coder back")
+
 CHAPTER_VARIANTS: tuple[Variant, ...] = (
     Variant("10M, 15 min", duration_min=15, check="token_health_min>=0.7"),
     Variant(

@@ -16,6 +16,7 @@ from budget.drill import load_alerts, run_drill
 from budget.gateway import Outcome, evaluate, load_checks, validate
 from budget.keeper import simulate
 from budget.model import BudgetSpec, Scenario, load_scenario, load_spec, parse_split, proportion_check, tier_totals
+from budget.workbench.compare import COMPARE_SECTIONS
 from budget.workbench.library import plan_diff
 from budget.workbench.note import entry_from_result, render_section
 
@@ -31,6 +32,7 @@ class Exercise:
     query: str
     number: str = ""  # the README's number ("" for the two traps, which it does not number)
     page: str = ""  # the page where the learner can take the exercise further
+    section: str = ""  # the tab of that page it is in ("" for the page as it opens)
 
 
 EXERCISES: tuple[Exercise, ...] = (
@@ -112,6 +114,7 @@ EXERCISES: tuple[Exercise, ...] = (
         "all_to_frontier.token_health_min==0 && hold_all.p0_p1_sla_breaches==hold_all.p0_p1_tasks "
         "&& ranked.p0_p1_sla_breaches==0",
         page="pages/3_Compare.py",
+        section=COMPARE_SECTIONS[2],
     ),
     Exercise(
         "drill",
