@@ -307,6 +307,14 @@ def test_a_learners_walk_in_a_real_browser(app_url):
         # the Spec editor: break the sum in the table, see the difference, the table stays; move quota to fix it
         _sidebar_link(page, "Spec editor").click()
         expect(page.get_by_role("heading", name="Spec editor")).to_be_visible()
+        # the quota sum's bar chart has room for its bar, axis and legend under its two title lines (a fixed
+        # height of 70 px was the whole chart's: the bar was drawn 5 px tall and the legend cut)
+        page.wait_for_selector("[data-testid=stMain] [data-testid=stVegaLiteChart] svg")
+        tall = page.evaluate(
+            "() => document.querySelector('[data-testid=stMain] [data-testid=stVegaLiteChart] svg')"
+            ".getBoundingClientRect().height"
+        )
+        assert tall >= 150, tall
         _edit_cell(page, 0, 2, "3500000")  # triage, local-coder (after the check column): +500,000
         expect(page.locator("[data-testid=stAlertContentError]").filter(has_text="difference +500,000")).to_be_visible()
         expect(page.locator("[data-testid=stMetricValue]").filter(has_text="+500,000")).to_be_visible()

@@ -69,7 +69,7 @@ def sum_chart(table: QuotaTable, check: TableCheck) -> alt.LayerChart | alt.Face
             )
         )
     return alt.layer(*layers).properties(
-        height=70,
+        height=alt.Step(34),  # the bar's band: a fixed height would be the whole chart's, titles and legend included
         title=alt.TitleParams(
             "quota sum against the daily budget (tokens per day)", subtitle=subtitle, anchor="start", limit=0
         ),
