@@ -117,6 +117,15 @@ def show_runs(rows: list[dict[str, Any]], runs: tuple[Runs, ...], columns: list[
     st.altair_chart(curves(runs, title), width="stretch")
 
 
+def shipped_section(heading: str, variants: tuple[Variant, ...], columns: list[str], title: str, key: str) -> Any:
+    """A tab of shipped runs: its heading, their table and curves; their rows returned."""
+    st.subheader(heading)
+    runs: Runs = (variants, spec_texts(list(variants)))
+    rows = compare(*runs)[0]
+    show_runs(rows, (runs,), columns, title, key)
+    return rows
+
+
 ss.setdefault("cmp_variants", [])
 
 st.title("Compare")
@@ -132,11 +141,9 @@ chapter: Runs = (CHAPTER_VARIANTS, spec_texts(list(CHAPTER_VARIANTS)))
 tabs = st.tabs(list(COMPARE_SECTIONS), key="section", bind="query-params", on_change="rerun")
 with tabs[0]:
     if tabs[0].open:
-        st.subheader("The chapter: 15 min vs 45 min vs the 5M budget")
-        rows = compare(*chapter)[0]
-        show_runs(
-            rows,
-            (chapter,),
+        rows = shipped_section(
+            "The chapter: 15 min vs 45 min vs the 5M budget",
+            CHAPTER_VARIANTS,
             ["variant", "failover", "degraded", "manual", "token_health_min", "mttr_p95_s", "guard", "check holds"],
             "token_health: 15 vs 45 minutes vs 5M (minutes from 11:00)",
             "cmp_chapter",
@@ -233,12 +240,9 @@ with tabs[1]:
             st.info("Add a variant: the chapter suggests queue 40, 60 minutes, a 60 s manual timeout. Predict first.")
 with tabs[2]:
     if tabs[2].open:
-        st.subheader("The three policies on the 45-minute outage")
-        policies: Runs = (POLICY_VARIANTS, spec_texts(list(POLICY_VARIANTS)))
-        prows = compare(*policies)[0]
-        show_runs(
-            prows,
-            (policies,),
+        prows = shipped_section(
+            "The three policies on the 45-minute outage",
+            POLICY_VARIANTS,
             [
                 "variant",
                 "failover",
@@ -255,12 +259,9 @@ with tabs[2]:
         st.caption(policy_sentence(prows))
 with tabs[3]:
     if tabs[3].open:
-        st.subheader("Bringing local-coder back: immediate vs staged return")
-        returns: Runs = (RETURN_VARIANTS, spec_texts(list(RETURN_VARIANTS)))
-        rrows = compare(*returns)[0]
-        show_runs(
-            rrows,
-            (returns,),
+        shipped_section(
+            "Bringing local-coder back: immediate vs staged return",
+            RETURN_VARIANTS,
             ["variant", "degraded", "token_health_min", "second_dip", "relapses", "mttr_p95_s"],
             "local-coder down 30 min, queue 40: return immediate vs staged",
             "cmp_return",

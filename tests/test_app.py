@@ -263,6 +263,11 @@ def test_compare_puts_the_prediction_error_in_the_first_columns():
     shown = next(d.value for d in at.dataframe if "hold_all" in set(d.value["variant"]))
     hold = shown[shown["variant"] == "hold_all"].iloc[0]
     assert f"hold_all: token_health_min {hold['token_health_min']:.2f} (guard {hold['guard']})" in texts(at)
+    at.session_state["section"] = "Bringing local-coder back"
+    at.run()
+    back = next(d.value for d in at.dataframe if "second_dip" in d.value.columns)
+    assert len(back) == 2 and not at.exception  # immediate vs staged
+    assert "hold_all" not in texts(at)  # one tab at a time
 
 
 def test_budget_note_writes_asks_before_replacing_and_records_a_guard_that_holds(scratch_root: Path):
