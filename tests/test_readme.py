@@ -260,3 +260,17 @@ def test_the_live_demo_prints_what_the_readme_shows(tmp_path: Path, line: int, w
     )
     assert check.returncode == 0, check.stdout + check.stderr
     assert check.stdout.splitlines()[-1] == "PASS: the query holds (3 of 3 clauses true)"
+
+
+def test_home_shows_the_readmes_exercises_with_the_readmes_commands():
+    """Home lists the README's exercises: each title is a README heading, each command one the README runs."""
+    from budget.workbench import EXERCISES
+
+    lines = README.read_text(encoding="utf-8").splitlines()
+    headings = [ln.removeprefix("### ") for ln in lines if ln.startswith("### ")]
+    commands = {" ".join(c.split()) for b in ALL for c in b.commands}
+    for ex in EXERCISES:
+        assert (f"{ex.number}. {ex.title}" if ex.number else ex.title) in headings, ex.key
+        for command in ex.commands:
+            if command.startswith("budget "):
+                assert " ".join(command.split()) in commands, (ex.key, command)

@@ -77,7 +77,7 @@ EXERCISES: tuple[Exercise, ...] = (
     ),
     Exercise(
         "note",
-        "Formulate the risk for the capstone note",
+        "Write the capstone note",
         "intermediate",
         ("budget note --result out/fail_result.json --case high_memory_usage --out capstone/budget-note.md",),
         "alert_threshold > simulated_floor && simulated_floor >= 0.5",
@@ -103,13 +103,13 @@ EXERCISES: tuple[Exercise, ...] = (
     ),
     Exercise(
         "traps",
-        "The two traps: all_to_frontier and hold_all",
+        "The two traps",
         "intermediate",
         (
             "budget simulate --plan out/budget_plan.json --scenario scenarios/fail_local_45m.json "
-            "--policy all_to_frontier --out out/all_to_frontier.json",
+            "--policy all_to_frontier --out out/trap_frontier.json",
             "budget simulate --plan out/budget_plan.json --scenario scenarios/fail_local_45m.json "
-            "--policy hold_all --out out/hold_all.json",
+            "--policy hold_all --out out/trap_hold.json",
         ),
         "all_to_frontier.token_health_min==0 && hold_all.p0_p1_sla_breaches==hold_all.p0_p1_tasks "
         "&& ranked.p0_p1_sla_breaches==0",
@@ -124,7 +124,7 @@ EXERCISES: tuple[Exercise, ...] = (
             "budget drill --budget-spec specs/payment_gateway_85_15.yaml --alerts scenarios/alerts_day_800.jsonl "
             "--outages 15,30,45 --out out/drill.json --csv out/drill.csv --history out/drill_history.jsonl",
             "budget drill --budget-spec specs/payment_gateway_80_20_mid.yaml --alerts scenarios/alerts_day_800.jsonl "
-            "--outages 15,30,45 --out out/drill_mid.json --csv out/drill_mid.csv",
+            "--outages 15,30 --out out/drill_mid.json --csv out/drill_mid.csv",
         ),
         "plan_85_15.token_health_min_15m < 0.6 && plan_80_20_mid.token_health_min_15m >= 0.7 "
         "&& plan_80_20_mid.token_health_min_30m >= 0.5",
