@@ -55,7 +55,11 @@ spec_name = cur.name
 c[0].markdown(f"**Spec** (the current spec)  \n`{cur.name}` · {cur.state}")
 if cur.name != CHAPTER_SPEC:
     c[0].button(
-        f"Use the chapter's {CHAPTER_SPEC}", key="w_drill_chapter_spec", on_click=load_shipped, args=(CHAPTER_SPEC,)
+        f"Make the chapter's {CHAPTER_SPEC} the current spec",
+        key="w_drill_chapter_spec",
+        on_click=load_shipped,
+        args=(CHAPTER_SPEC,),
+        help="Every page then uses it (the Gateway page's outage runs too); pick another in the sidebar to go back.",
     )
 files = alert_files()
 alerts_name = c[1].selectbox(

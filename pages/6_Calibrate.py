@@ -50,7 +50,11 @@ c = st.columns([2, 2])
 c[0].markdown(f"**Base spec** (the current spec)  \n`{cur.name}` · {cur.state}")
 if cur.name != CHAPTER_SPEC:
     c[0].button(
-        f"Use the chapter's {CHAPTER_SPEC}", key="w_cal_chapter_spec", on_click=load_shipped, args=(CHAPTER_SPEC,)
+        f"Make the chapter's {CHAPTER_SPEC} the current spec",
+        key="w_cal_chapter_spec",
+        on_click=load_shipped,
+        args=(CHAPTER_SPEC,),
+        help="Every page then uses it (the Gateway page's outage runs too); pick another in the sidebar to go back.",
     )
 streams = sorted(p.name for p in scenarios_dir().glob("*.jsonl"))
 alerts_name = c[1].selectbox("Alert stream", streams, key="w_cal_alerts")

@@ -11,8 +11,8 @@ from budget.files import parse_json_text
 from budget.gateway import rules_from_text, run
 from budget.keeper import simulate
 from budget.model import ROUTING_POLICIES, scenario_from_document, spec_from_text
-from budget.workbench import DEFAULT_SCENARIO, MAX_UPLOAD_BYTES, scenarios_dir, specs_dir
-from ui import current, need_spec
+from budget.workbench import DEFAULT_SCENARIO, DEFAULT_SPEC, MAX_UPLOAD_BYTES, scenarios_dir, specs_dir
+from ui import current, load_shipped, need_spec
 
 ss = st.session_state
 GATE = specs_dir() / "validation" / "budget_gate.yaml"
@@ -87,6 +87,17 @@ with right:
             f"The 45-minute outage (scenarios/{DEFAULT_SCENARIO}) runs on the current spec, `{cur.name}` "
             f"({cur.state}): pick another in the sidebar."
         )
+        if cur.name != DEFAULT_SPEC:  # e.g. made current by the Drill or Calibrate page's chapter button
+            st.info(
+                f"README exercise 7 runs {DEFAULT_SPEC}, the chapter's 10M plan; the current spec is {cur.name}.",
+                icon=":material/info:",
+            )
+            st.button(
+                f"Make {DEFAULT_SPEC} the current spec",
+                key="w_gate_chapter_spec",
+                on_click=load_shipped,
+                args=(DEFAULT_SPEC,),
+            )
         if need_spec() is not None:
             policy = pick.rsplit(" ", 1)[1]
             try:

@@ -440,6 +440,19 @@ def test_calibrate_asks_before_a_large_sweep():
     assert at.button(key="w_cal_run").disabled
 
 
+def test_the_gateway_page_says_when_exercise_7_is_not_on_the_current_spec():
+    """The Drill's chapter button makes a payment plan every page's current spec; the Gateway page says
+    exercise 7 runs the 10M plan and takes it back in one click."""
+    at = open_page("pages/5_Drill.py")
+    at.button(key="w_drill_chapter_spec").click().run()
+    at.switch_page("pages/7_Gateway.py").run()
+    at.radio(key="w_gate_source").set_value("45-minute outage, policy ranked").run()
+    assert any("README exercise 7 runs budget_network.yaml" in i.value for i in at.info)
+    at.button(key="w_gate_chapter_spec").click().run()
+    assert at.session_state["current"].name == "budget_network.yaml"
+    assert any("PASS" in s.value for s in at.success) and not at.info
+
+
 def test_gateway_page_blocks_the_goodhart_variant():
     at = open_page("pages/7_Gateway.py")
     at.radio(key="w_gate_source").set_value("45-minute outage, policy close_silently").run()

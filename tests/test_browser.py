@@ -369,7 +369,7 @@ def test_a_learners_walk_in_a_real_browser(app_url):
 
         _sidebar_link(page, "Drill").click()
         expect(page.get_by_role("heading", name="Budget drill")).to_be_visible()
-        page.get_by_role("button", name="Use the chapter's payment_gateway_85_15.yaml").click()
+        page.get_by_role("button", name="Make the chapter's payment_gateway_85_15.yaml the current spec").click()
         _idle(page)
         page.get_by_role("button", name="Run drill").click()
         expect(page.get_by_text("falls below the 0.60 guard at 15 min")).to_be_visible()
@@ -378,7 +378,7 @@ def test_a_learners_walk_in_a_real_browser(app_url):
 
         _sidebar_link(page, "Calibrate").click()
         expect(page.get_by_role("heading", name="Calibrate")).to_be_visible()
-        page.get_by_role("button", name="Use the chapter's payment_gateway_80_20_mid.yaml").click()
+        page.get_by_role("button", name="Make the chapter's payment_gateway_80_20_mid.yaml the current spec").click()
         _idle(page)
         page.get_by_role("button", name="Run the sweep").click()
         expect(page.get_by_text("Recommended: frontier")).to_be_visible(timeout=120_000)
