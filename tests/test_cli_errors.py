@@ -223,7 +223,8 @@ def test_a_misspelt_phase_field_says_unknown_field_or_tier(workdir: Path):
     check(
         proc,
         1,
-        r"^budget: error: typo\.yaml:10: phases\.triage\.sla_p59: unknown field or tier \(a phase's fields: sla_p95; "
+        r"^budget: error: typo\.yaml:10: phases\.triage\.sla_p59: unknown field or tier, did you mean sla_p95\? "
+        r"\(a phase's fields: sla_p95; "
         r"the plan's tiers, as its first phase names them: local-coder, frontier-reviewer\)$",
     )
     assert not (workdir / "out" / "p.json").exists()

@@ -87,14 +87,28 @@ def test_a_misspelt_phase_field_is_unknown_not_a_tier_quota(line):
     row = text.splitlines().index(line.replace("sla_p95", "sla_p59")) + 1
     phase = "triage" if "30s" in line else "diagnosis"
     with pytest.raises(
-        BudgetError, match=rf"^x\.yaml:{row}: phases\.{phase}\.sla_p59: unknown field or tier " + PHASE_FIELDS
+        BudgetError,
+        match=rf"^x\.yaml:{row}: phases\.{phase}\.sla_p59: unknown field or tier, did you mean sla_p95\? "
+        + PHASE_FIELDS,
+    ):
+        spec_from_text(text, "x.yaml")
+
+
+def test_a_field_misspelt_in_every_phase_is_unknown_not_a_tier():
+    """sla_p59 in every phase is named by every phase, yet its value is a duration: no tier's quota."""
+    text = TEXTBOOK.replace("sla_p95", "sla_p59")
+    row = next(i for i, ln in enumerate(text.splitlines(), 1) if "sla_p59" in ln)
+    with pytest.raises(
+        BudgetError,
+        match=rf"^x\.yaml:{row}: phases\.triage\.sla_p59: unknown field or tier, did you mean sla_p95\? "
+        + PHASE_FIELDS,
     ):
         spec_from_text(text, "x.yaml")
 
 
 def test_unknown_keys_name_the_declared_tiers_and_the_reserve_s_own_rule():
     declared = TEXTBOOK.replace("phases:", "tiers: [local-coder, frontier-reviewer]\nphases:", 1)
-    with pytest.raises(BudgetError, match=r"triage\.sla_p59: unknown field or tier .*as its tiers: list declares them"):
+    with pytest.raises(BudgetError, match=r"triage\.sla_p59: unknown field or tier.*as its tiers: list declares them"):
         spec_from_text(declared.replace("sla_p95: 30s", "sla_p59: 30s"), "x.yaml")
     reserve = TEXTBOOK.replace("    frontier-reviewer: 0", "    sla_p59: 0")
     with pytest.raises(BudgetError, match=r"control_reserve\.sla_p59: unknown tier \(control_reserve holds only tier"):

@@ -76,8 +76,10 @@ def declared_tiers(doc: Document, declared: object) -> list[str]:
 def _first_row_tiers(phases_raw: dict[Any, Any]) -> list[str]:
     """The tiers of a spec without a ``tiers:`` list: the keys of its first phase, in their order.
 
-    A key of the first phase that holds text (not a number) and that no other phase names is not a
-    tier but a misspelt field (``sla_p59: 30s``): it is left out, and reported as unknown.
+    A key of the first phase that holds a duration (``sla_p59: 30s``), or text that no other phase names,
+    is not a tier but a misspelt field: it is left out, and reported as unknown (with the field it is
+    closest to). A tier's quota written as words elsewhere named (``local-coder: lots``) stays a tier,
+    so its value is what is refused.
     """
     rows = list(phases_raw.values())
     if not rows or not isinstance(rows[0], dict):
@@ -86,8 +88,22 @@ def _first_row_tiers(phases_raw: dict[Any, Any]) -> list[str]:
     return [
         key
         for key, value in rows[0].items()
-        if isinstance(key, str) and key != SLA_KEY and (key in elsewhere or not _is_words(value))
+        if isinstance(key, str)
+        and key != SLA_KEY
+        and not _is_duration(value)
+        and (key in elsewhere or not _is_words(value))
     ]
+
+
+def _is_duration(value: object) -> bool:
+    """Text with a unit that reads as a duration (``30s``, ``10m``): an sla_p95, never a quota."""
+    if not _is_words(value):
+        return False
+    try:
+        parse_duration(value)
+    except BudgetError:
+        return False
+    return True
 
 
 def _is_words(value: object) -> bool:
@@ -101,13 +117,20 @@ def _is_words(value: object) -> bool:
     return False
 
 
-def _unknown_key(phase: str, tiers: list[str], declared: bool) -> str:
+def _unknown_key(phase: str, key: str, tiers: list[str], declared: bool) -> str:
     """Why a key under a phase is refused: neither one of a phase's fields nor one of the plan's tiers."""
     source = "as its tiers: list declares them" if declared else "as its first phase names them"
     listed = f"the plan's tiers, {source}: {', '.join(tiers) or 'none'}"
     if phase == RESERVE:
         return f"unknown tier ({RESERVE} holds only tier quotas; {listed})"
-    return f"unknown field or tier (a phase's fields: {SLA_KEY}; {listed})"
+    return f"unknown field or tier{_did_you_mean(key, [SLA_KEY, *tiers])} (a phase's fields: {SLA_KEY}; {listed})"
+
+
+def _did_you_mean(key: str, names: list[str]) -> str:
+    import difflib
+
+    close = difflib.get_close_matches(key, names, n=1, cutoff=0.75)
+    return f", did you mean {close[0]}?" if close else ""
 
 
 def read_phases(
@@ -134,7 +157,7 @@ def read_phases(
                 raise doc.error(kloc, "tier names must be text")
             _check_name(doc, kloc, key)
             if key not in tiers:
-                raise doc.error(kloc, _unknown_key(name, tiers, declared))
+                raise doc.error(kloc, _unknown_key(name, key, tiers, declared))
             quotas[key] = _int_quota(doc, kloc, value)
         if name == RESERVE:
             if row.get(SLA_KEY) is not None:
