@@ -176,3 +176,29 @@ def test_a_duration_in_the_gates_lines_shows_its_unit():
         '    fail_if FAIL  mttr_p95 > "5m"  (actual 840 s (14.0 min))',
         "FAIL: fast_enough (result)",
     ]
+
+
+def test_a_condition_of_an_idle_check_says_it_is_not_applied():
+    """A check whose if is false fails nothing: a fail_if that holds, or a require that does not, says so."""
+    gate = """checks:
+  - id: busy
+    if:
+      all:
+        - degraded_queue > 100
+    then:
+      fail_if:
+        - token_health_min < 0.60
+      require:
+        - red_button_review == true
+"""
+    verdict = run(
+        rules_from_text(gate, "g.yaml"), {"degraded_queue": 15, "token_health_min": 0.5, "red_button_review": False}
+    )
+    assert verdict.lines() == [
+        "g.yaml: the chapter's format, 1 check",
+        "check busy: not activated",
+        "    if   false  degraded_queue > 100  (actual 15)",
+        "    fail_if true  token_health_min < 0.60  (actual 0.5; not applied: the check is not activated)",
+        "    require miss  red_button_review == true  (actual false; not applied: the check is not activated)",
+        "PASS: 1 evaluated, none failed",
+    ]

@@ -208,10 +208,13 @@ def _detail(o: CheckOutcome) -> list[str]:
     lines = []
     for c in o.when:
         lines.append(f"if   {'true ' if c.ok else 'false'}  {c.text}  (actual {seconds_with_unit(c.text, c.actual)})")
+    idle = "; not applied: the check is not activated"  # a condition that would fail it, were it active
     for c in o.fail_if:
-        mark = "FAIL" if (c.ok and o.activated) else ("hit " if c.ok else "ok  ")
-        lines.append(f"fail_if {mark}  {c.text}  (actual {seconds_with_unit(c.text, c.actual)})")
+        mark = "FAIL" if (c.ok and o.activated) else ("true" if c.ok else "ok  ")
+        why = idle if c.ok and not o.activated else ""
+        lines.append(f"fail_if {mark}  {c.text}  (actual {seconds_with_unit(c.text, c.actual)}{why})")
     for c in o.require:
         mark = "ok  " if c.ok else ("FAIL" if o.activated else "miss")
-        lines.append(f"require {mark}  {c.text}  (actual {seconds_with_unit(c.text, c.actual)})")
+        why = idle if not c.ok and not o.activated else ""
+        lines.append(f"require {mark}  {c.text}  (actual {seconds_with_unit(c.text, c.actual)}{why})")
     return lines
