@@ -138,7 +138,7 @@ def test_calibrate_cli(workdir: Path):
         ],
         workdir,
     )
-    assert empty.returncode == 2 and "budget: error: --reserves '': the range is empty" in empty.stderr
+    assert empty.returncode == 2 and "budget calibrate: usage error: --reserves '': the range is empty" in empty.stderr
     assert not (workdir / "x.csv").exists()
 
 

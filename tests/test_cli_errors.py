@@ -228,3 +228,15 @@ def test_a_misspelt_phase_field_says_unknown_field_or_tier(workdir: Path):
         r"the plan's tiers, as its first phase names them: local-coder, frontier-reviewer\)$",
     )
     assert not (workdir / "out" / "p.json").exists()
+
+
+def test_a_flag_value_read_late_is_worded_as_the_parsers_own_usage_errors(workdir: Path):
+    """--queue is checked by the parser, --expect-split by the command: one wording for both."""
+    early = run_cli(["compile", "--budget-spec", "specs/budget_network.yaml", "--out", "out/p.json", "--nope"], workdir)
+    late = run_cli(
+        ["compile", "--budget-spec", "specs/budget_network.yaml", "--out", "out/p.json", "--expect-split", "90/1x"],
+        workdir,
+    )
+    for proc in (early, late):
+        check(proc, 2, r"^budget compile: usage error: .* \(see budget compile --help\)$")
+    assert "--expect-split: split '90/1x': must be percentages like 90/10" in late.stderr

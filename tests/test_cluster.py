@@ -67,6 +67,7 @@ def test_an_unreachable_scheduler_is_one_line_and_exit_2(workdir: Path):
     proc = run_cli([*args, "--scheduler", f"tcp://127.0.0.1:{port}"], workdir)
     assert proc.returncode == 2
     assert proc.stderr.splitlines() == [
-        f"budget: error: --scheduler tcp://127.0.0.1:{port}: cannot reach a Dask scheduler (Connection refused)"
+        f"budget calibrate: usage error: --scheduler tcp://127.0.0.1:{port}: "
+        "cannot reach a Dask scheduler (Connection refused) (see budget calibrate --help)"
     ]
     assert not (workdir / "r.csv").exists() and not (workdir / "r.yaml").exists()

@@ -144,7 +144,8 @@ def test_markdown_errors_point_at_the_markdown_line(fx: Path):
     assert proc.returncode == 2
     assert (
         proc.stderr.strip()
-        == "budget: error: v.md:9: invariants[0].operator: unknown operator '=~' (use < <= > >= == !=)"
+        == "budget validate: usage error: v.md:9: invariants[0].operator: unknown operator '=~' (use < <= > >= == !=) "
+        "(see budget validate --help)"
     )
     (fx / "none.md").write_text("# no rules here\n\n    indented code\n")
     assert "no ```yaml fenced block" in validate(fx, "new_metrics_good.json", rules="none.md").stderr
