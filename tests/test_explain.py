@@ -105,7 +105,10 @@ def test_drill_explain_names_the_guard_that_stopped_failover(workdir: Path):
     text = "\n".join(lines)
     assert "was stopped by the token_health guard: guard: token_health 0.59 < 0.60" in text
     assert "token_health_min 0.5785 (shown 0.57)" in text
-    assert "token_health_min>=0.60 && silent_p0==0: 0 of 2 clauses hold" in text
+    assert (
+        "token_health_min>=0.60 && silent_p0==0 (the drill's: the plan's guard, and no P0 closed without "
+        "escalation): 0 of 2" in text
+    )
 
 
 def test_the_readmes_explain_transcript_is_what_the_command_prints():

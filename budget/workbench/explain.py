@@ -254,13 +254,17 @@ def chapter_query(result: dict[str, Any]) -> str:
     )
 
 
-def _composite(result: dict[str, Any], query: str | None) -> tuple[str, ...]:
+def _composite(result: dict[str, Any], query: str | None, origin: str | None) -> tuple[str, ...]:
+    """Why the query must be read whole; ``origin`` says where a query the learner did not write comes from."""
     text = query or chapter_query(result)
+    if query is None:
+        origin = "the chapter's query, with this run's counts"
+    said = f" ({origin})" if origin else ""
     outcome = evaluate(text, result)
     held = sum(1 for c in outcome.clauses if c.ok)
     n = len(outcome.clauses)
     out = [
-        f"{text}: {held} of {n} clauses hold, so the query "
+        f"{text}{said}: {held} of {n} clauses hold, so the query "
         + ("holds." if outcome.ok else "fails: " + ", ".join(c.text for c in outcome.clauses if not c.ok) + ".")
     ]
     if "silent_p0" in text:
@@ -279,9 +283,16 @@ def _composite(result: dict[str, Any], query: str | None) -> tuple[str, ...]:
 
 
 def explain_result(
-    result: dict[str, Any], spec: BudgetSpec | None = None, query: str | None = None, guard: float | None = None
+    result: dict[str, Any],
+    spec: BudgetSpec | None = None,
+    query: str | None = None,
+    guard: float | None = None,
+    query_origin: str | None = None,
 ) -> Explanation:
-    """Explain a simulate result (it needs its ``decisions``; ``spec`` adds the backlog's arithmetic)."""
+    """Explain a simulate result (it needs its ``decisions``; ``spec`` adds the backlog's arithmetic).
+
+    ``query``: the composite query to read (the chapter's, with the run's counts, when None);
+    ``query_origin``: where a query the learner did not write comes from (said beside it)."""
     decisions = result.get("decisions") or []
     limit = result["alert_threshold"] if guard is None else guard
     return Explanation(
@@ -290,9 +301,12 @@ def explain_result(
             ("the rest", _rest(result, decisions)),
             ("token_health", _health(result, decisions, spec)),
             ("the floor", _floor(result, limit)),
-            ("the composite query", _composite(result, query)),
+            ("the composite query", _composite(result, query, query_origin)),
         )
     )
+
+
+DRILL_QUERY_ORIGIN = "the drill's: the plan's guard, and no P0 closed without escalation"
 
 
 def drill_query(guard: float) -> str:
@@ -319,6 +333,6 @@ def explain_drill(
     results = [r.to_dict() for r in simulate_shared(runs)]
     guard = drill.fail_under
     return [
-        (minutes, explain_result(r, spec, query=drill_query(guard), guard=guard))
+        (minutes, explain_result(r, spec, query=drill_query(guard), guard=guard, query_origin=DRILL_QUERY_ORIGIN))
         for minutes, r in zip(plan, results, strict=True)
     ]
