@@ -226,6 +226,12 @@ def test_a_link_to_a_compare_tab_opens_that_tab(app_url):
         expect(page.get_by_role("heading", name="The three policies on the 45-minute outage")).to_be_visible()
         expect(page.get_by_role("tab", name="Three policies")).to_have_attribute("aria-selected", "true")
         expect(page.get_by_role("heading", name="The chapter: 15 min vs 45 min vs the 5M budget")).to_have_count(0)
+        # on a phone the legends wrap under the plot, which keeps its height (it was squeezed to a band)
+        page.set_viewport_size({"width": 390, "height": 844})
+        page.wait_for_timeout(800)
+        svg = "[data-testid=stMain] [data-testid=stVegaLiteChart] svg"
+        page.wait_for_selector(svg)
+        assert page.evaluate(f"() => document.querySelector('{svg}').getBoundingClientRect().height") >= 400
         browser.close()
 
 

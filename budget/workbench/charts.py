@@ -18,6 +18,12 @@ GUARD_COLOUR = "#ff7f0e"
 FLOOR_COLOUR = "#222222"
 
 
+# the chart fits the page's width; its height is the plot's, with the title, axes and legends added below:
+# Streamlit's default ("fit") squeezes all of them into the given height, and a legend that wraps on a
+# 390 px screen left the plot a band of some 80 px
+FIT_WIDTH = alt.AutoSizeParams(type="fit-x", contains="padding")
+
+
 def _times(rows: list[dict[str, Any]]) -> pd.Series:
     """Clock times as datetimes; ``00:30+1d`` (past midnight of a replayed day) lands on the next day."""
     out = []
@@ -79,7 +85,7 @@ def health_chart(result: dict[str, Any], title: str = "token_health per minute")
     band = _outage_band(result)
     if band is not None:
         layers.insert(0, band)
-    return alt.layer(*layers).properties(title=title, height=280)
+    return alt.layer(*layers).properties(title=title, height=220, autosize=FIT_WIDTH)
 
 
 def _reference_lines(guard: float) -> alt.Chart:
@@ -98,7 +104,8 @@ def _reference_lines(guard: float) -> alt.Chart:
                 "line:N",
                 title="lines",
                 scale=alt.Scale(domain=names, range=[GUARD_COLOUR, FLOOR_COLOUR]),
-                legend=alt.Legend(orient="bottom"),
+                # one under the other: beside the runs' legend a 390 px screen has no room for them in a row
+                legend=alt.Legend(orient="bottom", columns=1),
             ),
         )
     )
@@ -131,10 +138,10 @@ def queue_chart(result: dict[str, Any]) -> alt.Chart:
         .encode(
             x=alt.X("time:T", title="time of day (HH:MM)", axis=alt.Axis(format="%H:%M")),
             y=alt.Y("tasks:Q", title="tasks (count)"),
-            color=alt.Color("queue:N", title="queue", legend=alt.Legend(orient="bottom")),
+            color=alt.Color("queue:N", title="queue", legend=alt.Legend(orient="bottom", columns=2)),
             tooltip=[alt.Tooltip("time:T", format="%H:%M"), "queue:N", "tasks:Q"],
         )
-        .properties(title="tasks per queue, minute by minute", height=320)
+        .properties(title="tasks per queue, minute by minute", height=240, autosize=FIT_WIDTH)
     )
 
 
@@ -158,7 +165,7 @@ def overlay_health_chart(
                 "run:N",
                 title="run",
                 scale=_run_colours(list(runs)),
-                legend=alt.Legend(orient="bottom", columns=2, labelLimit=320),
+                legend=alt.Legend(orient="bottom", columns=1, labelLimit=320),
             ),
             tooltip=["run:N", alt.Tooltip("minute:Q", title="minute"), alt.Tooltip("token_health:Q", format=".4f")],
         )
@@ -166,7 +173,7 @@ def overlay_health_chart(
     return (
         alt.layer(lines, _reference_lines(guard))
         .resolve_scale(color="independent", strokeDash="independent")
-        .properties(title=title, height=320)
+        .properties(title=title, height=240, autosize=FIT_WIDTH)
     )
 
 
@@ -213,7 +220,7 @@ def drill_health_chart(drill: dict[str, Any], focus: bool = True) -> alt.LayerCh
     return (
         alt.layer(lines, _reference_lines(guard))
         .resolve_scale(color="independent", strokeDash="independent")
-        .properties(title=f"token_health per outage length{window}", height=340)
+        .properties(title=f"token_health per outage length{window}", height=260, autosize=FIT_WIDTH)
     )
 
 
@@ -228,7 +235,7 @@ def flow_chart(per_hour: list[int]) -> alt.Chart:
             y=alt.Y("alerts:Q", title="alerts per hour"),
             tooltip=["hour:O", "alerts:Q"],
         )
-        .properties(title="alert flow over the day", height=220)
+        .properties(title="alert flow over the day", height=180, autosize=FIT_WIDTH)
     )
 
 

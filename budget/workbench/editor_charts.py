@@ -22,7 +22,7 @@ def quota_chart(table: QuotaTable) -> alt.Chart:
         .encode(
             y=alt.Y("phase:N", sort=table.names(), title=None, axis=alt.Axis(labelOverlap=False, labelLimit=160)),
             x=alt.X("sum(tokens):Q", title="tokens per day", axis=alt.Axis(format="~s")),
-            color=alt.Color("tier:N", sort=list(table.tiers), legend=alt.Legend(orient="bottom")),
+            color=alt.Color("tier:N", sort=list(table.tiers), legend=alt.Legend(orient="bottom", columns=2)),
             order=alt.Order("tier_order:Q"),
             tooltip=["phase:N", "tier:N", alt.Tooltip("tokens:Q", format=",d")],
         )
@@ -49,7 +49,9 @@ def sum_chart(table: QuotaTable, check: TableCheck) -> alt.LayerChart | alt.Face
             ),
             y=alt.Y("what:N", title=None),
             # the legend under the bar: at 390 px a legend at the right leaves the bar no room
-            color=alt.Color("tier:N", sort=list(table.tiers), legend=alt.Legend(orient="bottom", title="tier")),
+            color=alt.Color(
+                "tier:N", sort=list(table.tiers), legend=alt.Legend(orient="bottom", title="tier", columns=2)
+            ),
             order=alt.Order("order:Q"),
             tooltip=["tier:N", alt.Tooltip("tokens:Q", format=",d")],
         )
