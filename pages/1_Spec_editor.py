@@ -378,5 +378,8 @@ if spec is not None:
         if no.button("Keep the file", key="w_spec_overwrite_no"):
             ss.pop("spec_save_ask")
             st.info("Nothing written: save under another name.")
+else:
+    st.subheader("Compile and save")
+    st.caption("They come back once the spec is valid: fix what is marked above, or Undo.")
 
 st.caption("sla_p95 accepts 30s, 10m, 2h or seconds. control_reserve is the insurance layer, not a phase.")

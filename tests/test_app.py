@@ -125,6 +125,7 @@ def test_editing_a_quota_breaks_the_sum_the_table_stays_and_moving_quota_fixes_i
     assert not at.exception
     assert any("difference +500,000" in e.value for e in at.error)
     assert metric(at, "quota sum − daily budget") == "+500,000"
+    assert "They come back once the spec is valid" in texts(at)  # compile and save, hidden while invalid
     assert any(e.key == table_key(at) for e in at.dataframe)  # the table is still there
     assert at.session_state["current"].state == "invalid"
     fresh = AppTest.from_file(APP, default_timeout=60)  # the sidebar as a first run draws it (AppTest
