@@ -148,12 +148,28 @@ def cmd_simulate(args: argparse.Namespace) -> int:
         f"silent_p0 {result['silent_p0']:.2f}, SLA breaches "
         + ", ".join(f"{k} {v}" for k, v in result["sla_breaches"].items())
     )
+    recovery = result.get("recovery") or {}
+    if recovery.get("mode", "instant") != "instant":  # a return scenario: what the tier's return did
+        print(return_line(recovery))
     if args.explain:
         from budget.workbench import explain_result
 
         for line in explain_result(result, spec).lines():
             print(line)
     return EXIT_OK
+
+
+def return_line(recovery: dict[str, Any]) -> str:
+    """``return staged: second dip 0.00, 0 relapses; 3 stages (11:30, 11:44, 11:49)``."""
+    from budget.files import count_of
+
+    relapses, stages = recovery.get("relapses") or [], recovery.get("stages") or []
+    line = f"return {recovery['mode']}: second dip {recovery['second_dip']:.2f}, {count_of(len(relapses), 'relapse')}"
+    if relapses:
+        line += " (" + "; ".join(f"{r['tier']} down again at {r['time']}" for r in relapses) + ")"
+    if stages:
+        line += f"; {count_of(len(stages), 'stage')} (" + ", ".join(st["time"] for st in stages) + ")"
+    return line
 
 
 def load_result(path: str) -> dict[str, Any]:
