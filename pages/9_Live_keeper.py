@@ -61,10 +61,19 @@ if view is not None:
         + "\n".join(f"- {k}: {n}" for k, n in sorted(view.decisions.items()))
     )
     failed = "".join(f"\n- {k}: {n} sent, the upstream failed" for k, n in sorted(view.failed_by_tier.items()))
+    probes: dict[str, list[int]] = {}  # a tier -> [probes, answered]: the keeper's own one-token calls
+    for event in view.tier_events:
+        if event["event"].startswith("probe"):
+            counts = probes.setdefault(event["tier"], [0, 0])
+            counts[0] += 1
+            counts[1] += event["event"] == "probe answered"
+    asked = "".join(f"\n- {k}: {n} probed, {a} answered" for k, (n, a) in sorted(probes.items()))
     cols[1].markdown(
-        "**Requests served, per tier** (the upstream answered)\n\n"
-        + ("\n".join(f"- {k}: {n}" for k, n in sorted(view.served_by_tier.items())) or "- none")
+        "**Calls the upstreams got, per tier** (requests served, requests the upstream failed, and the "
+        "keeper's probes of a tier it took down)\n\n"
+        + ("\n".join(f"- {k}: {n} served" for k, n in sorted(view.served_by_tier.items())) or "- none served")
         + failed
+        + asked
     )
     cols[2].markdown(
         "**Tokens the upstreams reported**\n\n"

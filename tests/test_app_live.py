@@ -52,3 +52,26 @@ def test_a_file_that_is_no_keeper_state_is_one_line(tmp_path: Path, monkeypatch:
     assert not at.exception
     assert len(at.error) == 1 and "\n" not in at.error[0].value
     assert bad.read_text() == "not a database\n"
+
+
+def test_the_keepers_probes_are_counted_beside_the_requests(tmp_path: Path, monkeypatch: pytest.MonkeyPatch):
+    """What the upstream got adds up on the page: served, failed, and the keeper's own probes of a down tier."""
+    from budget.model import load_spec
+    from budget.traffic.live import LiveKeeper, SqliteStore
+    from tests.conftest import ROOT
+    from tests.live_helpers import ELEVEN
+
+    state = chapter_live_day(tmp_path)
+    spec_path = ROOT / "specs" / "budget_network.yaml"
+    now = [ELEVEN + 10 * 60]
+    keeper = LiveKeeper(
+        load_spec(spec_path), SqliteStore(str(state)), lambda: now[0], 120, "instant", spec_path.read_text()
+    )
+    keeper.probed("local-coder", False, "upstream 500")
+    now[0] += 60
+    keeper.probed("local-coder", True, "200")
+    monkeypatch.setenv("BUDGET_KEEPER_STATE", str(state))
+    at = open_page("pages/9_Live_keeper.py")
+    at.button(key="lk_read").click().run(timeout=120)
+    assert not at.exception and not at.error
+    assert "local-coder: 2 probed, 1 answered" in texts(at)
