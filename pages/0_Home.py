@@ -52,6 +52,10 @@ if top[0].button(
         _run([ex.key for ex in EXERCISES])
 done = sum(1 for ex in EXERCISES if not isinstance(runs.get(ex.key), (str, type(None))) and runs[ex.key].ok)
 top[1].progress(done / len(EXERCISES), text=f"{done} of {len(EXERCISES)} exercises pass")
+st.caption(
+    "The commands run for real, in a scratch copy of the project: your out/ folder and capstone note are left "
+    "as they are. Type them in a terminal (the README's order) to keep their files."
+)
 
 for ex in EXERCISES:
     run = runs.get(ex.key)
