@@ -179,6 +179,7 @@ frame = pd.DataFrame(editor_rows(table, check), columns=[PHASE, *table.tiers, SL
 styled = frame.style.map(
     lambda v: "background-color: #fde0dd; color: #8b0000" if str(v).startswith("⚠") else "", subset=[CHECK]
 )
+all_ok = all(str(v) == "ok" for v in frame[CHECK])
 table_key = f"w_spec_table_{cur.revision}"
 st.data_editor(
     styled,
@@ -199,7 +200,10 @@ st.data_editor(
         },
         SLA_KEY: st.column_config.TextColumn("sla_p95", help="30s, 10m, 2h or seconds; none for control_reserve"),
         ROW_TOTAL: st.column_config.NumberColumn("row total", help="tokens per day", format="localized"),
-        CHECK: st.column_config.TextColumn("check", width="medium", help="what breaks a rule in the row"),
+        # narrow while every row is ok: with three tiers a medium "ok" column pushed the row total off at 1280 px
+        CHECK: st.column_config.TextColumn(
+            "check", width="small" if all_ok else "medium", help="what breaks a rule in the row"
+        ),
     },
 )
 

@@ -409,3 +409,30 @@ def test_a_learners_walk_in_a_real_browser(app_url):
     note = (work / "capstone" / "budget-note.md").read_text()
     assert "## high_memory_usage" in note
     assert 'effect: "2 tasks go to frontier-reviewer, 18 remain degraded/manual"' in note
+
+
+def test_a_three_tier_table_shows_every_column_at_1280(app_url):
+    """The Spec editor's table of a three-tier plan fits the page at 1280 px: the row total is not cut."""
+    from playwright.sync_api import sync_playwright
+
+    url, _ = app_url
+    with sync_playwright() as pw:
+        browser = pw.chromium.launch(executable_path=CHROMIUM, args=BROWSER_ARGS)
+        page = browser.new_page(viewport={"width": 1280, "height": 1200})
+        page.set_default_timeout(30_000)
+        page.goto(f"{url}/Spec_editor")
+        _idle(page)
+        picker = page.locator("[data-testid=stSidebar] [data-testid=stSelectbox]")
+        picker.click()
+        page.get_by_role("option", name="payment_gateway_80_20_mid", exact=True).click()
+        _idle(page)
+        page.get_by_text("payment_gateway_80_20_mid.yaml is valid").wait_for()
+        grid = page.locator("[data-testid=stMain] .dvn-scroller").first
+        grid.wait_for()
+        page.wait_for_timeout(500)
+        width, shown = grid.evaluate("s => [s.scrollWidth, s.clientWidth]")
+        assert width <= shown, (width, shown)
+        picker.click()  # back to the plan the other tests start from
+        page.get_by_role("option", name="budget_network", exact=True).click()
+        _idle(page)
+        browser.close()
