@@ -112,8 +112,14 @@ try:
     if base is not None:
         per_run = seconds_per_drill_run(cur.text, cur.name, alerts_name)
         estimate = sweep_estimate(len(variants), len(OUTAGES), per_run)
+        on_chapter = cur.name == CHAPTER_SPEC
         st.caption(
-            "The default sweep is `budget calibrate`'s (the README's exercise 8)."
+            (
+                "The default sweep is `budget calibrate`'s (the README's exercise 8)."
+                if on_chapter
+                else f"The default sweep is `budget calibrate`'s, on {cur.name}: the README's exercise 8 sweeps "
+                f"{CHAPTER_SPEC} (the button above makes it the current spec)."
+            )
             if not flags
             else f"This sweep differs from `budget calibrate`'s default: {' '.join(flags)}."
         )

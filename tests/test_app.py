@@ -375,7 +375,10 @@ def test_drill_page_broken_upload_shows_the_error():
 
 def test_calibrate_sweeps_marks_the_plan_and_makes_it_the_current_spec():
     at = open_page("pages/6_Calibrate.py")
+    # on another plan, the page says exercise 8's default sweep is of the chapter's
+    assert "the README's exercise 8 sweeps payment_gateway_80_20_mid.yaml" in texts(at)
     at.button(key="w_cal_chapter_spec").click().run()
+    assert "The default sweep is `budget calibrate`'s (the README's exercise 8)." in texts(at)
     at.multiselect(key="w_cal_reserves").set_value([2_000_000]).run()
     at.slider(key="w_cal_shares").set_value((15, 20)).run()
     assert "about" in texts(at)  # the estimate
