@@ -31,9 +31,12 @@ pick = st.selectbox(
 )
 if st.button("Read the live day", type="primary", key="lk_read"):
     st.session_state.pop("lk_view", None)
-    if not state.startswith("redis://") and not Path(state).is_file():
-        st.session_state["lk_error"] = (
-            f"No keeper state at {state} yet: run `python -m budget.traffic.live demo` (it keeps one there)."
+    st.session_state.pop("lk_error", None)
+    st.session_state.pop("lk_none", None)
+    if not state.startswith("redis://") and not Path(state).is_file():  # nothing yet: the usual first visit
+        st.session_state["lk_none"] = (
+            f"No keeper state at {state} yet: run `python -m budget.traffic.live demo` (it keeps one there; "
+            "README section 11)."
         )
     else:
         try:
@@ -44,6 +47,8 @@ if st.button("Read the live day", type="primary", key="lk_read"):
 
 if st.session_state.get("lk_error"):
     st.error(st.session_state["lk_error"])
+if st.session_state.get("lk_none"):
+    st.info(st.session_state["lk_none"], icon=":material/info:")
 view = st.session_state.get("lk_view")
 if view is not None:
     st.markdown(f"**Plan the keeper ran:** {view.plan} · **simulated beside it:** {view.scenario}")

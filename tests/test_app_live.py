@@ -39,8 +39,11 @@ def test_no_state_yet_says_how_to_make_one(tmp_path: Path, monkeypatch: pytest.M
     at.button(key="lk_read").click().run()
     assert not at.exception
     missing = tmp_path / "none.sqlite"
-    said = f"No keeper state at {missing} yet: run `python -m budget.traffic.live demo` (it keeps one there)."
-    assert [e.value for e in at.error] == [said]
+    said = (
+        f"No keeper state at {missing} yet: run `python -m budget.traffic.live demo` (it keeps one there; "
+        "README section 11)."
+    )
+    assert [i.value for i in at.info] == [said] and not at.error  # the usual first visit, not an error
 
 
 def test_a_file_that_is_no_keeper_state_is_one_line(tmp_path: Path, monkeypatch: pytest.MonkeyPatch):
