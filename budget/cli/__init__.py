@@ -149,11 +149,8 @@ def _run(argv: list[str] | None) -> tuple[str, int]:
 def _command(command: str, args: argparse.Namespace) -> int:
     try:
         return int(_handler(command)(args))
-    except UsageError as exc:  # a flag's value it cannot read: worded as the parser words its own
+    except (QueryError, UsageError) as exc:  # a flag's value, or a query, it cannot read: as the parser says its own
         say_error(f"budget {command}: usage error: {exc} (see budget {command} --help)")
-        return EXIT_USAGE
-    except QueryError as exc:  # a query that cannot be read, from a flag or a rules file (which it names)
-        say_error(f"budget: error: {exc}")
         return EXIT_USAGE
     except BudgetError as exc:
         say_error(f"budget: error: {exc}")
