@@ -8,6 +8,7 @@ or BUDGET_LITELLM naming its `litellm`). Bounded: a fixed number of requests, al
 from __future__ import annotations
 
 import copy
+import os
 import sys
 import tempfile
 import time
@@ -18,6 +19,9 @@ from typing import Any
 import yaml
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+# litellm, imported here to time the callback in process, would fetch its model cost map from GitHub:
+# its own copy is enough (the proxies started below are given the same setting)
+os.environ.setdefault("LITELLM_LOCAL_MODEL_COST_MAP", "True")
 
 from budget.model import load_spec  # noqa: E402
 from budget.traffic import endpoint_prefixes, litellm_yaml  # noqa: E402
@@ -82,7 +86,6 @@ def callback_share(tmp: Path) -> None:
     """The callback's own work per served request, as the proxy calls it: the pre-call hook (the decision,
     its reservation and log) and the success event (the usage reconciled); in process, on SQLite."""
     import asyncio
-    import os
     from types import SimpleNamespace
 
     os.environ.update(BUDGET_KEEPER_SPEC=str(ROOT / SPEC), BUDGET_KEEPER_STATE=str(tmp / "callback.db"))

@@ -1,11 +1,16 @@
 from __future__ import annotations
 
+import os
 import shutil
 import subprocess
 import sys
 from pathlib import Path
 
 import pytest
+
+# a test that imports litellm in process (the keeper's callback) must not fetch litellm's model cost map
+# from GitHub: its own copy is enough, and the tests send nothing beyond 127.0.0.1
+os.environ.setdefault("LITELLM_LOCAL_MODEL_COST_MAP", "True")
 
 ROOT = Path(__file__).resolve().parents[1]
 REFERENCE = ROOT.parent / "shared" / "reference"
