@@ -219,9 +219,9 @@ def font_links(static: Path) -> list[str]:
     return links
 
 
-def page_preloads(static: Path, shown: dict[str, tuple[str, ...]]) -> dict[str, list[str]]:
-    """Each page's URL path -> the files (under static/js) of the elements its first view shows."""
-    files = element_files(static)
+def page_preloads(files: dict[str, list[str]], shown: dict[str, tuple[str, ...]]) -> dict[str, list[str]]:
+    """Each page's URL path -> the files (under static/js) of the elements its first view shows, from
+    ``element_files``."""
     preloads: dict[str, list[str]] = {}
     for path, kinds in sorted(shown.items()):
         wanted: list[str] = []
@@ -261,7 +261,8 @@ def head_script(preloads: dict[str, list[str]], base: str, config: dict[str, Any
     import json
 
     files = sorted({name for names in preloads.values() for name in names})
-    index = {path: [files.index(n) for n in names] for path, names in preloads.items()}
+    at = {name: i for i, name in enumerate(files)}
+    index = {path: [at[n] for n in names] for path, names in preloads.items()}
     data = json.dumps({"base": base, "files": files, "pages": index, "host": config}, separators=(",", ":"))
     data = data.replace("</", "<\\/")  # nothing in it may close the script
     return (
@@ -289,12 +290,13 @@ def announce_elements(shown: dict[str, tuple[str, ...]] | None = None) -> Path |
     static = Path(file_util.get_static_dir())
     try:
         html = (static / "index.html").read_text(encoding="utf-8")
-        preloads = page_preloads(static, SHOWN if shown is None else shown)
+        files = element_files(static)
         fonts = font_links(static)
     except (OSError, ValueError):
         return None
-    if not element_files(static) or "<head>" not in html or "</head>" not in html:
+    if not files or "<head>" not in html or "</head>" not in html:
         return None
+    preloads = page_preloads(files, SHOWN if shown is None else shown)
     base = "/" + str(config.get_option("server.baseUrlPath") or "").strip("/")
     script = head_script(preloads, base.rstrip("/"), host_config())
     served = html.replace("<head>", "<head>\n" + script, 1).replace("</head>", "\n".join(fonts) + "\n</head>", 1)

@@ -165,7 +165,7 @@ def test_each_page_announces_the_code_of_what_it_shows_and_nothing_twice() -> No
     static = _streamlit_static()
     html = (static / "index.html").read_text(encoding="utf-8")
     shown = {"": ("text_input", "title"), "Compare": ("dataframe", "text_input", "vega_lite_chart")}
-    preloads = serve.page_preloads(static, shown)
+    preloads = serve.page_preloads(serve.element_files(static), shown)
     assert any(n.startswith("TextInput.") for n in preloads[""])
     assert not any(n.startswith(("DataFrame.", "ArrowVegaLiteChart.")) for n in preloads[""])
     for element in ("TextInput", "DataFrame", "ArrowVegaLiteChart"):
@@ -189,7 +189,7 @@ def test_the_served_head_adds_the_script_and_font_and_every_other_file_is_stream
     folder = serve.announce_elements(shown)
     assert folder is not None and file_util.get_static_dir() == str(folder)
     served = (folder / "index.html").read_text(encoding="utf-8")
-    script = serve.head_script(serve.page_preloads(static, shown), "", serve.host_config())
+    script = serve.head_script(serve.page_preloads(serve.element_files(static), shown), "", serve.host_config())
     fonts = "\n".join(serve.font_links(static)) + "\n"
     assert served.replace(script + "\n", "", 1).replace(fonts, "", 1) == (static / "index.html").read_text(
         encoding="utf-8"
