@@ -66,13 +66,7 @@ if view is not None:
         + "\n".join(f"- {k}: {n}" for k, n in sorted(view.decisions.items()))
     )
     failed = "".join(f"\n- {k}: {n} sent, the upstream failed" for k, n in sorted(view.failed_by_tier.items()))
-    probes: dict[str, list[int]] = {}  # a tier -> [probes, answered]: the keeper's own one-token calls
-    for event in view.tier_events:
-        if event["event"].startswith("probe"):
-            counts = probes.setdefault(event["tier"], [0, 0])
-            counts[0] += 1
-            counts[1] += event["event"] == "probe answered"
-    asked = "".join(f"\n- {k}: {n} probed, {a} answered" for k, (n, a) in sorted(probes.items()))
+    asked = "".join(f"\n- {k}: {n} probed, {a} answered" for k, (n, a) in view.probes_by_tier.items())
     cols[1].markdown(
         "**Calls the upstreams got, per tier** (requests served, requests the upstream failed, and the "
         "keeper's probes of a tier it took down)\n\n"

@@ -42,6 +42,16 @@ class LiveView:
     tier_events: list[dict[str, Any]] = field(default_factory=list)  # tiers down and up, probes
     why: Explanation | None = None  # the live day explained as --explain explains a simulated run
 
+    @property
+    def probes_by_tier(self) -> dict[str, tuple[int, int]]:
+        """Each tier the keeper probed (its own one-token calls to a tier it took down): (probes, answered)."""
+        counts: dict[str, tuple[int, int]] = {}
+        for event in self.tier_events:
+            if event["event"].startswith("probe"):
+                n, answered = counts.get(event["tier"], (0, 0))
+                counts[event["tier"]] = (n + 1, answered + (event["event"] == "probe answered"))
+        return dict(sorted(counts.items()))
+
 
 def _figure(result: dict[str, Any], key: str) -> str:
     """One figure as the table shows it: text (a column of counts and health figures together is text to
