@@ -163,6 +163,14 @@ PAGE_PATHS = ["", "Spec_editor", "Simulator", "Compare", "Budget_note", "Drill",
 BROWSER_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run", "--disable-background-networking"]
 
 
+def _open(pw, width: int, height: int):  # type: ignore[no-untyped-def]
+    """Chromium and a page of ``width`` x ``height`` px, waiting up to 30 s for what a test expects."""
+    browser = pw.chromium.launch(executable_path=CHROMIUM, args=BROWSER_ARGS)
+    page = browser.new_page(viewport={"width": width, "height": height})
+    page.set_default_timeout(30_000)
+    return browser, page
+
+
 def test_a_first_visit_to_any_page_draws_the_app_around_it(app_url):
     """On a just-started server, /Simulator first: the sidebar (learner, current spec) and the named pages.
 
@@ -173,9 +181,7 @@ def test_a_first_visit_to_any_page_draws_the_app_around_it(app_url):
 
     url, _ = app_url
     with sync_playwright() as pw:
-        browser = pw.chromium.launch(executable_path=CHROMIUM, args=BROWSER_ARGS)
-        page = browser.new_page(viewport={"width": 1280, "height": 900})
-        page.set_default_timeout(30_000)
+        browser, page = _open(pw, 1280, 900)
         page.goto(url + "/Simulator")
         expect(page.get_by_role("heading", name="Simulator")).to_be_visible()
         expect(page.get_by_text("Current spec (every page uses it)")).to_be_visible()
@@ -219,9 +225,7 @@ def test_a_link_to_a_compare_tab_opens_that_tab(app_url):
 
     url, _ = app_url
     with sync_playwright() as pw:
-        browser = pw.chromium.launch(executable_path=CHROMIUM, args=BROWSER_ARGS)
-        page = browser.new_page(viewport={"width": 1280, "height": 900})
-        page.set_default_timeout(30_000)
+        browser, page = _open(pw, 1280, 900)
         page.goto(f"{url}/Compare?section=Three+policies")
         expect(page.get_by_role("heading", name="The three policies on the 45-minute outage")).to_be_visible()
         expect(page.get_by_role("tab", name="Three policies")).to_have_attribute("aria-selected", "true")
@@ -265,9 +269,7 @@ def test_no_page_scrolls_sideways_on_a_phone(app_url):
     SHOTS.mkdir(parents=True, exist_ok=True)
     wide = {}
     with sync_playwright() as pw:
-        browser = pw.chromium.launch(executable_path=CHROMIUM, args=BROWSER_ARGS)
-        page = browser.new_page(viewport={"width": 390, "height": 900})
-        page.set_default_timeout(30_000)
+        browser, page = _open(pw, 390, 900)
         for path in PAGE_PATHS:
             page.goto(f"{url}/{path}")
             page.locator("[data-testid=stMain] h1").first.wait_for()
@@ -417,9 +419,7 @@ def test_a_three_tier_table_shows_every_column_at_1280(app_url):
 
     url, _ = app_url
     with sync_playwright() as pw:
-        browser = pw.chromium.launch(executable_path=CHROMIUM, args=BROWSER_ARGS)
-        page = browser.new_page(viewport={"width": 1280, "height": 1200})
-        page.set_default_timeout(30_000)
+        browser, page = _open(pw, 1280, 1200)
         page.goto(f"{url}/Spec_editor")
         _idle(page)
         picker = page.locator("[data-testid=stSidebar] [data-testid=stSelectbox]")
