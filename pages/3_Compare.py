@@ -134,7 +134,6 @@ st.caption(
     "prediction beside the actual value."
 )
 
-chapter: Runs = (CHAPTER_VARIANTS, spec_texts(list(CHAPTER_VARIANTS)))
 # one section at a time: only the open tab's runs are drawn (a first visit draws the chapter's alone, some
 # 0.4 s less than the four sections' tables and charts); the open tab is in the page's address
 # (/Compare?section=Three+policies), so a reload or a link (Home's, for the traps) opens it
@@ -205,7 +204,7 @@ with tabs[1]:
             if vrows:
                 show_runs(
                     vrows,
-                    (chapter, mine),
+                    ((CHAPTER_VARIANTS, spec_texts(list(CHAPTER_VARIANTS))), mine),  # the chapter's runs and yours
                     # prediction against the run: the counts are under "All columns" (the label needs the room)
                     ["variant", "predicted", "token_health_min", "prediction_error", "guard"],
                     "token_health: the chapter's runs and yours",
