@@ -95,6 +95,15 @@ def test_a_field_misspelt_in_every_phase_is_unknown_not_a_tier():
     _refused_as_misspelt(text, row, "triage")
 
 
+def test_a_tier_whose_first_quota_reads_as_a_duration_is_still_a_tier():
+    """local-coder: 30s in the first phase (numbers in the others) is a tier with a wrong quota, not a field."""
+    text = TEXTBOOK.replace("local-coder: 3000000", "local-coder: 30s", 1)
+    with pytest.raises(
+        BudgetError, match=r"^x\.yaml:8: phases\.triage\.local-coder: must be a non-negative integer number of tokens"
+    ):
+        spec_from_text(text, "x.yaml")
+
+
 def _refused_as_misspelt(text: str, row: int, phase: str) -> None:
     """``text`` is refused at ``row``: its phase's sla_p59 is an unknown field, close to sla_p95."""
     with pytest.raises(

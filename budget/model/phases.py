@@ -76,22 +76,24 @@ def declared_tiers(doc: Document, declared: object) -> list[str]:
 def _first_row_tiers(phases_raw: dict[Any, Any]) -> list[str]:
     """The tiers of a spec without a ``tiers:`` list: the keys of its first phase, in their order.
 
-    A key of the first phase that holds a duration (``sla_p59: 30s``), or text that no other phase names,
-    is not a tier but a misspelt field: it is left out, and reported as unknown (with the field it is
-    closest to). A tier's quota written as words elsewhere named (``local-coder: lots``) stays a tier,
-    so its value is what is refused.
+    A key of the first phase that holds text (not a number) is a tier only when another phase gives it a
+    number (``local-coder: lots`` or ``local-coder: 30s`` by mistake: its value is then what is refused),
+    or, holding no duration, when another phase names it at all. Otherwise (``sla_p59: 30s``, in one
+    phase or in all) it is a misspelt field: left out, and reported as unknown, with the field it is
+    closest to.
     """
     rows = list(phases_raw.values())
     if not rows or not isinstance(rows[0], dict):
         return []
-    elsewhere = {key for row in rows[1:] if isinstance(row, dict) for key in row}
+    others = [row for row in rows[1:] if isinstance(row, dict)]
+    named = {key for row in others for key in row}
+    counted = {key for row in others for key, value in row.items() if not _is_words(value)}
     return [
         key
         for key, value in rows[0].items()
         if isinstance(key, str)
         and key != SLA_KEY
-        and not _is_duration(value)
-        and (key in elsewhere or not _is_words(value))
+        and (not _is_words(value) or key in counted or (key in named and not _is_duration(value)))
     ]
 
 
